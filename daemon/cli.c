@@ -1,0 +1,120 @@
+/* What every subcommand shares: its table entry, options, config, exits. */
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+#include "timestamp.h"
+
+void
+cli_usage(const struct cmd *cmd, FILE *out)
+{
+	fprintf(out, "usage: aftersale [-c FILE] %s %s\n", cmd->name, cmd->usage);
+}
+
+/* Report a misuse of the command line; returns the usage exit status. */
+int
+cli_usage_error(const struct cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "aftersale %s: ", cmd->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	cli_usage(cmd, stderr);
+	return EX_USAGE;
+}
+
+/*
+ * getopt_long over a subcommand's arguments (argv[0] is its name) that
+ * also takes -c FILE and -h itself.  Returns the next option of the
+ * command's own, -1 at the end, '?' after a usage error was reported, or
+ * CLI_HELP once the usage was printed for --help.
+ */
+int
+cli_getopt(struct cli *cli, const struct cmd *cmd, int argc, char **argv,
+    const char *shortopts, const struct option *longopts)
+{
+	int ch;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			cli->config_path = optarg;
+			continue;
+		case 'h':
+			cli_usage(cmd, stdout);
+			return CLI_HELP;
+		case '?':
+			if (optopt > 0 && optopt < 0x80 && isalpha(optopt))
+				cli_usage_error(cmd, "option -%c %s", optopt,
+				    strchr(shortopts, optopt) ? "needs a value" :
+				    "is unknown");
+			else
+				cli_usage_error(cmd, "option %s is unknown or "
+				    "needs a value", argv[optind - 1]);
+			return '?';
+		}
+		return ch;
+	}
+	return -1;
+}
+
+/* The exit status for a DB_* result. */
+int
+cli_status(int db_rc)
+{
+	switch (db_rc) {
+	case DB_OK:
+		return EX_OK;
+	case DB_BUSY:
+		return EX_TEMPFAIL;
+	case DB_NEWER:
+		return EX_UNAVAILABLE;
+	default:
+		return EX_IOERR;
+	}
+}
+
+/*
+ * Load the configuration (every problem reported) and, if asked, open the
+ * database it names.  Returns an exit status.
+ */
+int
+cli_open(struct cli *cli, int with_db)
+{
+	if (cli->config_path == NULL)
+		cli->config_path = config_default_path();
+	if (config_load(cli->config_path, &cli->cfg) == -1)
+		return EX_CONFIG;
+	if (!with_db)
+		return EX_OK;
+	return cli_status(db_open(cli->cfg->database_path, &cli->db));
+}
+
+void
+cli_close(struct cli *cli)
+{
+	db_close(cli->db);
+	config_free(cli->cfg);
+	cli->db = NULL;
+	cli->cfg = NULL;
+}
+
+/* Parse a TIME option value; reports and returns EX_USAGE when bad. */
+int
+cli_time(const struct cmd *cmd, const char *option, const char *text,
+    int64_t *out)
+{
+	if (timestamp_parse(text, out) == -1)
+		return cli_usage_error(cmd, "%s \"%s\" is not a time such as "
+		    "2026-11-20T10:00:00Z, 2026-11-20T11:00:00+01:00 or "
+		    "2026-11-20", option, text);
+	return EX_OK;
+}

@@ -1,0 +1,50 @@
+/* What every subcommand shares: its table entry, options, config, exits. */
+#ifndef AFTERSALE_CLI_H
+#define AFTERSALE_CLI_H
+
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sysexits.h>
+
+#include "config.h"
+#include "db.h"
+
+struct cli {
+	const char	*config_path;
+	struct config	*cfg;
+	struct db	*db;
+};
+
+struct cmd {
+	const char	*name;		/* "sale add" */
+	const char	*usage;		/* what follows the name */
+	const char	*summary;	/* one line for aftersale --help */
+	int		(*exec)(struct cli *, const struct cmd *, int, char **);
+};
+
+/* The options every subcommand takes besides its own. */
+#define CLI_SHORT	"c:h"
+#define CLI_LONG	{ "config", required_argument, NULL, 'c' }, \
+			{ "help", no_argument, NULL, 'h' }
+
+#define CLI_HELP	(-2)	/* --help was given and answered */
+
+int	cli_getopt(struct cli *cli, const struct cmd *cmd, int argc,
+	    char **argv, const char *shortopts, const struct option *longopts);
+void	cli_usage(const struct cmd *cmd, FILE *out);
+int	cli_usage_error(const struct cmd *cmd, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	cli_open(struct cli *cli, int with_db);
+void	cli_close(struct cli *cli);
+int	cli_status(int db_rc);
+int	cli_time(const struct cmd *cmd, const char *option, const char *text,
+	    int64_t *out);
+
+int	cmd_check_config(struct cli *, const struct cmd *, int, char **);
+int	cmd_migrate(struct cli *, const struct cmd *, int, char **);
+int	cmd_sale_add(struct cli *, const struct cmd *, int, char **);
+int	cmd_sale_import(struct cli *, const struct cmd *, int, char **);
+int	cmd_stats(struct cli *, const struct cmd *, int, char **);
+
+#endif

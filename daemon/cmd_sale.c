@@ -1,0 +1,122 @@
+/* Record sales: one with "sale add", many from CSV with "sale import". */
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "import.h"
+#include "log.h"
+
+static void
+cmd_sale_begin(struct cli *cli, struct import *im)
+{
+	memset(im, 0, sizeof(*im));
+	im->db = cli->db;
+	im->currency = cli->cfg->shop.currency;
+	im->now = (int64_t)time(NULL);
+}
+
+/* The exit status after an import_*() result. */
+static int
+cmd_sale_status(int rc)
+{
+	if (rc == IMPORT_BAD)
+		return EX_DATAERR;
+	return cli_status(rc);
+}
+
+#define OPT_FIELD	0x100	/* long-only options, one per sale field */
+
+int
+cmd_sale_add(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "order", required_argument, NULL, OPT_FIELD + SALE_ORDER_ID },
+		{ "email", required_argument, NULL, OPT_FIELD + SALE_EMAIL },
+		{ "name", required_argument, NULL, OPT_FIELD + SALE_NAME },
+		{ "sku", required_argument, NULL, OPT_FIELD + SALE_SKU },
+		{ "product", required_argument, NULL, OPT_FIELD + SALE_PRODUCT },
+		{ "amount", required_argument, NULL, OPT_FIELD + SALE_AMOUNT },
+		{ "currency", required_argument, NULL, OPT_FIELD + SALE_CURRENCY },
+		{ "at", required_argument, NULL, OPT_FIELD + SALE_SOLD_AT },
+		{ "referral", required_argument, NULL, OPT_FIELD + SALE_REFERRAL_CODE },
+		CLI_LONG,
+		{ 0 }
+	};
+	char		*fields[SALE_NFIELDS] = { NULL };
+	struct import	 im;
+	int		 ch, rc;
+
+	while ((ch = cli_getopt(cli, cmd, argc, argv, CLI_SHORT, longopts)) != -1) {
+		if (ch < OPT_FIELD || ch >= OPT_FIELD + SALE_NFIELDS)
+			return ch == CLI_HELP ? EX_OK : EX_USAGE;
+		fields[ch - OPT_FIELD] = optarg;
+	}
+	if (optind != argc)
+		return cli_usage_error(cmd, "unexpected argument \"%s\"",
+		    argv[optind]);
+	if (fields[SALE_ORDER_ID] == NULL || fields[SALE_EMAIL] == NULL)
+		return cli_usage_error(cmd, "--order and --email are required");
+	if ((rc = cli_open(cli, 1)) != EX_OK)
+		return rc;
+
+	cmd_sale_begin(cli, &im);
+	if ((rc = db_begin(cli->db)) != DB_OK)
+		return cli_status(rc);
+	if ((rc = import_record(&im, fields, NULL, 0)) == IMPORT_OK)
+		rc = db_commit(cli->db);
+	if (rc != IMPORT_OK) {
+		db_rollback(cli->db);
+		return cmd_sale_status(rc);
+	}
+	import_summary(&im, stdout);
+	return EX_OK;
+}
+
+int
+cmd_sale_import(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "skip-invalid", no_argument, NULL, 's' },
+		CLI_LONG,
+		{ 0 }
+	};
+	const char	*path = "-";
+	struct import	 im;
+	FILE		*fp = stdin;
+	int		 ch, rc, skip_invalid = 0;
+
+	while ((ch = cli_getopt(cli, cmd, argc, argv, CLI_SHORT, longopts)) != -1) {
+		if (ch != 's')
+			return ch == CLI_HELP ? EX_OK : EX_USAGE;
+		skip_invalid = 1;
+	}
+	if (argc - optind > 1)
+		return cli_usage_error(cmd, "one file at a time, please");
+	if (optind < argc)
+		path = argv[optind];
+	if (strcmp(path, "-") != 0 && (fp = fopen(path, "r")) == NULL) {
+		log_error("cannot open %s: %s", path, strerror(errno));
+		return errno == ENOENT ? EX_NOINPUT : EX_IOERR;
+	}
+	if ((rc = cli_open(cli, 1)) != EX_OK)
+		goto out;
+
+	cmd_sale_begin(cli, &im);
+	im.skip_invalid = skip_invalid;
+	rc = import_csv(&im, fp, fp == stdin ? "<stdin>" : path);
+	if (rc == IMPORT_BAD) {
+		log_error("%s: %ld bad row%s; nothing was stored (fix %s, or "
+		    "use --skip-invalid to store the good rows)",
+		    fp == stdin ? "<stdin>" : path, im.bad, im.bad == 1 ? "" : "s",
+		    im.bad == 1 ? "it" : "them");
+	} else if (rc == IMPORT_OK) {
+		import_summary(&im, stdout);
+	}
+	rc = cmd_sale_status(rc);
+out:
+	if (fp != stdin)
+		fclose(fp);
+	return rc;
+}

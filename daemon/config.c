@@ -1,0 +1,884 @@
+/* Configuration: libconfig text, validated key by key against tables. */
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "duration.h"
+#include "email.h"
+#include "money.h"
+#include "text.h"
+#include "timestamp.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR	"/etc"
+#endif
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR	"/var"
+#endif
+
+struct cfg_key;
+
+/* Where we are while walking the settings, for messages and errors. */
+struct cfg_ctx {
+	const char	*file;
+	const char	*label;		/* "" or `campaign "win-back": ` */
+	const char	*path;		/* "" or "smtp." */
+	int		 errors;
+};
+
+/*
+ * A value to parse: a setting from the file, or, when the key is absent,
+ * the key's default written as text, exactly as a user would write it.
+ */
+struct cfg_value {
+	const config_setting_t	*setting;	/* NULL for a default */
+	const char		*text;
+	int			 line;
+};
+
+typedef int cfg_parse_fn(struct cfg_ctx *, const struct cfg_key *,
+    const struct cfg_value *, void *);
+
+#define CFG_REQUIRED	0x1u
+
+struct cfg_key {
+	const char	*name;
+	cfg_parse_fn	*parse;
+	size_t		 offset;
+	const char	*def;		/* default as text; NULL for none */
+	unsigned	 flags;
+	int64_t		 min, max;	/* ints, durations, list lengths */
+	const void	*extra;		/* choices, or a group's table */
+};
+
+#define CFG_END		{ NULL, NULL, 0, NULL, 0, 0, 0, NULL }
+
+static void cfg_error(struct cfg_ctx *, int, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+cfg_error(struct cfg_ctx *ctx, int line, const char *fmt, ...)
+{
+	char	msg[768];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_at(&ctx->errors, ctx->file, line, "%s%s", ctx->label, msg);
+}
+
+/* Text of a string setting or default; NULL (reported) for other types. */
+static const char *
+cfg_text(struct cfg_ctx *ctx, const struct cfg_key *key,
+    const struct cfg_value *v, const char *example)
+{
+	const char *s;
+
+	if (v->setting == NULL)
+		return v->text;
+	if ((s = config_setting_get_string(v->setting)) == NULL)
+		cfg_error(ctx, v->line, "%s%s must be a string such as %s",
+		    ctx->path, key->name, example);
+	return s;
+}
+
+static int
+cfg_string(struct cfg_ctx *ctx, const struct cfg_key *key,
+    const struct cfg_value *v, void *dst)
+{
+	const char *s = cfg_text(ctx, key, v, "\"...\"");
+
+	if (s == NULL)
+		return -1;
+	if (text_has_control(s) || !text_utf8_valid(s)) {
+		cfg_error(ctx, v->line, "%s%s has control characters or is not "
+		    "valid UTF-8", ctx->path, key->name);
+		return -1;
+	}
+	if ((key->flags & CFG_REQUIRED) && *s == '\0') {
+		cfg_error(ctx, v->line, "%s%s must not be empty", ctx->path,
+		    key->name);
+		return -1;
+	}
+	*(const char **)dst = s;
+	return 0;
+}
+
+static int
+cfg_int(struct cfg_ctx *ctx, const struct cfg_key *key,
+    const struct cfg_value *v, void *dst)
+{
+	long long n;
+
+	if (v->setting == NULL) {
+		n = strtoll(v->text, NULL, 10);
+	} else if (config_setting_type(v->setting) == CONFIG_TYPE_INT ||
+	    config_setting_type(v->setting) == CONFIG_TYPE_INT64) {
+		n = config_setting_get_int64(v->setting);
+	} else {
+		cfg_error(ctx, v->line, "%s%s must be a whole number",
+		    ctx->path, key->name);
+		return -1;
+	}
+	if (n < key->min || n > key->max) {
+		cfg_error(ctx, v->line, "%s%s is %lld; it must be from %lld to "
+		    "%lld", ctx->path, key->name, n, (long long)key->min,
+		    (long long)key->max);
+		return -1;
+	}
+	*(int *)dst = (int)n;
+	return 0;
+}
+
+static int
+cfg_float(struct cfg_ctx *ctx, const struct cfg_key *key,
+    const struct cfg_value *v, void *dst)
+{
+	double d;
+
+	if (v->setting == NULL) {
+		d = strtod(v->text, NULL);
+	} else if (config_setting_type(v->setting) == CONFIG_TYPE_FLOAT) {
+		d = config_setting_get_float(v->setting);
+	} else if (config_setting_type(v->setting) == CONFIG_TYPE_INT ||
+	    config_setting_type(v->setting) == CONFIG_TYPE_INT64) {
+		d = (double)config_setting_get_int64(v->setting);
+	} else {
+		cfg_error(ctx, v->line, "%s%s must be a number", ctx->path,
+		    key->name);
+		return -1;
+	}
+	if (!(d >= (double)key->min && d <= (double)key->max)) {
+		cfg_error(ctx, v->line, "%s%s is %g; it must be from %lld to "
+		    "%lld", ctx->path, key->name, d, (long long)key->min,
+		    (long long)key->max);
+		return -1;
+	}
+	*(double *)dst = d;
+	return 0;
+}
+
+static int
+cfg_bool(struct cfg_ctx *ctx, const struct cfg_key *key,
+    const struct cfg_value *v, void *dst)
+{
+	if (v->setting == NULL) {
+		*(int *)dst = strcmp(v->text, "true") == 0;
+		return 0;
+	}
+	if (config_setting_type(v->setting) != CONFIG_TYPE_BOOL) {
+		cfg_error(ctx, v->line, "%s%s must be true or false",
+		    ctx->path, key->name);
+		return -1;
+	}
+	*(int *)dst = config_setting_get_bool(v->setting);
+	return 0;
+}
+
+static int
+cfg_duration_text(struct cfg_ctx *ctx, const struct cfg_key *key, int line,
+    const char *s, int64_t *out)
+{
+	char min[32], max[32];
+
+	if (duration_parse(s, out) == -1) {
+		cfg_error(ctx, line, "%s%s: \"%s\" is not a duration (write "
+		    "90s, 15m, 2h, 7d, 2w, or sums such as 1d12h)", ctx->path,
+		    key->name, s);
+		return -1;
+	}
+	if (*out < key->min || *out > key->max) {
+		duration_format(key->min, min, sizeof(min));
+		duration_format(key->max, max, sizeof(max));
+		cfg_error(ctx, line, "%s%s is %s; it must be from %s to %s",
+		    ctx->path, key->name, s, min, max);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cfg_duration(struct cfg_ctx *ctx, const struct cfg_key *key,
+    const struct cfg_value *v, void *dst)
+{
+	const char *s = cfg_text(ctx, key, v, "\"2h\"");
+
+	if (s == NULL)
+		return -1;
+	return cfg_duration_text(ctx, key, v->line, s, dst);
+}
+
+/* "HH:MM", 00:00 to 24:00, into minutes. */
+static int
+cfg_clock(const char *s, int *minutes)
+{
+	if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) ||
+	    s[2] != ':' || !isdigit((unsigned char)s[3]) ||
+	    !isdigit((unsigned char)s[4]))
+		return -1;
+	*minutes = ((s[0] - '0') * 10 + (s[1] - '0')) * 60 +
+	    (s[3] - '0') * 10 + (s[4] - '0');
+	if (s[3] > '5' || *minutes > 24 * 60)
+		return -1;
+	return 0;
+}
+
+static int
+cfg_window(struct cfg_ctx *ctx, const struct cfg_key *key,
+    const struct cfg_value *v, void *dst)
+{
+	struct window	*w = dst;
+	const char	*s = cfg_text(ctx, key, v, "\"09:00-19:00\"");
+
+	if (s == NULL)
+		return -1;
+	if (strlen(s) != 11 || s[5] != '-' || cfg_clock(s, &w->start) == -1 ||
+	    cfg_clock(s + 6, &w->end) == -1 || w->start == 24 * 60 ||
+	    w->start == w->end) {
+		cfg_error(ctx, v->line, "%s%s: \"%s\" is not a window such as "
+		    "\"09:00-19:00\" (local time, start and end differ)",
+		    ctx->path, key->name, s);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cfg_choice(struct cfg_ctx *ctx, const struct cfg_key *key, int line,
+    const char *s)
+{
+	const char *const	*choices = key->extra;
+	size_t			 n = 0;
+	char			 list[256] = "";
+
+	for (; choices[n] != NULL; n++)
+		if (strcmp(s, choices[n]) == 0)
+			return (int)n;
+	for (size_t i = 0; i < n; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list),
+		    "%s\"%s\"", i == 0 ? "" : i == n - 1 ? " or " : ", ",
+		    choices[i]);
+	cfg_error(ctx, line, "%s%s: \"%s\" is not one of %s", ctx->path,
+	    key->name, s, list);
+	return -1;
+}
+
+static int
+cfg_enum(struct cfg_ctx *ctx, const struct cfg_key *key,
+    const struct cfg_value *v, void *dst)
+{
+	const char	*s = cfg_text(ctx, key, v, "\"...\"");
+	int		 n;
+
+	if (s == NULL || (n = cfg_choice(ctx, key, v->line, s)) < 0)
+		return -1;
+	*(int *)dst = n;
+	return 0;
+}
+
+/*
+ * A list of strings: a libconfig list or array, or for a default, text
+ * separated by commas.  Calls `each` for every element.
+ */
+static int
+cfg_each(struct cfg_ctx *ctx, const struct cfg_key *key,
+    const struct cfg_value *v,
+    int (*each)(struct cfg_ctx *, const struct cfg_key *, int, const char *,
+	size_t, void *), void *dst)
+{
+	char	buf[256], *save = NULL, *tok;
+	size_t	i = 0;
+	int	rc = 0;
+
+	if (v->setting == NULL) {
+		snprintf(buf, sizeof(buf), "%s", v->text);
+		for (tok = strtok_r(buf, ",", &save); tok != NULL;
+		    tok = strtok_r(NULL, ",", &save))
+			if (each(ctx, key, v->line, tok, i++, dst) == -1)
+				return -1;
+		return 0;
+	}
+	if (!config_setting_is_aggregate(v->setting) ||
+	    config_setting_is_group(v->setting)) {
+		cfg_error(ctx, v->line, "%s%s must be a list such as [ \"...\" ]",
+		    ctx->path, key->name);
+		return -1;
+	}
+	if (config_setting_length(v->setting) < key->min ||
+	    config_setting_length(v->setting) > key->max) {
+		cfg_error(ctx, v->line, "%s%s must have from %lld to %lld "
+		    "entries", ctx->path, key->name, (long long)key->min,
+		    (long long)key->max);
+		return -1;
+	}
+	for (int n = 0; n < config_setting_length(v->setting); n++) {
+		const config_setting_t	*e = config_setting_get_elem(v->setting, n);
+		const char		*s = config_setting_get_string(e);
+		int			 line = config_setting_source_line(e);
+
+		if (s == NULL) {
+			cfg_error(ctx, line, "%s%s: entry %d is not a string",
+			    ctx->path, key->name, n + 1);
+			rc = -1;
+		} else if (each(ctx, key, line, s, i++, dst) == -1) {
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+static int
+cfg_one_duration(struct cfg_ctx *ctx, const struct cfg_key *key, int line,
+    const char *s, size_t i, void *dst)
+{
+	struct durations	*d = dst;
+	int64_t			*nv;
+	struct cfg_key		 one = *key;
+
+	one.min = 1;
+	one.max = DURATION_MAX;
+	if ((nv = realloc(d->v, (i + 1) * sizeof(*nv))) == NULL)
+		return -1;
+	d->v = nv;
+	d->n = i + 1;
+	return cfg_duration_text(ctx, &one, line, s, &d->v[i]);
+}
+
+static int
+cfg_durations(struct cfg_ctx *ctx, const struct cfg_key *key,
+    const struct cfg_value *v, void *dst)
+{
+	struct durations *d = dst;
+
+	free(d->v);
+	d->v = NULL;
+	d->n = 0;
+	return cfg_each(ctx, key, v, cfg_one_duration, dst);
+}
+
+static int
+cfg_one_string(struct cfg_ctx *ctx, const struct cfg_key *key, int line,
+    const char *s, size_t i, void *dst)
+{
+	struct strings	 *l = dst;
+	const char	**nv;
+
+	if (*s == '\0' || text_has_control(s)) {
+		cfg_error(ctx, line, "%s%s: entries must be non-empty text",
+		    ctx->path, key->name);
+		return -1;
+	}
+	if ((nv = realloc(l->v, (i + 1) * sizeof(*nv))) == NULL)
+		return -1;
+	l->v = nv;
+	l->v[i] = s;
+	l->n = i + 1;
+	return 0;
+}
+
+static int
+cfg_strings(struct cfg_ctx *ctx, const struct cfg_key *key,
+    const struct cfg_value *v, void *dst)
+{
+	return cfg_each(ctx, key, v, cfg_one_string, dst);
+}
+
+static int
+cfg_one_flag(struct cfg_ctx *ctx, const struct cfg_key *key, int line,
+    const char *s, size_t i, void *dst)
+{
+	int n = cfg_choice(ctx, key, line, s);
+
+	(void)i;
+	if (n < 0)
+		return -1;
+	*(unsigned *)dst |= 1u << n;
+	return 0;
+}
+
+static int
+cfg_flags(struct cfg_ctx *ctx, const struct cfg_key *key,
+    const struct cfg_value *v, void *dst)
+{
+	*(unsigned *)dst = 0;
+	return cfg_each(ctx, key, v, cfg_one_flag, dst);
+}
+
+/* "20.00" (a string, so that no float rounding creeps in) in thousandths. */
+static int
+cfg_amount(struct cfg_ctx *ctx, const struct cfg_key *key,
+    const struct cfg_value *v, void *dst)
+{
+	const char *s = cfg_text(ctx, key, v, "\"20.00\"");
+
+	if (s == NULL)
+		return -1;
+	if (money_parse(s, 3, dst) == -1) {
+		cfg_error(ctx, v->line, "%s%s: \"%s\" is not an amount such as "
+		    "\"20.00\"", ctx->path, key->name, s);
+		return -1;
+	}
+	return 0;
+}
+
+static int cfg_group(struct cfg_ctx *, const struct cfg_key *,
+    const struct cfg_value *, void *);
+
+#define OFF(field)	offsetof(struct config, field)
+#define COFF(field)	offsetof(struct campaign, field)
+#define DAY		86400LL
+
+static const char *const tls_choices[] = { "starttls", "implicit", "none", NULL };
+static const char *const trigger_choices[] = {
+	"sale", "first_sale", "repeat_sale", "referral_converted", NULL
+};
+static const char *const stop_on_choices[] = { "repeat_purchase", NULL };
+static const char *const log_level_choices[] = {
+	"error", "warning", "info", "debug", NULL
+};
+
+static const struct cfg_key shop_keys[] = {
+	{ "name", cfg_string, OFF(shop.name), NULL, CFG_REQUIRED, 0, 0, NULL },
+	{ "url", cfg_string, OFF(shop.url), "", 0, 0, 0, NULL },
+	{ "currency", cfg_string, OFF(shop.currency), "EUR", 0, 0, 0, NULL },
+	CFG_END
+};
+
+static const struct cfg_key smtp_keys[] = {
+	{ "url", cfg_string, OFF(smtp.url), NULL, CFG_REQUIRED, 0, 0, NULL },
+	{ "tls", cfg_enum, OFF(smtp.tls), "starttls", 0, 0, 0, tls_choices },
+	{ "ca_file", cfg_string, OFF(smtp.ca_file), "", 0, 0, 0, NULL },
+	{ "username", cfg_string, OFF(smtp.username), "", 0, 0, 0, NULL },
+	{ "password_file", cfg_string, OFF(smtp.password_file), "", 0, 0, 0, NULL },
+	{ "from", cfg_string, OFF(smtp.from), NULL, CFG_REQUIRED, 0, 0, NULL },
+	{ "reply_to", cfg_string, OFF(smtp.reply_to), "", 0, 0, 0, NULL },
+	{ "max_connections", cfg_int, OFF(smtp.max_connections), "4", 0, 1, 64, NULL },
+	{ "rate", cfg_float, OFF(smtp.rate), "0", 0, 0, 100000, NULL },
+	{ "timeout", cfg_duration, OFF(smtp.timeout), "30s", 0, 1, 3600, NULL },
+	CFG_END
+};
+
+static const struct cfg_key delivery_keys[] = {
+	{ "retry", cfg_durations, OFF(delivery.retry), "1m,5m,15m,1h,4h", 0, 1, 32, NULL },
+	{ "give_up_after", cfg_duration, OFF(delivery.give_up_after), "3d", 0, 60, 60 * DAY, NULL },
+	{ "min_gap", cfg_duration, OFF(delivery.min_gap), "0s", 0, 0, 365 * DAY, NULL },
+	{ "send_window", cfg_window, OFF(delivery.send_window), "00:00-24:00", 0, 0, 0, NULL },
+	CFG_END
+};
+
+static const struct cfg_key referral_keys[] = {
+	{ "link", cfg_string, OFF(referral.link), "", 0, 0, 0, NULL },
+	CFG_END
+};
+
+static const struct cfg_key attribution_keys[] = {
+	{ "window", cfg_duration, OFF(attribution.window), "7d", 0, 0, 365 * DAY, NULL },
+	CFG_END
+};
+
+static const struct cfg_key unsubscribe_keys[] = {
+	{ "link", cfg_string, OFF(unsubscribe.link), "", 0, 0, 0, NULL },
+	{ "mailto", cfg_string, OFF(unsubscribe.mailto), "", 0, 0, 0, NULL },
+	CFG_END
+};
+
+/* Campaigns are read by config_campaigns(); this entry only names them. */
+static const struct cfg_key top_keys[] = {
+	{ "database", cfg_string, OFF(database), LOCALSTATEDIR "/lib/aftersale/aftersale.db", CFG_REQUIRED, 0, 0, NULL },
+	{ "timezone", cfg_string, OFF(timezone), "UTC", CFG_REQUIRED, 0, 0, NULL },
+	{ "templates", cfg_string, OFF(templates), "templates", CFG_REQUIRED, 0, 0, NULL },
+	{ "log_level", cfg_enum, OFF(log_level), "info", 0, 0, 0, log_level_choices },
+	{ "shop", cfg_group, 0, NULL, CFG_REQUIRED, 0, 0, shop_keys },
+	{ "smtp", cfg_group, 0, NULL, CFG_REQUIRED, 0, 0, smtp_keys },
+	{ "delivery", cfg_group, 0, NULL, 0, 0, 0, delivery_keys },
+	{ "referral", cfg_group, 0, NULL, 0, 0, 0, referral_keys },
+	{ "attribution", cfg_group, 0, NULL, 0, 0, 0, attribution_keys },
+	{ "unsubscribe", cfg_group, 0, NULL, 0, 0, 0, unsubscribe_keys },
+	{ "campaigns", NULL, 0, NULL, 0, 0, 0, NULL },
+	CFG_END
+};
+
+static const struct cfg_key campaign_keys[] = {
+	{ "name", cfg_string, COFF(name), NULL, CFG_REQUIRED, 0, 0, NULL },
+	{ "on", cfg_enum, COFF(on), NULL, CFG_REQUIRED, 0, 0, trigger_choices },
+	{ "after", cfg_duration, COFF(after), NULL, CFG_REQUIRED, 0, 365 * DAY, NULL },
+	{ "template", cfg_string, COFF(template_name), NULL, CFG_REQUIRED, 0, 0, NULL },
+	{ "sku", cfg_strings, COFF(sku), NULL, 0, 1, 64, NULL },
+	{ "min_amount", cfg_amount, COFF(min_amount), NULL, 0, 0, 0, NULL },
+	{ "send_window", cfg_window, COFF(send_window), NULL, 0, 0, 0, NULL },
+	{ "expire_after", cfg_duration, COFF(expire_after), "0s", 0, 0, 365 * DAY, NULL },
+	{ "stop_on", cfg_flags, COFF(stop_on), NULL, 0, 0, 8, stop_on_choices },
+	{ "enabled", cfg_bool, COFF(enabled), "true", 0, 0, 0, NULL },
+	CFG_END
+};
+
+/*
+ * Walk one group against its table: every setting must be a known key,
+ * every known key gets its value or its default.  `group` may be NULL
+ * (the whole group is absent), in which case only defaults apply.
+ */
+static int
+cfg_apply(struct cfg_ctx *ctx, const config_setting_t *group, int group_line,
+    const struct cfg_key *table, void *base)
+{
+	int before = ctx->errors;
+
+	for (int i = 0; group != NULL && i < config_setting_length(group); i++) {
+		const config_setting_t	*s = config_setting_get_elem(group, i);
+		const char		*name = config_setting_name(s);
+		const char		*names[32], *hint;
+		size_t			 n = 0;
+
+		for (const struct cfg_key *k = table; k->name != NULL; k++) {
+			if (strcmp(k->name, name) == 0)
+				goto known;
+			names[n++] = k->name;
+		}
+		hint = text_closest(name, names, n);
+		if (hint != NULL)
+			cfg_error(ctx, config_setting_source_line(s), "unknown "
+			    "key \"%s%s\" (did you mean \"%s%s\"?)", ctx->path,
+			    name, ctx->path, hint);
+		else
+			cfg_error(ctx, config_setting_source_line(s), "unknown "
+			    "key \"%s%s\"", ctx->path, name);
+known:
+		;
+	}
+
+	for (const struct cfg_key *k = table; k->name != NULL; k++) {
+		struct cfg_value v = { NULL, k->def, group_line };
+
+		if (k->parse == NULL)
+			continue;
+		if (group != NULL)
+			v.setting = config_setting_get_member(group, k->name);
+		if (v.setting != NULL)
+			v.line = config_setting_source_line(v.setting);
+		else if (k->def == NULL && (k->flags & CFG_REQUIRED) &&
+		    k->parse != cfg_group) {
+			cfg_error(ctx, group_line, "missing required key "
+			    "\"%s%s\"", ctx->path, k->name);
+			continue;
+		} else if (k->def == NULL && k->parse != cfg_group)
+			continue;
+		k->parse(ctx, k, &v, (char *)base + k->offset);
+	}
+	return ctx->errors > before ? -1 : 0;
+}
+
+static int
+cfg_group(struct cfg_ctx *ctx, const struct cfg_key *key,
+    const struct cfg_value *v, void *dst)
+{
+	struct cfg_ctx	 sub = *ctx;
+	char		 path[64];
+	int		 rc;
+
+	if (v->setting == NULL && (key->flags & CFG_REQUIRED)) {
+		cfg_error(ctx, v->line, "missing required group \"%s\" "
+		    "(%s = { ... };)", key->name, key->name);
+		return -1;
+	}
+	if (v->setting != NULL && !config_setting_is_group(v->setting)) {
+		cfg_error(ctx, v->line, "%s must be a group: %s = { ... };",
+		    key->name, key->name);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s%s.", ctx->path, key->name);
+	sub.path = path;
+	/* A group's table holds offsets into its parent's struct. */
+	rc = cfg_apply(&sub, v->setting, v->line, key->extra, dst);
+	ctx->errors = sub.errors;
+	return rc;
+}
+
+/* Relative paths in the file are relative to the file's folder. */
+static char *
+config_resolve(const struct config *cfg, const char *path)
+{
+	char *out;
+
+	if (path[0] == '/')
+		return strdup(path);
+	if (asprintf(&out, "%s/%s", cfg->dir, path) == -1)
+		return NULL;
+	return out;
+}
+
+static int
+config_name_ok(const char *s)
+{
+	if (*s == '\0' || strlen(s) > 64)
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
+			return 0;
+	return 1;
+}
+
+static void
+config_templates(struct cfg_ctx *ctx, struct config *cfg, struct campaign *c)
+{
+	char	*path;
+
+	if (!config_name_ok(c->template_name)) {
+		cfg_error(ctx, c->line, "template \"%s\" must be a plain name "
+		    "(letters, digits, '-', '_') naming %s/NAME.txt",
+		    c->template_name, cfg->templates_path);
+		return;
+	}
+	if (asprintf(&path, "%s/%s.txt", cfg->templates_path, c->template_name) == -1)
+		return;
+	if (access(path, F_OK) == -1)
+		cfg_error(ctx, c->line, "template \"%s\" not found: %s does not "
+		    "exist", c->template_name, path);
+	else
+		template_load(path, 1, &ctx->errors, &c->text);
+	free(path);
+
+	if (asprintf(&path, "%s/%s.html", cfg->templates_path, c->template_name) == -1)
+		return;
+	if (access(path, F_OK) == 0)
+		template_load(path, 0, &ctx->errors, &c->html);
+	free(path);
+}
+
+static void
+config_campaigns(struct cfg_ctx *ctx, struct config *cfg)
+{
+	const config_setting_t	*list = config_lookup(&cfg->lc, "campaigns");
+	char			 label[128];
+	int			 n;
+
+	if (list == NULL)
+		return;
+	if (!config_setting_is_list(list)) {
+		cfg_error(ctx, config_setting_source_line(list), "campaigns must "
+		    "be a list of groups: campaigns = ( { ... }, { ... } );");
+		return;
+	}
+	n = config_setting_length(list);
+	if ((cfg->campaigns = calloc((size_t)n + 1, sizeof(*cfg->campaigns))) == NULL)
+		return;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t	*g = config_setting_get_elem(list, i);
+		struct campaign		*c = &cfg->campaigns[cfg->ncampaigns];
+		struct cfg_ctx		 sub = *ctx;
+		const char		*name = NULL;
+		int			 line = config_setting_source_line(g);
+
+		if (!config_setting_is_group(g)) {
+			cfg_error(ctx, line, "campaign %d must be a group "
+			    "{ name = \"...\"; ... }", i + 1);
+			continue;
+		}
+		config_setting_lookup_string(g, "name", &name);
+		if (name != NULL)
+			snprintf(label, sizeof(label), "campaign \"%.64s\": ", name);
+		else
+			snprintf(label, sizeof(label), "campaign %d: ", i + 1);
+		sub.label = label;
+		c->line = line;
+		c->send_window = cfg->delivery.send_window;
+		if (cfg_apply(&sub, g, line, campaign_keys, c) == 0) {
+			if (!config_name_ok(c->name))
+				cfg_error(&sub, line, "the name must be letters, "
+				    "digits, '-' and '_', at most 64");
+			for (size_t j = 0; j < cfg->ncampaigns; j++)
+				if (cfg->campaigns[j].name != NULL &&
+				    strcmp(cfg->campaigns[j].name, c->name) == 0)
+					cfg_error(&sub, line, "duplicate campaign "
+					    "name; the first is at line %d",
+					    cfg->campaigns[j].line);
+			config_templates(&sub, cfg, c);
+		}
+		ctx->errors = sub.errors;
+		cfg->ncampaigns++;
+	}
+}
+
+/* Parse "Name <addr@example.com>" or "addr@example.com" into the address. */
+static void
+config_from(struct cfg_ctx *ctx, struct config *cfg, int line)
+{
+	const char	*from = cfg->smtp.from, *lt = strrchr(from, '<');
+	const char	*why;
+	size_t		 len;
+
+	if (lt != NULL) {
+		len = strlen(lt + 1);
+		if (len == 0 || lt[len] != '>') {
+			cfg_error(ctx, line, "smtp.from: \"%s\" is not "
+			    "\"Name <address>\" or an address", from);
+			return;
+		}
+		cfg->smtp.from_address = strndup(lt + 1, len - 1);
+	} else {
+		cfg->smtp.from_address = strdup(from);
+	}
+	if (cfg->smtp.from_address == NULL)
+		return;
+	if ((why = email_check(cfg->smtp.from_address)) != NULL)
+		cfg_error(ctx, line, "smtp.from: \"%s\" is not a valid address: "
+		    "%s", cfg->smtp.from_address, why);
+}
+
+static int
+config_line(const struct config *cfg, const char *path)
+{
+	const config_setting_t *s = config_lookup(&cfg->lc, path);
+
+	return s != NULL ? config_setting_source_line(s) : 1;
+}
+
+/* What no single key can check: how keys fit together, and the world. */
+static void
+config_check(struct cfg_ctx *ctx, struct config *cfg)
+{
+	const char	*why, *url = cfg->smtp.url;
+	struct stat	 st;
+
+	if (timestamp_set_timezone(cfg->timezone) == -1)
+		cfg_error(ctx, config_line(cfg, "timezone"), "timezone \"%s\" is "
+		    "not a known zone name such as \"Europe/London\" (see "
+		    "/usr/share/zoneinfo; install tzdata)", cfg->timezone);
+	if (!money_currency_valid(cfg->shop.currency))
+		cfg_error(ctx, config_line(cfg, "shop.currency"), "shop.currency "
+		    "\"%s\" is not a three-letter ISO 4217 code such as \"EUR\"",
+		    cfg->shop.currency);
+	if (strncmp(url, "smtp://", 7) != 0 && strncmp(url, "smtps://", 8) != 0)
+		cfg_error(ctx, config_line(cfg, "smtp.url"), "smtp.url \"%s\" must "
+		    "start with smtp:// or smtps://", url);
+	else if ((strncmp(url, "smtps://", 8) == 0) !=
+	    (cfg->smtp.tls == SMTP_TLS_IMPLICIT))
+		cfg_error(ctx, config_line(cfg, "smtp.tls"), "smtp.tls \"%s\" does "
+		    "not fit smtp.url \"%s\": use smtps:// with tls = \"implicit\" "
+		    "and smtp:// otherwise", tls_choices[cfg->smtp.tls], url);
+	config_from(ctx, cfg, config_line(cfg, "smtp.from"));
+	if (cfg->smtp.reply_to[0] != '\0' &&
+	    (why = email_check(cfg->smtp.reply_to)) != NULL)
+		cfg_error(ctx, config_line(cfg, "smtp.reply_to"), "smtp.reply_to "
+		    "\"%s\" is not a valid address: %s", cfg->smtp.reply_to, why);
+	if (cfg->unsubscribe.mailto[0] != '\0' &&
+	    (why = email_check(cfg->unsubscribe.mailto)) != NULL)
+		cfg_error(ctx, config_line(cfg, "unsubscribe.mailto"),
+		    "unsubscribe.mailto \"%s\" is not a valid address: %s",
+		    cfg->unsubscribe.mailto, why);
+	template_parse_text(cfg->referral.link, strlen(cfg->referral.link),
+	    VAR_BIT(VAR_REFERRAL_CODE), ctx->file,
+	    config_line(cfg, "referral.link"), &ctx->errors,
+	    &cfg->referral.link_text);
+	template_parse_text(cfg->unsubscribe.link, strlen(cfg->unsubscribe.link),
+	    VAR_BIT(VAR_UNSUBSCRIBE_TOKEN), ctx->file,
+	    config_line(cfg, "unsubscribe.link"), &ctx->errors,
+	    &cfg->unsubscribe.link_text);
+	if (stat(cfg->templates_path, &st) == -1 || !S_ISDIR(st.st_mode))
+		cfg_error(ctx, config_line(cfg, "templates"), "templates folder "
+		    "%s does not exist", cfg->templates_path);
+}
+
+const char *
+config_default_path(void)
+{
+	const char *env = getenv("AFTERSALE_CONFIG");
+
+	return env != NULL && *env != '\0' ? env :
+	    SYSCONFDIR "/aftersale/aftersale.conf";
+}
+
+/*
+ * Load and validate the whole file, reporting every problem as
+ * "FILE:LINE: message".  Returns 0 and a config the caller frees with
+ * config_free(), or -1 when there was any problem.
+ */
+int
+config_load(const char *path, struct config **out)
+{
+	struct config	*cfg;
+	struct cfg_ctx	 ctx = { path, "", "", 0 };
+	char		*slash;
+
+	if ((cfg = calloc(1, sizeof(*cfg))) == NULL)
+		return -1;
+	config_init(&cfg->lc);
+	if ((cfg->path = strdup(path)) == NULL || (cfg->dir = strdup(path)) == NULL)
+		goto fail;
+	if ((slash = strrchr(cfg->dir, '/')) != NULL)
+		*(slash == cfg->dir ? slash + 1 : slash) = '\0';
+	else
+		strcpy(cfg->dir, ".");
+	config_set_include_dir(&cfg->lc, cfg->dir);
+
+	if (access(path, R_OK) == -1) {
+		log_error("%s: cannot read the configuration: %s%s", path,
+		    strerror(errno), errno == ENOENT ? " (use -c FILE, or set "
+		    "AFTERSALE_CONFIG)" : "");
+		goto fail;
+	}
+	if (config_read_file(&cfg->lc, path) == CONFIG_FALSE) {
+		log_at(&ctx.errors, config_error_file(&cfg->lc) ?
+		    config_error_file(&cfg->lc) : path,
+		    config_error_line(&cfg->lc), "%s",
+		    config_error_text(&cfg->lc));
+		goto fail;
+	}
+
+	cfg_apply(&ctx, config_root_setting(&cfg->lc), 1, top_keys, cfg);
+	if (ctx.errors > 0)
+		goto fail;
+	cfg->database_path = config_resolve(cfg, cfg->database);
+	cfg->templates_path = config_resolve(cfg, cfg->templates);
+	if (cfg->database_path == NULL || cfg->templates_path == NULL)
+		goto fail;
+	config_check(&ctx, cfg);
+	config_campaigns(&ctx, cfg);
+	if (ctx.errors > 0)
+		goto fail;
+	*out = cfg;
+	return 0;
+
+fail:
+	config_free(cfg);
+	return -1;
+}
+
+void
+config_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	for (size_t i = 0; i < cfg->ncampaigns; i++) {
+		free(cfg->campaigns[i].sku.v);
+		template_free(cfg->campaigns[i].text);
+		template_free(cfg->campaigns[i].html);
+	}
+	free(cfg->campaigns);
+	free(cfg->delivery.retry.v);
+	template_text_free(&cfg->referral.link_text);
+	template_text_free(&cfg->unsubscribe.link_text);
+	free(cfg->smtp.from_address);
+	config_destroy(&cfg->lc);
+	free(cfg->database_path);
+	free(cfg->templates_path);
+	free(cfg->path);
+	free(cfg->dir);
+	free(cfg);
+}
+
+const struct campaign *
+config_campaign(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->ncampaigns; i++)
+		if (strcmp(cfg->campaigns[i].name, name) == 0)
+			return &cfg->campaigns[i];
+	return NULL;
+}

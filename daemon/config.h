@@ -1,0 +1,122 @@
+/* Configuration: libconfig text, validated key by key against tables. */
+#ifndef AFTERSALE_CONFIG_H
+#define AFTERSALE_CONFIG_H
+
+#include <libconfig.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "template.h"
+
+enum smtp_tls {
+	SMTP_TLS_STARTTLS,
+	SMTP_TLS_IMPLICIT,
+	SMTP_TLS_NONE,
+};
+
+enum trigger {
+	TRIGGER_SALE,
+	TRIGGER_FIRST_SALE,
+	TRIGGER_REPEAT_SALE,
+	TRIGGER_REFERRAL_CONVERTED,
+};
+
+#define STOP_ON_REPEAT_PURCHASE	0x1u
+
+/* Minutes after local midnight; end < start wraps past midnight. */
+struct window {
+	int	start;
+	int	end;
+};
+
+struct durations {
+	int64_t	*v;
+	size_t	 n;
+};
+
+struct strings {
+	const char	**v;
+	size_t		  n;
+};
+
+struct campaign {
+	const char	*name;
+	int		 on;		/* enum trigger */
+	int64_t		 after;
+	const char	*template_name;
+	struct strings	 sku;		/* globs; empty matches all */
+	int64_t		 min_amount;	/* thousandths; 0 for none */
+	struct window	 send_window;	/* defaults to delivery's */
+	int64_t		 expire_after;	/* 0: never */
+	unsigned	 stop_on;	/* STOP_ON_* */
+	int		 enabled;
+	int		 line;
+	struct template	*text;		/* NAME.txt */
+	struct template	*html;		/* NAME.html, or NULL */
+};
+
+struct config {
+	config_t	 lc;		/* owns the strings below */
+	char		*path;
+	char		*dir;		/* relative paths start here */
+	const char	*database;	/* as written */
+	const char	*templates;	/* as written */
+	char		*database_path;	/* resolved against dir */
+	char		*templates_path;
+	const char	*timezone;
+	int		 log_level;	/* enum log_level */
+
+	struct {
+		const char	*name;
+		const char	*url;
+		const char	*currency;
+	} shop;
+
+	struct {
+		const char	*url;
+		int		 tls;		/* enum smtp_tls */
+		const char	*ca_file;
+		const char	*username;
+		const char	*password_file;
+		const char	*from;
+		char		*from_address;	/* the address part of from */
+		const char	*reply_to;
+		int		 max_connections;
+		double		 rate;
+		int64_t		 timeout;
+	} smtp;
+
+	struct {
+		struct durations	retry;
+		int64_t			give_up_after;
+		int64_t			min_gap;
+		struct window		send_window;
+	} delivery;
+
+	struct {
+		const char		*link;
+		struct template_text	 link_text;
+	} referral;
+
+	struct {
+		int64_t			window;
+	} attribution;
+
+	struct {
+		const char		*link;
+		struct template_text	 link_text;
+		const char		*mailto;
+	} unsubscribe;
+
+	struct campaign	*campaigns;
+	size_t		 ncampaigns;
+};
+
+int	config_load(const char *path, struct config **out);
+void	config_free(struct config *cfg);
+const struct campaign *config_campaign(const struct config *cfg,
+	    const char *name);
+const char *config_default_path(void);
+
+#endif

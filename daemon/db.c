@@ -1,0 +1,219 @@
+/* The SQLite database: opening, migrations, transactions, statements. */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "log.h"
+#include "migrations.h"
+
+/*
+ * Log what failed in words a user can act on, and map SQLite's code to
+ * ours: a lock held past the busy timeout is worth retrying, the rest not.
+ */
+int
+db_fail(struct db *db, int rc, const char *doing)
+{
+	int primary = rc & 0xff;
+
+	if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
+		log_error("database %s is locked by another process while %s; "
+		    "try again later", db->path, doing);
+		return DB_BUSY;
+	}
+	log_error("database %s: %s while %s", db->path,
+	    sqlite3_errmsg(db->sqlite), doing);
+	return DB_ERROR;
+}
+
+int
+db_exec(struct db *db, const char *sql)
+{
+	int rc = sqlite3_exec(db->sqlite, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		return db_fail(db, rc, "running a statement");
+	return DB_OK;
+}
+
+/*
+ * Statements are prepared once and kept, keyed by the address of their
+ * SQL text, which is always a string literal.  The statement comes back
+ * reset and with its bindings cleared.  NULL (logged) on error.
+ */
+sqlite3_stmt *
+db_prepare(struct db *db, const char *sql)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc;
+
+	for (size_t i = 0; i < db->ncache; i++) {
+		if (db->cache[i].sql == sql) {
+			stmt = db->cache[i].stmt;
+			sqlite3_reset(stmt);
+			sqlite3_clear_bindings(stmt);
+			return stmt;
+		}
+	}
+	rc = sqlite3_prepare_v3(db->sqlite, sql, -1, SQLITE_PREPARE_PERSISTENT,
+	    &stmt, NULL);
+	if (rc != SQLITE_OK) {
+		db_fail(db, rc, "preparing a statement");
+		return NULL;
+	}
+	if (db->ncache == DB_CACHE_MAX)
+		fatalx("db_prepare: more than %d distinct statements", DB_CACHE_MAX);
+	db->cache[db->ncache].sql = sql;
+	db->cache[db->ncache].stmt = stmt;
+	db->ncache++;
+	return stmt;
+}
+
+/* SQLITE_ROW, SQLITE_DONE, or DB_BUSY / DB_ERROR (logged, reset). */
+int
+db_step(struct db *db, sqlite3_stmt *stmt)
+{
+	int rc = sqlite3_step(stmt);
+
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return rc;
+	sqlite3_reset(stmt);
+	return db_fail(db, rc, "reading or writing");
+}
+
+/* IMMEDIATE: take the write lock now, so a busy database waits here. */
+int
+db_begin(struct db *db)
+{
+	return db_exec(db, "BEGIN IMMEDIATE");
+}
+
+int
+db_commit(struct db *db)
+{
+	return db_exec(db, "COMMIT");
+}
+
+void
+db_rollback(struct db *db)
+{
+	if (!sqlite3_get_autocommit(db->sqlite))
+		sqlite3_exec(db->sqlite, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int
+db_user_version(struct db *db, int *version)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc;
+
+	rc = sqlite3_prepare_v2(db->sqlite, "PRAGMA user_version", -1, &stmt, NULL);
+	if (rc != SQLITE_OK)
+		return db_fail(db, rc, "reading the schema version");
+	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
+		sqlite3_finalize(stmt);
+		return db_fail(db, rc, "reading the schema version");
+	}
+	*version = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	return DB_OK;
+}
+
+/*
+ * Apply every pending migration in one transaction, so that a database is
+ * always at one version of the schema or the next, never between.
+ */
+static int
+db_migrate(struct db *db)
+{
+	int	latest = migrations_count, version, rc;
+	char	pragma[64];
+
+	if ((rc = db_user_version(db, &version)) != DB_OK)
+		return rc;
+	if (version == latest)
+		return DB_OK;
+	if ((rc = db_begin(db)) != DB_OK)
+		return rc;
+	/* Another process may have migrated while we waited for the lock. */
+	if ((rc = db_user_version(db, &version)) != DB_OK)
+		goto fail;
+	if (version > latest) {
+		log_error("database %s has schema version %d, newer than this "
+		    "aftersale knows (%d): upgrade aftersale, or point "
+		    "`database` at another file", db->path, version, latest);
+		rc = DB_NEWER;
+		goto fail;
+	}
+	for (int i = version; i < latest; i++) {
+		rc = sqlite3_exec(db->sqlite, migrations[i].sql, NULL, NULL, NULL);
+		if (rc != SQLITE_OK) {
+			rc = db_fail(db, rc, "applying a migration");
+			log_error("migration %04d_%s failed; the database is "
+			    "unchanged", migrations[i].version, migrations[i].name);
+			goto fail;
+		}
+	}
+	snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", latest);
+	if ((rc = db_exec(db, pragma)) != DB_OK || (rc = db_commit(db)) != DB_OK)
+		goto fail;
+	if (version > 0)
+		log_info("database %s migrated from schema %d to %d", db->path,
+		    version, latest);
+	return DB_OK;
+
+fail:
+	db_rollback(db);
+	return rc;
+}
+
+/*
+ * Open (creating if need be) and migrate the database.  WAL lets the CLI
+ * read while the daemon writes; NORMAL sync is durable across application
+ * crashes, which is what WAL needs it for.
+ */
+int
+db_open(const char *path, struct db **out)
+{
+	struct db	*db;
+	int		 rc;
+
+	if ((db = calloc(1, sizeof(*db))) == NULL || (db->path = strdup(path)) == NULL) {
+		free(db);
+		log_error("out of memory");
+		return DB_ERROR;
+	}
+	rc = sqlite3_open_v2(path, &db->sqlite, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		log_error("cannot open database %s: %s (does its folder exist "
+		    "and is it writable?)", path, db->sqlite ?
+		    sqlite3_errmsg(db->sqlite) : sqlite3_errstr(rc));
+		db_close(db);
+		return DB_ERROR;
+	}
+	sqlite3_extended_result_codes(db->sqlite, 1);
+	sqlite3_busy_timeout(db->sqlite, DB_BUSY_TIMEOUT_MS);
+	if ((rc = db_exec(db, "PRAGMA journal_mode = WAL")) != DB_OK ||
+	    (rc = db_exec(db, "PRAGMA synchronous = NORMAL")) != DB_OK ||
+	    (rc = db_exec(db, "PRAGMA foreign_keys = ON")) != DB_OK ||
+	    (rc = db_migrate(db)) != DB_OK) {
+		db_close(db);
+		return rc;
+	}
+	*out = db;
+	return DB_OK;
+}
+
+void
+db_close(struct db *db)
+{
+	if (db == NULL)
+		return;
+	for (size_t i = 0; i < db->ncache; i++)
+		sqlite3_finalize(db->cache[i].stmt);
+	sqlite3_close(db->sqlite);
+	free(db->path);
+	free(db);
+}

@@ -1,0 +1,36 @@
+/* The SQLite database: opening, migrations, transactions, statements. */
+#ifndef AFTERSALE_DB_H
+#define AFTERSALE_DB_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+#define DB_OK		0
+#define DB_ERROR	(-1)	/* logged; the database is unusable for this */
+#define DB_BUSY		(-2)	/* logged; another process holds the lock */
+#define DB_NEWER	(-3)	/* logged; the schema is newer than we are */
+
+#define DB_BUSY_TIMEOUT_MS	5000
+#define DB_CACHE_MAX		64
+
+struct db {
+	sqlite3		*sqlite;
+	char		*path;
+	struct {
+		const char	*sql;
+		sqlite3_stmt	*stmt;
+	}		 cache[DB_CACHE_MAX];
+	size_t		 ncache;
+};
+
+int	db_open(const char *path, struct db **out);
+void	db_close(struct db *db);
+int	db_exec(struct db *db, const char *sql);
+sqlite3_stmt *db_prepare(struct db *db, const char *sql);
+int	db_step(struct db *db, sqlite3_stmt *stmt);
+int	db_begin(struct db *db);
+int	db_commit(struct db *db);
+void	db_rollback(struct db *db);
+int	db_fail(struct db *db, int rc, const char *doing);
+
+#endif

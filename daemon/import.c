@@ -1,0 +1,207 @@
+/* Recording sales from text: one from the command line, many from CSV. */
+
+#include <string.h>
+#include <strings.h>
+
+#include "csvread.h"
+#include "import.h"
+#include "log.h"
+#include "store.h"
+#include "text.h"
+
+/* "FILE:LINE: " or nothing, before a message about one sale. */
+static const char *
+import_where(char *buf, size_t size, const char *file, long line)
+{
+	if (file == NULL)
+		return "";
+	snprintf(buf, size, "%s:%ld: ", file, line);
+	return buf;
+}
+
+/*
+ * Check and store one sale.  Returns IMPORT_OK (stored, or a duplicate),
+ * IMPORT_BAD (reported at file:line; nothing stored), or a DB_* error.
+ */
+int
+import_record(struct import *im, char *fields[SALE_NFIELDS], const char *file,
+    long line)
+{
+	struct sale		 sale;
+	struct store_result	 res;
+	char			 err[SALE_ERROR_LEN], buf[512];
+	const char		*order, *where;
+	int			 rc;
+
+	order = fields[SALE_ORDER_ID] ? fields[SALE_ORDER_ID] : "";
+	where = import_where(buf, sizeof(buf), file, line);
+	if (sale_parse(fields, im->currency, im->now, &sale, err) == -1) {
+		if (*order != '\0' && text_utf8_valid(order) &&
+		    !text_has_control(order) && strlen(order) <= 128)
+			log_error("%sorder \"%s\": %s", where, order, err);
+		else
+			log_error("%s%s", where, err);
+		im->bad++;
+		return IMPORT_BAD;
+	}
+	if ((rc = store_record_sale(im->db, &sale, im->now, &res)) != DB_OK)
+		return rc;
+
+	switch (res.outcome) {
+	case STORE_CONFLICT:
+		log_error("%sorder \"%s\" is already recorded with a different "
+		    "%s; an order id names one sale (fix the data, or give the "
+		    "new sale its own id)", where, sale.order_id, res.conflict);
+		im->bad++;
+		return IMPORT_BAD;
+	case STORE_DUPLICATE:
+		im->duplicates++;
+		return IMPORT_OK;
+	case STORE_ADDED:
+		break;
+	}
+	im->stored++;
+	im->new_customers += res.new_customer;
+	im->repeats += res.repeats;
+	if (res.referral != REFERRAL_NONE && res.referral != REFERRAL_ACCEPTED) {
+		log_warnx("%sorder \"%s\": referral code \"%s\" ignored: %s; "
+		    "the sale is recorded", where, sale.order_id,
+		    sale.referral_given, store_referral_text(res.referral));
+		im->warnings++;
+	}
+	return IMPORT_OK;
+}
+
+/* One CSV file being imported: the header's column -> field map. */
+struct import_csv {
+	struct import	*im;
+	const char	*name;
+	int		 header_done;
+	int		 columns[CSVREAD_MAX_FIELDS];	/* field, or -1 */
+	int		 ncolumns;
+};
+
+/* Map the header's column names onto sale fields; IMPORT_BAD if we can't. */
+static int
+import_header(struct import_csv *c, long line, char **names, int n)
+{
+	long	bad = c->im->bad;
+	int	seen[SALE_NFIELDS] = { 0 };
+
+	c->header_done = 1;
+	c->ncolumns = n;
+	for (int i = 0; i < n; i++) {
+		const char	*hint = NULL;
+		int		 f;
+
+		c->columns[i] = -1;
+		for (f = 0; f < SALE_NFIELDS; f++)
+			if (strcasecmp(names[i], sale_field_names[f]) == 0)
+				break;
+		if (f < SALE_NFIELDS && seen[f]++ == 0) {
+			c->columns[i] = f;
+			continue;
+		}
+		c->im->bad++;
+		if (f < SALE_NFIELDS) {
+			log_error("%s:%ld: column \"%s\" appears twice", c->name,
+			    line, sale_field_names[f]);
+			continue;
+		}
+		if (!text_utf8_valid(names[i]) || text_has_control(names[i]))
+			names[i] = (char *)"?";
+		hint = text_closest(names[i], sale_field_names, SALE_NFIELDS);
+		log_error("%s:%ld: unknown column \"%.64s\"%s%s%s; the columns "
+		    "are order_id, email, name, sku, product, amount, currency, "
+		    "sold_at and referral_code", c->name, line, names[i],
+		    hint ? " (did you mean \"" : "", hint ? hint : "",
+		    hint ? "\"?)" : "");
+	}
+	if (!seen[SALE_ORDER_ID] || !seen[SALE_EMAIL]) {
+		log_error("%s:%ld: the header must name the columns order_id and "
+		    "email", c->name, line);
+		c->im->bad++;
+	}
+	return c->im->bad > bad ? IMPORT_BAD : IMPORT_OK;
+}
+
+static int
+import_row(void *arg, long line, enum csvread_problem problem, char **values,
+    int n)
+{
+	struct import_csv	*c = arg;
+	char			*fields[SALE_NFIELDS] = { NULL };
+	int			 rc;
+
+	if (problem == CSVREAD_OK && !c->header_done)
+		return import_header(c, line, values, n);
+	if (problem != CSVREAD_OK || n != c->ncolumns) {
+		if (problem == CSVREAD_NUL)
+			log_error("%s:%ld: a field contains a NUL byte", c->name,
+			    line);
+		else if (problem == CSVREAD_TOO_LONG)
+			log_error("%s:%ld: the record is longer than %d bytes "
+			    "or has more than %d fields", c->name, line,
+			    CSVREAD_MAX_RECORD, CSVREAD_MAX_FIELDS);
+		else
+			log_error("%s:%ld: %d fields, but the header has %d "
+			    "columns", c->name, line, n, c->ncolumns);
+		c->im->bad++;
+		/* A bad header stops the import; a bad row does not. */
+		return c->header_done ? IMPORT_OK : IMPORT_BAD;
+	}
+	for (int i = 0; i < n; i++)
+		if (c->columns[i] >= 0)
+			fields[c->columns[i]] = values[i];
+	rc = import_record(c->im, fields, c->name, line);
+	return rc == IMPORT_BAD ? IMPORT_OK : rc;
+}
+
+/*
+ * Record every sale in a CSV file within one transaction.  With any bad
+ * row, all are reported and nothing is kept, unless skip_invalid: then
+ * the good rows are kept.  Returns IMPORT_OK, IMPORT_BAD or a DB_* error.
+ */
+int
+import_csv(struct import *im, FILE *fp, const char *name)
+{
+	struct import_csv	c = { .im = im, .name = name };
+	int			rc;
+
+	if ((rc = db_begin(im->db)) != DB_OK)
+		return rc;
+	rc = csvread(fp, name, import_row, &c);
+	if (rc == CSVREAD_MALFORMED) {
+		im->bad++;
+		rc = IMPORT_BAD;
+	} else if (rc == CSVREAD_IOERR) {
+		rc = DB_ERROR;	/* the caller's exit status for I/O errors */
+	} else if (rc == IMPORT_OK && !c.header_done) {
+		log_error("%s: empty file; the first row must name the columns, "
+		    "such as order_id,email,amount", name);
+		im->bad++;
+		rc = IMPORT_BAD;
+	} else if (rc == IMPORT_OK && im->bad > 0 && !im->skip_invalid) {
+		rc = IMPORT_BAD;
+	}
+	if (rc == IMPORT_OK)
+		rc = db_commit(im->db);
+	if (rc != IMPORT_OK)
+		db_rollback(im->db);
+	return rc;
+}
+
+void
+import_summary(const struct import *im, FILE *out)
+{
+	fprintf(out, "%ld sale%s stored, %ld new customer%s, %ld repeat "
+	    "purchase%s, %ld duplicate%s skipped", im->stored,
+	    im->stored == 1 ? "" : "s", im->new_customers,
+	    im->new_customers == 1 ? "" : "s", im->repeats,
+	    im->repeats == 1 ? "" : "s", im->duplicates,
+	    im->duplicates == 1 ? "" : "s");
+	if (im->bad > 0)
+		fprintf(out, ", %ld bad row%s skipped", im->bad,
+		    im->bad == 1 ? "" : "s");
+	fputc('\n', out);
+}

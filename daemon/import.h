@@ -1,0 +1,32 @@
+/* Recording sales from text: one from the command line, many from CSV. */
+#ifndef AFTERSALE_IMPORT_H
+#define AFTERSALE_IMPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "db.h"
+#include "sale.h"
+
+#define IMPORT_OK	0
+#define IMPORT_BAD	1	/* bad input, reported; nothing stored */
+
+struct import {
+	struct db	*db;
+	const char	*currency;	/* for sales that name none */
+	int64_t		 now;
+	int		 skip_invalid;
+	long		 stored;
+	long		 new_customers;
+	long		 repeats;
+	long		 duplicates;
+	long		 bad;
+	long		 warnings;
+};
+
+int	import_record(struct import *im, char *fields[SALE_NFIELDS],
+	    const char *file, long line);
+int	import_csv(struct import *im, FILE *fp, const char *name);
+void	import_summary(const struct import *im, FILE *out);
+
+#endif

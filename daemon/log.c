@@ -1,0 +1,154 @@
+/* Logging: one ladder for the CLI and the daemon. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+
+#include "log.h"
+
+static enum log_style	log_style = LOG_STYLE_PLAIN;
+static enum log_level	log_threshold = LOG_LEVEL_INFO;
+static int		log_journal;
+
+static const char *const log_names[] = {
+	[LOG_LEVEL_ERROR] = "error",
+	[LOG_LEVEL_WARNING] = "warning",
+	[LOG_LEVEL_INFO] = "info",
+	[LOG_LEVEL_DEBUG] = "debug",
+};
+
+/* syslog(3) priorities, which journald reads from a "<N>" line prefix. */
+static const int log_priorities[] = {
+	[LOG_LEVEL_ERROR] = 3,
+	[LOG_LEVEL_WARNING] = 4,
+	[LOG_LEVEL_INFO] = 6,
+	[LOG_LEVEL_DEBUG] = 7,
+};
+
+void
+log_init(enum log_style style)
+{
+	log_style = style;
+	/*
+	 * systemd sets JOURNAL_STREAM when stderr is connected to the journal;
+	 * the journal adds its own timestamps, so we only tag the priority.
+	 */
+	log_journal = style == LOG_STYLE_DAEMON && getenv("JOURNAL_STREAM");
+}
+
+void
+log_set_level(enum log_level level)
+{
+	log_threshold = level;
+}
+
+int
+log_level_parse(const char *name, enum log_level *level)
+{
+	for (size_t i = 0; i < sizeof(log_names) / sizeof(log_names[0]); i++) {
+		if (strcmp(name, log_names[i]) == 0) {
+			*level = (enum log_level)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void
+log_vwrite(enum log_level level, const char *suffix, const char *fmt,
+    va_list ap)
+{
+	char		 stamp[32];
+	struct tm	 tm;
+	time_t		 now;
+
+	if (level > log_threshold)
+		return;
+	if (log_style == LOG_STYLE_DAEMON) {
+		if (log_journal) {
+			fprintf(stderr, "<%d>", log_priorities[level]);
+		} else {
+			now = time(NULL);
+			gmtime_r(&now, &tm);
+			strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			fprintf(stderr, "%s %s: ", stamp, log_names[level]);
+		}
+	} else if (level == LOG_LEVEL_WARNING) {
+		fputs("warning: ", stderr);
+	}
+	vfprintf(stderr, fmt, ap);
+	if (suffix)
+		fprintf(stderr, ": %s", suffix);
+	fputc('\n', stderr);
+}
+
+#define LOG_BODY(level, suffix) do {			\
+	va_list ap;					\
+	va_start(ap, fmt);				\
+	log_vwrite((level), (suffix), fmt, ap);		\
+	va_end(ap);					\
+} while (0)
+
+void
+log_error(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_ERROR, NULL);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	const char *err = strerror(errno);
+
+	LOG_BODY(LOG_LEVEL_WARNING, err);
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_WARNING, NULL);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_INFO, NULL);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_DEBUG, NULL);
+}
+
+void
+log_at(int *errors, const char *file, int line, const char *fmt, ...)
+{
+	char	msg[1024];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_error("%s:%d: %s", file, line, msg);
+	(*errors)++;
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	const char *err = strerror(errno);
+
+	LOG_BODY(LOG_LEVEL_ERROR, err);
+	exit(EX_SOFTWARE);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_ERROR, NULL);
+	exit(EX_SOFTWARE);
+}

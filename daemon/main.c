@@ -1,0 +1,116 @@
+/* aftersale: post-sale follow-up and referral campaigns.  The command table. */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+
+static const struct cmd commands[] = {
+	{ "check-config", "",
+	    "validate the configuration and every template", cmd_check_config },
+	{ "migrate", "",
+	    "create the database and apply pending migrations", cmd_migrate },
+	{ "sale add", "--order ID --email ADDR [--name N] [--sku S] "
+	    "[--product P] [--amount 12.34] [--currency EUR] [--at TIME] "
+	    "[--referral CODE]",
+	    "record one sale", cmd_sale_add },
+	{ "sale import", "[FILE|-] [--skip-invalid]",
+	    "record sales from CSV", cmd_sale_import },
+	{ "stats", "[--json] [--since TIME] [--until TIME] [--campaign NAME]",
+	    "print the numbers", cmd_stats },
+};
+
+#define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
+
+static void
+usage(FILE *out)
+{
+	fprintf(out, "usage: aftersale [-c FILE] COMMAND [ARGS]\n"
+	    "       aftersale --version\n\n"
+	    "Options:\n"
+	    "  -c, --config FILE  configuration (default %s;\n"
+	    "                     AFTERSALE_CONFIG overrides the default)\n"
+	    "  -h, --help         this help; COMMAND --help for a command's\n\n"
+	    "Commands:\n", config_default_path());
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+}
+
+/*
+ * A command's name is one or two words ("stats", "sale add").  Returns
+ * the entry and how many words of argv it took, or NULL.
+ */
+static const struct cmd *
+find_command(int argc, char **argv, int *words)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		const char	*name = commands[i].name;
+		const char	*space = strchr(name, ' ');
+		size_t		 len = space ? (size_t)(space - name) : strlen(name);
+
+		if (strncmp(argv[0], name, len) != 0 || argv[0][len] != '\0')
+			continue;
+		if (space == NULL) {
+			*words = 1;
+			return &commands[i];
+		}
+		if (argc > 1 && strcmp(argv[1], space + 1) == 0) {
+			*words = 2;
+			return &commands[i];
+		}
+	}
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 }
+	};
+	struct cli		 cli = { NULL, NULL, NULL };
+	const struct cmd	*cmd;
+	int			 ch, words, rc;
+
+	log_init(LOG_STYLE_PLAIN);
+	while ((ch = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			cli.config_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return EX_OK;
+		case 'V':
+			printf("aftersale %s\n", PACKAGE_VERSION);
+			return EX_OK;
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if ((cmd = find_command(argc, argv, &words)) == NULL) {
+		fprintf(stderr, "aftersale: unknown command \"%s%s%s\"; "
+		    "see aftersale --help\n", argv[0], argc > 1 &&
+		    strcmp(argv[0], "sale") == 0 ? " " : "",
+		    argc > 1 && strcmp(argv[0], "sale") == 0 ? argv[1] : "");
+		return EX_USAGE;
+	}
+	/* The command sees its own name as argv[0], as getopt expects. */
+	argc -= words - 1;
+	argv += words - 1;
+	optind = 0;	/* GNU getopt: start afresh */
+	rc = cmd->exec(&cli, cmd, argc, argv);
+	cli_close(&cli);
+	return rc;
+}

@@ -1,0 +1,145 @@
+/* A sale as a shop reports it: text fields checked into typed values. */
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "money.h"
+#include "sale.h"
+#include "text.h"
+#include "timestamp.h"
+
+const char *const sale_field_names[SALE_NFIELDS] = {
+	[SALE_ORDER_ID] = "order_id",
+	[SALE_EMAIL] = "email",
+	[SALE_NAME] = "name",
+	[SALE_SKU] = "sku",
+	[SALE_PRODUCT] = "product",
+	[SALE_AMOUNT] = "amount",
+	[SALE_CURRENCY] = "currency",
+	[SALE_SOLD_AT] = "sold_at",
+	[SALE_REFERRAL_CODE] = "referral_code",
+};
+
+/* The longest text each field may hold, in bytes. */
+static const size_t sale_field_max[SALE_NFIELDS] = {
+	[SALE_ORDER_ID] = 128,
+	[SALE_EMAIL] = EMAIL_MAX,
+	[SALE_NAME] = 200,
+	[SALE_SKU] = 128,
+	[SALE_PRODUCT] = 200,
+	[SALE_AMOUNT] = 24,
+	[SALE_CURRENCY] = 16,
+	[SALE_SOLD_AT] = 40,
+	[SALE_REFERRAL_CODE] = 64,
+};
+
+static char *
+sale_trim(char *s)
+{
+	char *end;
+
+	if (s == NULL)
+		return (char *)"";
+	while (*s == ' ')
+		s++;
+	end = s + strlen(s);
+	while (end > s && end[-1] == ' ')
+		*--end = '\0';
+	return s;
+}
+
+/*
+ * Check fields[] (text as given, NULL where absent; trimmed of spaces in
+ * place) and fill *out.  Every field is UTF-8 without control characters
+ * and within its length; then each is checked for what it is.  Returns 0,
+ * or -1 with one sentence in err naming the field and what to do.
+ */
+int
+sale_parse(char *fields[SALE_NFIELDS], const char *default_currency,
+    int64_t now, struct sale *out, char err[SALE_ERROR_LEN])
+{
+	const char	*v[SALE_NFIELDS], *why, *currency;
+	int		 decimals;
+
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < SALE_NFIELDS; i++) {
+		v[i] = sale_trim(fields[i]);
+		if (!text_utf8_valid(v[i])) {
+			snprintf(err, SALE_ERROR_LEN, "%s is not valid UTF-8",
+			    sale_field_names[i]);
+			return -1;
+		}
+		if (text_has_control(v[i])) {
+			snprintf(err, SALE_ERROR_LEN, "%s contains a line break "
+			    "or another control character", sale_field_names[i]);
+			return -1;
+		}
+		if (strlen(v[i]) > sale_field_max[i]) {
+			snprintf(err, SALE_ERROR_LEN, "%s is longer than %zu "
+			    "bytes", sale_field_names[i], sale_field_max[i]);
+			return -1;
+		}
+	}
+
+	if (*v[SALE_ORDER_ID] == '\0') {
+		snprintf(err, SALE_ERROR_LEN, "order_id is missing");
+		return -1;
+	}
+	if (*v[SALE_EMAIL] == '\0') {
+		snprintf(err, SALE_ERROR_LEN, "email is missing");
+		return -1;
+	}
+	if ((why = email_check(v[SALE_EMAIL])) != NULL) {
+		snprintf(err, SALE_ERROR_LEN, "email \"%s\" is not a valid "
+		    "address: %s", v[SALE_EMAIL], why);
+		return -1;
+	}
+
+	currency = *v[SALE_CURRENCY] != '\0' ? v[SALE_CURRENCY] : default_currency;
+	for (size_t i = 0; i < sizeof(out->currency) && currency[i] != '\0'; i++)
+		out->currency[i] = (char)toupper((unsigned char)currency[i]);
+	if (strlen(currency) != 3 || !money_currency_valid(out->currency)) {
+		snprintf(err, SALE_ERROR_LEN, "currency \"%s\" is not a "
+		    "three-letter ISO 4217 code such as EUR", currency);
+		return -1;
+	}
+	decimals = money_decimals(out->currency);
+	if (*v[SALE_AMOUNT] == '-') {
+		snprintf(err, SALE_ERROR_LEN, "amount \"%s\" is negative; "
+		    "record refunds in the shop, not here", v[SALE_AMOUNT]);
+		return -1;
+	}
+	if (*v[SALE_AMOUNT] != '\0' &&
+	    money_parse(v[SALE_AMOUNT], decimals, &out->amount) == -1) {
+		snprintf(err, SALE_ERROR_LEN, "amount \"%s\" is not an amount "
+		    "of %s with at most %d decimals, such as %s",
+		    v[SALE_AMOUNT], out->currency, decimals,
+		    decimals == 0 ? "1250" : decimals == 3 ? "12.345" : "12.34");
+		return -1;
+	}
+
+	out->sold_at = now;
+	if (*v[SALE_SOLD_AT] != '\0') {
+		if (timestamp_parse(v[SALE_SOLD_AT], &out->sold_at) == -1) {
+			snprintf(err, SALE_ERROR_LEN, "sold_at \"%s\" is not a "
+			    "time such as 2026-11-20T10:00:00Z, "
+			    "2026-11-20T11:00:00+01:00 or 2026-11-20",
+			    v[SALE_SOLD_AT]);
+			return -1;
+		}
+		out->sold_at_given = 1;
+	}
+
+	out->order_id = v[SALE_ORDER_ID];
+	out->email = v[SALE_EMAIL];
+	email_key(out->email, out->email_key);
+	out->name = v[SALE_NAME];
+	out->sku = v[SALE_SKU];
+	out->product = v[SALE_PRODUCT];
+	out->referral_given = v[SALE_REFERRAL_CODE];
+	if (token_normalize(out->referral_given, out->referral_code,
+	    REFERRAL_CODE_LEN) == -1)
+		out->referral_code[0] = '\0';
+	return 0;
+}

@@ -1,0 +1,356 @@
+/* The numbers: sales, messages, campaigns and referrals, as JSON. */
+
+#include <math.h>
+#include <string.h>
+
+#include "money.h"
+#include "stats.h"
+#include "timestamp.h"
+
+static const char *const stats_states[] = {
+	"scheduled", "sending", "sent", "deferred", "failed", "cancelled",
+	"expired", "suppressed",
+};
+#define STATS_NSTATES	(sizeof(stats_states) / sizeof(stats_states[0]))
+
+static json_t *
+stats_time(int64_t t, int64_t none)
+{
+	char buf[TIMESTAMP_LEN];
+
+	if (t == none)
+		return json_null();
+	timestamp_format(t, buf);
+	return json_string(buf);
+}
+
+static void
+stats_bind_window(sqlite3_stmt *st, const struct stats_filter *f)
+{
+	sqlite3_bind_int64(st, 1, f->since);
+	sqlite3_bind_int64(st, 2, f->until);
+}
+
+/* Rows of (currency, minor units) into { "EUR": "12.34", ... }. */
+static int
+stats_revenue(struct db *db, sqlite3_stmt *st, json_t *into)
+{
+	char	buf[MONEY_TEXT_LEN];
+	int	rc;
+
+	while ((rc = db_step(db, st)) == SQLITE_ROW) {
+		const char *currency = (const char *)sqlite3_column_text(st, 0);
+
+		money_format(sqlite3_column_int64(st, 1), currency, buf);
+		json_object_set_new(into, currency, json_string(buf));
+	}
+	return rc == SQLITE_DONE ? DB_OK : rc;
+}
+
+static const char sql_sales[] =
+    "SELECT count(*), count(DISTINCT customer_id),"
+    " count(DISTINCT CASE WHEN is_repeat THEN customer_id END)"
+    " FROM sales WHERE sold_at >= ?1 AND sold_at < ?2";
+static const char sql_sales_revenue[] =
+    "SELECT currency, sum(amount) FROM sales"
+    " WHERE sold_at >= ?1 AND sold_at < ?2 GROUP BY currency ORDER BY currency";
+
+/*
+ * Within a time filter a repeat customer is one who made a repeat
+ * purchase in it; without one that is a customer with two or more orders.
+ */
+static int
+stats_sales(struct db *db, const struct stats_filter *f, json_t *root)
+{
+	sqlite3_stmt	*st;
+	json_t		*sales, *revenue;
+	int64_t		 customers, repeaters;
+	int		 rc;
+
+	if ((st = db_prepare(db, sql_sales)) == NULL)
+		return DB_ERROR;
+	stats_bind_window(st, f);
+	if ((rc = db_step(db, st)) != SQLITE_ROW)
+		return rc == SQLITE_DONE ? DB_ERROR : rc;
+	customers = sqlite3_column_int64(st, 1);
+	repeaters = sqlite3_column_int64(st, 2);
+	sales = json_pack("{s:I, s:I, s:I, s:f}",
+	    "orders", (json_int_t)sqlite3_column_int64(st, 0),
+	    "customers", (json_int_t)customers,
+	    "repeat_customers", (json_int_t)repeaters,
+	    "repeat_rate", customers ? round(10000.0 * (double)repeaters /
+	    (double)customers) / 10000.0 : 0.0);
+	sqlite3_reset(st);
+	json_object_set_new(root, "sales", sales);
+
+	if ((st = db_prepare(db, sql_sales_revenue)) == NULL)
+		return DB_ERROR;
+	stats_bind_window(st, f);
+	revenue = json_object();
+	json_object_set_new(sales, "revenue", revenue);
+	return stats_revenue(db, st, revenue);
+}
+
+static json_t *
+stats_state_counts(void)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; i < STATS_NSTATES; i++)
+		json_object_set_new(o, stats_states[i], json_integer(0));
+	return o;
+}
+
+static const char sql_messages[] =
+    "SELECT campaign, state, count(*) FROM messages"
+    " WHERE due_at >= ?1 AND due_at < ?2 GROUP BY campaign, state";
+
+/*
+ * Message counts by state, overall and per campaign.  Campaigns are the
+ * configured ones in config order, then any that only the database still
+ * knows (removed from the config, their messages kept).
+ */
+static int
+stats_messages(struct db *db, const struct config *cfg,
+    const struct stats_filter *f, json_t *root)
+{
+	json_t		*total = stats_state_counts(), *campaigns = json_array();
+	json_t		*by_name = json_object();
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	json_object_set_new(root, "messages", total);
+	json_object_set_new(root, "campaigns", campaigns);
+	for (size_t i = 0; i < cfg->ncampaigns; i++) {
+		const char *name = cfg->campaigns[i].name;
+
+		if (f->campaign == NULL || strcmp(f->campaign, name) == 0)
+			json_object_set_new(by_name, name, stats_state_counts());
+	}
+	if ((st = db_prepare(db, sql_messages)) == NULL) {
+		json_decref(by_name);
+		return DB_ERROR;
+	}
+	stats_bind_window(st, f);
+	while ((rc = db_step(db, st)) == SQLITE_ROW) {
+		const char	*name = (const char *)sqlite3_column_text(st, 0);
+		const char	*state = (const char *)sqlite3_column_text(st, 1);
+		json_int_t	 n = sqlite3_column_int64(st, 2);
+		json_t		*c;
+
+		if (f->campaign != NULL && strcmp(f->campaign, name) != 0)
+			continue;
+		json_object_set_new(total, state, json_integer(
+		    json_integer_value(json_object_get(total, state)) + n));
+		if ((c = json_object_get(by_name, name)) == NULL) {
+			c = stats_state_counts();
+			json_object_set_new(by_name, name, c);
+		}
+		json_object_set_new(c, state, json_integer(n));
+	}
+	if (rc == SQLITE_DONE) {
+		const char	*name;
+		json_t		*c;
+
+		json_object_foreach(by_name, name, c) {
+			json_t *entry = json_pack("{s:s}", "name", name);
+
+			for (size_t i = 0; i < STATS_NSTATES; i++)
+				if (strcmp(stats_states[i], "sending") != 0)
+					json_object_set(entry, stats_states[i],
+					    json_object_get(c, stats_states[i]));
+			json_object_set_new(entry, "conversions", json_integer(0));
+			json_object_set_new(entry, "revenue", json_object());
+			json_array_append_new(campaigns, entry);
+		}
+		rc = DB_OK;
+	}
+	json_decref(by_name);
+	return rc;
+}
+
+static const char sql_referrals[] =
+    "SELECT count(DISTINCT r.referred_id), count(*) FROM referrals r"
+    " JOIN sales s ON s.customer_id = r.referred_id"
+    " WHERE s.sold_at >= ?1 AND s.sold_at < ?2";
+static const char sql_referrals_revenue[] =
+    "SELECT s.currency, sum(s.amount) FROM referrals r"
+    " JOIN sales s ON s.customer_id = r.referred_id"
+    " WHERE s.sold_at >= ?1 AND s.sold_at < ?2"
+    " GROUP BY s.currency ORDER BY s.currency";
+static const char sql_top_referrers[] =
+    "SELECT c.id, c.email, c.referral_code, count(DISTINCT r.referred_id)"
+    " FROM referrals r JOIN customers c ON c.id = r.referrer_id"
+    " JOIN sales s ON s.customer_id = r.referred_id"
+    " WHERE s.sold_at >= ?1 AND s.sold_at < ?2"
+    " GROUP BY c.id ORDER BY 4 DESC, c.id LIMIT 10";
+static const char sql_referrer_revenue[] =
+    "SELECT s.currency, sum(s.amount) FROM referrals r"
+    " JOIN sales s ON s.customer_id = r.referred_id"
+    " WHERE r.referrer_id = ?3 AND s.sold_at >= ?1 AND s.sold_at < ?2"
+    " GROUP BY s.currency ORDER BY s.currency";
+
+/* Referred customers' orders and revenue, and who brought the most. */
+static int
+stats_referrals(struct db *db, const struct stats_filter *f, json_t *root)
+{
+	sqlite3_stmt	*st, *rev;
+	json_t		*referrals, *revenue, *top = json_array();
+	int		 rc;
+
+	json_object_set_new(root, "top_referrers", top);
+	if ((st = db_prepare(db, sql_referrals)) == NULL)
+		return DB_ERROR;
+	stats_bind_window(st, f);
+	if ((rc = db_step(db, st)) != SQLITE_ROW)
+		return rc == SQLITE_DONE ? DB_ERROR : rc;
+	revenue = json_object();
+	referrals = json_pack("{s:I, s:I, s:o}",
+	    "referred_customers", (json_int_t)sqlite3_column_int64(st, 0),
+	    "referred_orders", (json_int_t)sqlite3_column_int64(st, 1),
+	    "revenue", revenue);
+	sqlite3_reset(st);
+	json_object_set_new(root, "referrals", referrals);
+	if ((st = db_prepare(db, sql_referrals_revenue)) == NULL)
+		return DB_ERROR;
+	stats_bind_window(st, f);
+	if ((rc = stats_revenue(db, st, revenue)) != DB_OK)
+		return rc;
+
+	if ((st = db_prepare(db, sql_top_referrers)) == NULL ||
+	    (rev = db_prepare(db, sql_referrer_revenue)) == NULL)
+		return DB_ERROR;
+	stats_bind_window(st, f);
+	while ((rc = db_step(db, st)) == SQLITE_ROW) {
+		json_t *entry;
+
+		revenue = json_object();
+		entry = json_pack("{s:s, s:s, s:I, s:o}",
+		    "email", (const char *)sqlite3_column_text(st, 1),
+		    "code", (const char *)sqlite3_column_text(st, 2),
+		    "referred_customers", (json_int_t)sqlite3_column_int64(st, 3),
+		    "revenue", revenue);
+		json_array_append_new(top, entry);
+		sqlite3_reset(rev);
+		stats_bind_window(rev, f);
+		sqlite3_bind_int64(rev, 3, sqlite3_column_int64(st, 0));
+		if ((rc = stats_revenue(db, rev, revenue)) != DB_OK)
+			return rc;
+	}
+	return rc == SQLITE_DONE ? DB_OK : rc;
+}
+
+/*
+ * Gather every number in DESIGN's shape.  The reads share one snapshot
+ * (a read transaction), so the sections agree with each other.
+ */
+int
+stats_collect(struct db *db, const struct config *cfg,
+    const struct stats_filter *f, int64_t now, json_t **out)
+{
+	json_t	*root;
+	int	 rc;
+
+	root = json_pack("{s:o, s:o, s:o}",
+	    "generated_at", stats_time(now, INT64_MIN),
+	    "since", stats_time(f->since, INT64_MIN),
+	    "until", stats_time(f->until, INT64_MAX));
+	if (root == NULL)
+		return DB_ERROR;
+	if ((rc = db_exec(db, "BEGIN")) != DB_OK) {
+		json_decref(root);
+		return rc;
+	}
+	if ((rc = stats_sales(db, f, root)) == DB_OK &&
+	    (rc = stats_messages(db, cfg, f, root)) == DB_OK)
+		rc = stats_referrals(db, f, root);
+	db_rollback(db);
+	if (rc != DB_OK) {
+		json_decref(root);
+		return rc;
+	}
+	*out = root;
+	return DB_OK;
+}
+
+static void
+stats_print_revenue(const json_t *revenue, FILE *out)
+{
+	const char	*currency;
+	json_t		*v;
+	int		 first = 1;
+
+	if (json_object_size(revenue) == 0)
+		fputs("-", out);
+	json_object_foreach((json_t *)revenue, currency, v) {
+		fprintf(out, "%s%s %s", first ? "" : ", ", currency,
+		    json_string_value(v));
+		first = 0;
+	}
+}
+
+static json_int_t
+stats_int(const json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+/* The same numbers as readable tables. */
+void
+stats_print(const json_t *stats, FILE *out)
+{
+	const json_t	*sales = json_object_get(stats, "sales");
+	const json_t	*messages = json_object_get(stats, "messages");
+	const json_t	*referrals = json_object_get(stats, "referrals");
+	const json_t	*since = json_object_get(stats, "since");
+	const json_t	*until = json_object_get(stats, "until");
+	const json_t	*c;
+	size_t		 i;
+
+	fprintf(out, "Sales from %s until %s\n",
+	    json_is_string(since) ? json_string_value(since) : "the start",
+	    json_is_string(until) ? json_string_value(until) : "now");
+	fprintf(out, "  orders            %10lld\n", (long long)stats_int(sales, "orders"));
+	fprintf(out, "  customers         %10lld\n", (long long)stats_int(sales, "customers"));
+	fprintf(out, "  repeat customers  %10lld  (%.2f%%)\n",
+	    (long long)stats_int(sales, "repeat_customers"),
+	    100.0 * json_real_value(json_object_get(sales, "repeat_rate")));
+	fputs("  revenue           ", out);
+	stats_print_revenue(json_object_get(sales, "revenue"), out);
+
+	fputs("\n\nMessages\n ", out);
+	for (i = 0; i < STATS_NSTATES; i++)
+		fprintf(out, " %s %lld", stats_states[i],
+		    (long long)stats_int(messages, stats_states[i]));
+
+	fprintf(out, "\n\nCampaigns\n  %-20s %9s %6s %8s %6s %9s %7s %10s %11s  %s\n",
+	    "name", "scheduled", "sent", "deferred", "failed", "cancelled",
+	    "expired", "suppressed", "conversions", "revenue");
+	json_array_foreach(json_object_get(stats, "campaigns"), i, c) {
+		fprintf(out, "  %-20s %9lld %6lld %8lld %6lld %9lld %7lld %10lld %11lld  ",
+		    json_string_value(json_object_get(c, "name")),
+		    (long long)stats_int(c, "scheduled"), (long long)stats_int(c, "sent"),
+		    (long long)stats_int(c, "deferred"), (long long)stats_int(c, "failed"),
+		    (long long)stats_int(c, "cancelled"), (long long)stats_int(c, "expired"),
+		    (long long)stats_int(c, "suppressed"),
+		    (long long)stats_int(c, "conversions"));
+		stats_print_revenue(json_object_get(c, "revenue"), out);
+		fputc('\n', out);
+	}
+
+	fprintf(out, "\nReferrals\n  referred customers %lld, their orders %lld, revenue ",
+	    (long long)stats_int(referrals, "referred_customers"),
+	    (long long)stats_int(referrals, "referred_orders"));
+	stats_print_revenue(json_object_get(referrals, "revenue"), out);
+	fputs("\n\nTop referrers\n", out);
+	if (json_array_size(json_object_get(stats, "top_referrers")) == 0)
+		fputs("  none yet\n", out);
+	json_array_foreach(json_object_get(stats, "top_referrers"), i, c) {
+		fprintf(out, "  %-40s %-8s %5lld  ",
+		    json_string_value(json_object_get(c, "email")),
+		    json_string_value(json_object_get(c, "code")),
+		    (long long)stats_int(c, "referred_customers"));
+		stats_print_revenue(json_object_get(c, "revenue"), out);
+		fputc('\n', out);
+	}
+}

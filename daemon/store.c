@@ -1,0 +1,306 @@
+/* The facts: customers, sales and referrals, shared by CLI and daemon. */
+
+#include <string.h>
+
+#include "log.h"
+#include "store.h"
+#include "token.h"
+
+/* Bind text that lives at least until the statement is reset. */
+#define BIND_TEXT(stmt, i, s)	sqlite3_bind_text((stmt), (i), (s), -1, SQLITE_STATIC)
+
+static const char sql_sale_by_order[] =
+    "SELECT c.email_key, s.sku, s.product, s.amount, s.currency, s.sold_at"
+    " FROM sales s JOIN customers c ON c.id = s.customer_id"
+    " WHERE s.order_id = ?1";
+
+/*
+ * The same order id again is a no-op when it says the same thing, and a
+ * conflict otherwise.  A sale recorded without a time took "now", so its
+ * time is not held against a repeat without one.
+ */
+static int
+store_find_order(struct db *db, const struct sale *sale, struct store_result *res)
+{
+	sqlite3_stmt	*st = db_prepare(db, sql_sale_by_order);
+	int		 rc;
+
+	if (st == NULL)
+		return DB_ERROR;
+	BIND_TEXT(st, 1, sale->order_id);
+	if ((rc = db_step(db, st)) != SQLITE_ROW)
+		return rc == SQLITE_DONE ? 0 : rc;
+
+	res->conflict = NULL;
+	if (strcmp((const char *)sqlite3_column_text(st, 0), sale->email_key) != 0)
+		res->conflict = "email";
+	else if (strcmp((const char *)sqlite3_column_text(st, 1), sale->sku) != 0)
+		res->conflict = "sku";
+	else if (strcmp((const char *)sqlite3_column_text(st, 2), sale->product) != 0)
+		res->conflict = "product";
+	else if (sqlite3_column_int64(st, 3) != sale->amount ||
+	    strcmp((const char *)sqlite3_column_text(st, 4), sale->currency) != 0)
+		res->conflict = "amount";
+	else if (sale->sold_at_given && sqlite3_column_int64(st, 5) != sale->sold_at)
+		res->conflict = "sold_at";
+	res->outcome = res->conflict ? STORE_CONFLICT : STORE_DUPLICATE;
+	sqlite3_reset(st);
+	return 1;
+}
+
+static const char sql_customer_by_email[] =
+    "SELECT id FROM customers WHERE email_key = ?1";
+static const char sql_customer_insert[] =
+    "INSERT INTO customers (email, email_key, name, referral_code, created_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char sql_customer_name[] =
+    "UPDATE customers SET name = ?2 WHERE id = ?1 AND name = ''";
+
+/* Find the buyer by address, whatever its case, or create them. */
+static int
+store_customer(struct db *db, const struct sale *sale, int64_t now,
+    int64_t *id, struct store_result *res)
+{
+	sqlite3_stmt	*st;
+	char		 code[REFERRAL_CODE_LEN + 1];
+	int		 rc;
+
+	if ((st = db_prepare(db, sql_customer_by_email)) == NULL)
+		return DB_ERROR;
+	BIND_TEXT(st, 1, sale->email_key);
+	if ((rc = db_step(db, st)) == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		if (*sale->name == '\0')
+			return DB_OK;
+		if ((st = db_prepare(db, sql_customer_name)) == NULL)
+			return DB_ERROR;
+		sqlite3_bind_int64(st, 1, *id);
+		BIND_TEXT(st, 2, sale->name);
+		rc = db_step(db, st);
+		return rc == SQLITE_DONE ? DB_OK : rc;
+	}
+	if (rc != SQLITE_DONE)
+		return rc;
+
+	/*
+	 * 40 random bits make collisions rare but, over hundreds of
+	 * thousands of customers, not impossible: draw again on one.
+	 */
+	for (int attempt = 0; attempt < 8; attempt++) {
+		if (token_generate(code, REFERRAL_CODE_LEN) == -1) {
+			log_warn("cannot draw a referral code");
+			return DB_ERROR;
+		}
+		if ((st = db_prepare(db, sql_customer_insert)) == NULL)
+			return DB_ERROR;
+		BIND_TEXT(st, 1, sale->email);
+		BIND_TEXT(st, 2, sale->email_key);
+		BIND_TEXT(st, 3, sale->name);
+		BIND_TEXT(st, 4, code);
+		sqlite3_bind_int64(st, 5, now);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc == SQLITE_DONE) {
+			*id = sqlite3_last_insert_rowid(db->sqlite);
+			res->new_customer = 1;
+			return DB_OK;
+		}
+		if (rc != SQLITE_CONSTRAINT_UNIQUE)
+			return db_fail(db, rc, "adding a customer");
+	}
+	log_error("cannot find a free referral code after 8 draws");
+	return DB_ERROR;
+}
+
+static const char sql_first_sale[] =
+    "SELECT id, sold_at FROM sales WHERE customer_id = ?1"
+    " ORDER BY sold_at, id LIMIT 1";
+static const char sql_mark_repeat[] =
+    "UPDATE sales SET is_repeat = 1 WHERE id = ?1";
+
+/*
+ * Is the new sale a repeat purchase?  It is unless it predates all the
+ * customer's sales, and then the sale that was first becomes a repeat:
+ * imports arrive out of order, purchases do not.  Ties keep arrival order.
+ */
+static int
+store_repeat(struct db *db, int64_t customer, const struct sale *sale,
+    int *is_repeat, struct store_result *res)
+{
+	sqlite3_stmt	*st;
+	int64_t		 first_id;
+	int		 rc;
+
+	if ((st = db_prepare(db, sql_first_sale)) == NULL)
+		return DB_ERROR;
+	sqlite3_bind_int64(st, 1, customer);
+	if ((rc = db_step(db, st)) == SQLITE_DONE) {
+		*is_repeat = 0;
+		return DB_OK;
+	}
+	if (rc != SQLITE_ROW)
+		return rc;
+	first_id = sqlite3_column_int64(st, 0);
+	*is_repeat = sale->sold_at >= sqlite3_column_int64(st, 1);
+	sqlite3_reset(st);
+	res->repeats++;
+	if (*is_repeat)
+		return DB_OK;
+	if ((st = db_prepare(db, sql_mark_repeat)) == NULL)
+		return DB_ERROR;
+	sqlite3_bind_int64(st, 1, first_id);
+	rc = db_step(db, st);
+	return rc == SQLITE_DONE ? DB_OK : rc;
+}
+
+static const char sql_sale_insert[] =
+    "INSERT INTO sales (order_id, customer_id, sku, product, amount, currency,"
+    " sold_at, is_repeat, referral_code, recorded_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+
+static int
+store_insert_sale(struct db *db, const struct sale *sale, int64_t customer,
+    int is_repeat, int64_t now, int64_t *id)
+{
+	sqlite3_stmt	*st = db_prepare(db, sql_sale_insert);
+	int		 rc;
+
+	if (st == NULL)
+		return DB_ERROR;
+	BIND_TEXT(st, 1, sale->order_id);
+	sqlite3_bind_int64(st, 2, customer);
+	BIND_TEXT(st, 3, sale->sku);
+	BIND_TEXT(st, 4, sale->product);
+	sqlite3_bind_int64(st, 5, sale->amount);
+	BIND_TEXT(st, 6, sale->currency);
+	sqlite3_bind_int64(st, 7, sale->sold_at);
+	sqlite3_bind_int(st, 8, is_repeat);
+	BIND_TEXT(st, 9, sale->referral_given);
+	sqlite3_bind_int64(st, 10, now);
+	if ((rc = db_step(db, st)) != SQLITE_DONE)
+		return rc;
+	*id = sqlite3_last_insert_rowid(db->sqlite);
+	return DB_OK;
+}
+
+static const char sql_referrer_by_code[] =
+    "SELECT id FROM customers WHERE referral_code = ?1";
+static const char sql_is_referred[] =
+    "SELECT 1 FROM referrals WHERE referred_id = ?1";
+static const char sql_referral_insert[] =
+    "INSERT INTO referrals (referred_id, referrer_id, sale_id, created_at)"
+    " VALUES (?1, ?2, ?3, ?4)";
+
+static int
+store_lookup_id(struct db *db, const char *sql, int64_t key, const char *text,
+    int64_t *id)
+{
+	sqlite3_stmt	*st = db_prepare(db, sql);
+	int		 rc;
+
+	if (st == NULL)
+		return DB_ERROR;
+	if (text != NULL)
+		BIND_TEXT(st, 1, text);
+	else
+		sqlite3_bind_int64(st, 1, key);
+	if ((rc = db_step(db, st)) == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		return 1;
+	}
+	return rc == SQLITE_DONE ? 0 : rc;
+}
+
+/*
+ * A referral counts only on the customer's first purchase (by purchase
+ * time), only once per customer, and never from the buyer's own code.
+ * A code that does not count never blocks the sale: res->referral says why.
+ */
+static int
+store_referral(struct db *db, const struct sale *sale, int64_t customer,
+    int64_t sale_id, int is_repeat, int64_t now, struct store_result *res)
+{
+	sqlite3_stmt	*st;
+	int64_t		 referrer, dummy;
+	int		 rc;
+
+	if (*sale->referral_given == '\0') {
+		res->referral = REFERRAL_NONE;
+		return DB_OK;
+	}
+	if (sale->referral_code[0] == '\0') {
+		res->referral = REFERRAL_UNKNOWN;
+		return DB_OK;
+	}
+	rc = store_lookup_id(db, sql_referrer_by_code, 0, sale->referral_code,
+	    &referrer);
+	if (rc <= 0) {
+		res->referral = REFERRAL_UNKNOWN;
+		return rc;
+	}
+	if (referrer == customer) {
+		res->referral = REFERRAL_SELF;
+		return DB_OK;
+	}
+	if (is_repeat) {
+		res->referral = REFERRAL_NOT_FIRST;
+		return DB_OK;
+	}
+	if ((rc = store_lookup_id(db, sql_is_referred, customer, NULL, &dummy)) != 0) {
+		res->referral = REFERRAL_ALREADY;
+		return rc < 0 ? rc : DB_OK;
+	}
+	if ((st = db_prepare(db, sql_referral_insert)) == NULL)
+		return DB_ERROR;
+	sqlite3_bind_int64(st, 1, customer);
+	sqlite3_bind_int64(st, 2, referrer);
+	sqlite3_bind_int64(st, 3, sale_id);
+	sqlite3_bind_int64(st, 4, now);
+	if ((rc = db_step(db, st)) != SQLITE_DONE)
+		return rc;
+	res->referral = REFERRAL_ACCEPTED;
+	return DB_OK;
+}
+
+/*
+ * Record one sale inside the caller's write transaction.  Returns DB_OK
+ * with res filled (which may say duplicate or conflict: nothing written),
+ * or a DB_* error (logged) after which the caller rolls back.
+ */
+int
+store_record_sale(struct db *db, const struct sale *sale, int64_t now,
+    struct store_result *res)
+{
+	int64_t	customer = 0, sale_id = 0;
+	int	is_repeat = 0, rc;
+
+	memset(res, 0, sizeof(*res));
+	if ((rc = store_find_order(db, sale, res)) != 0)
+		return rc > 0 ? DB_OK : rc;
+	res->outcome = STORE_ADDED;
+	if ((rc = store_customer(db, sale, now, &customer, res)) != DB_OK ||
+	    (rc = store_repeat(db, customer, sale, &is_repeat, res)) != DB_OK ||
+	    (rc = store_insert_sale(db, sale, customer, is_repeat, now,
+	    &sale_id)) != DB_OK)
+		return rc;
+	return store_referral(db, sale, customer, sale_id, is_repeat, now, res);
+}
+
+const char *
+store_referral_text(enum store_referral r)
+{
+	switch (r) {
+	case REFERRAL_UNKNOWN:
+		return "no customer has this referral code";
+	case REFERRAL_SELF:
+		return "the code is the buyer's own";
+	case REFERRAL_NOT_FIRST:
+		return "only a customer's first purchase can carry a referral";
+	case REFERRAL_ALREADY:
+		return "the customer was already referred";
+	default:
+		return "";
+	}
+}

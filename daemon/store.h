@@ -1,0 +1,38 @@
+/* The facts: customers, sales and referrals, shared by CLI and daemon. */
+#ifndef AFTERSALE_STORE_H
+#define AFTERSALE_STORE_H
+
+#include <stdint.h>
+
+#include "db.h"
+#include "sale.h"
+
+enum store_outcome {
+	STORE_ADDED,
+	STORE_DUPLICATE,	/* the same order again: nothing to do */
+	STORE_CONFLICT,		/* the same order id with other data */
+};
+
+/* Why a referral code given with a sale was not taken. */
+enum store_referral {
+	REFERRAL_NONE,		/* no code given */
+	REFERRAL_ACCEPTED,
+	REFERRAL_UNKNOWN,
+	REFERRAL_SELF,
+	REFERRAL_NOT_FIRST,
+	REFERRAL_ALREADY,
+};
+
+struct store_result {
+	enum store_outcome	 outcome;
+	enum store_referral	 referral;
+	int			 new_customer;
+	int			 repeats;	/* sales now known to be repeats */
+	const char		*conflict;	/* the field that differs */
+};
+
+int	store_record_sale(struct db *db, const struct sale *sale, int64_t now,
+	    struct store_result *res);
+const char *store_referral_text(enum store_referral r);
+
+#endif

@@ -1,0 +1,133 @@
+/* Checks on untrusted text: UTF-8, control characters, near misses. */
+
+#include <stdint.h>
+#include <string.h>
+
+#include "text.h"
+
+/*
+ * Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing past
+ * U+10FFFF.  Returns 1 when valid.
+ */
+int
+text_utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p != '\0') {
+		uint32_t	cp;
+		int		n;
+
+		if (*p < 0x80) {
+			p++;
+			continue;
+		} else if ((*p & 0xe0) == 0xc0) {
+			cp = *p & 0x1f;
+			n = 1;
+		} else if ((*p & 0xf0) == 0xe0) {
+			cp = *p & 0x0f;
+			n = 2;
+		} else if ((*p & 0xf8) == 0xf0) {
+			cp = *p & 0x07;
+			n = 3;
+		} else {
+			return 0;
+		}
+		for (int i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		p += n + 1;
+	}
+	return 1;
+}
+
+/*
+ * C0 controls (CR, LF and TAB included), DEL, and the C1 controls
+ * U+0080..U+009F.  Any of these in a name or subject could split a header
+ * or confuse a terminal, so no field may carry them.
+ */
+int
+text_has_control(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return 1;
+		if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			return 1;
+	}
+	return 0;
+}
+
+/* Code points in valid UTF-8. */
+size_t
+text_utf8_length(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/* Levenshtein distance, for "did you mean" hints on short words. */
+int
+text_distance(const char *a, const char *b)
+{
+	int	row[64];
+	size_t	la = strlen(a), lb = strlen(b);
+
+	if (lb >= sizeof(row) / sizeof(row[0]) || la >= 64)
+		return 64;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = (int)j;
+	for (size_t i = 1; i <= la; i++) {
+		int diag = row[0];
+
+		row[0] = (int)i;
+		for (size_t j = 1; j <= lb; j++) {
+			int up = row[j];
+			int best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/*
+ * The candidate within two edits of `word`, or that starts with it
+ * ("password" for "password_file"); NULL when none is close.
+ */
+const char *
+text_closest(const char *word, const char *const *candidates, size_t count)
+{
+	const char	*best = NULL;
+	int		 best_distance = 3;
+	size_t		 len = strlen(word);
+
+	for (size_t i = 0; i < count; i++) {
+		int d = text_distance(word, candidates[i]);
+
+		if (len >= 4 && strncmp(word, candidates[i], len) == 0)
+			d = 2;
+		if (d < best_distance) {
+			best = candidates[i];
+			best_distance = d;
+		}
+	}
+	return best;
+}

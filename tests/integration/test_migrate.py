@@ -1,0 +1,62 @@
+"""The schema: created on first use, migrated in one step, never downgraded."""
+
+import os
+import sqlite3
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from harness import ShopTest, main  # noqa: E402
+
+EX_IOERR, EX_UNAVAILABLE = 74, 69
+
+
+class Migrate(ShopTest):
+
+    def test_creates_database_in_wal_mode(self):
+        self.assertFalse(os.path.exists(self.shop.database))
+        out = self.shop.ok("migrate")
+        self.assertIn("schema version 1", out)
+        with sqlite3.connect(self.shop.database) as db:
+            self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], 1)
+            self.assertEqual(db.execute("PRAGMA journal_mode").fetchone()[0], "wal")
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master"
+                                               " WHERE type = 'table'")}
+        self.assertEqual(tables, {"customers", "sales", "referrals", "messages"})
+
+    def test_any_command_creates_it(self):
+        self.shop.ok("stats")
+        self.assertTrue(os.path.exists(self.shop.database))
+
+    def test_second_run_is_a_no_op(self):
+        self.shop.sale("A-1", "ana@example.com")
+        self.shop.ok("migrate")
+        self.assertEqual(self.shop.scalar("SELECT count(*) FROM sales"), 1)
+
+    def test_newer_database_is_refused(self):
+        self.shop.ok("migrate")
+        with sqlite3.connect(self.shop.database) as db:
+            db.execute("PRAGMA user_version = 99")
+        p = self.shop.run("sale", "add", "--order", "A-1", "--email", "ana@example.com")
+        self.assertEqual(p.returncode, EX_UNAVAILABLE)
+        self.assertIn("has schema version 99, newer than this aftersale knows (1)", p.stderr)
+        self.assertEqual(self.shop.scalar("SELECT count(*) FROM sales"), 0)
+        self.assertEqual(self.shop.scalar("PRAGMA user_version"), 99)
+
+    def test_not_a_database(self):
+        self.shop.write("aftersale.db", "order_id,email\n" * 200)
+        p = self.shop.run("migrate")
+        self.assertEqual(p.returncode, EX_IOERR)
+        self.assertIn("file is not a database", p.stderr)
+
+    def test_missing_folder(self):
+        with open(self.shop.config) as f:
+            text = f.read().replace('"aftersale.db"', '"no/such/dir/a.db"')
+        self.shop.write("aftersale.conf", text)
+        p = self.shop.run("migrate")
+        self.assertEqual(p.returncode, EX_IOERR)
+        self.assertIn("cannot open database", p.stderr)
+        self.assertIn("does its folder exist", p.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,198 @@
+"""What the integration tests share: a shop in a temporary folder, the real
+aftersale binary, the real SQLite file it writes, and a TAP runner so that
+automake counts every test case.
+
+Runs under Debian's /usr/bin/python3 (it has aiosmtpd for the SMTP tests).
+"""
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import traceback
+import unittest
+
+AFTERSALE = os.environ.get("AFTERSALE", "daemon/aftersale")
+SRCDIR = os.environ.get("AFTERSALE_SRCDIR", ".")
+TMPDIR = os.environ.get("AFTERSALE_TMPDIR", tempfile.gettempdir())
+
+BASE_CONFIG = """\
+database  = "aftersale.db";
+timezone  = "Europe/London";
+templates = "templates";
+shop = {{ name = "Acme Coffee"; url = "https://acme.example"; currency = "EUR"; }};
+smtp = {{
+  url = "smtp://127.0.0.1:{smtp_port}";
+  tls = "none";
+  from = "Acme Coffee <hello@acme.example>";
+}};
+referral    = {{ link = "https://acme.example/r/{{{{referral.code}}}}"; }};
+unsubscribe = {{ link = "https://acme.example/u?t={{{{unsubscribe.token}}}}"; }};
+{extra}
+campaigns = (
+{campaigns}
+);
+"""
+
+DEFAULT_CAMPAIGNS = """\
+  { name = "thank-you";       on = "sale";  after = "2h";  template = "thank-you"; },
+  { name = "review-request";  on = "sale";  after = "7d";  template = "review";
+    stop_on = [ "repeat_purchase" ]; },
+  { name = "refer-a-friend";  on = "first_sale"; after = "14d"; template = "refer"; },
+  { name = "win-back";        on = "sale";  after = "60d"; template = "win-back";
+    stop_on = [ "repeat_purchase" ]; },
+  { name = "referral-thanks"; on = "referral_converted"; after = "0s";
+    template = "referral-thanks"; }"""
+
+
+class Shop:
+    """One shop: a folder with a config, the sample templates and a database."""
+
+    def __init__(self, name, extra="", campaigns=DEFAULT_CAMPAIGNS, smtp_port=2525):
+        os.makedirs(TMPDIR, exist_ok=True)
+        self.dir = tempfile.mkdtemp(prefix=name + "-", dir=TMPDIR)
+        shutil.copytree(os.path.join(SRCDIR, "conf", "templates"),
+                        os.path.join(self.dir, "templates"))
+        self.config = os.path.join(self.dir, "aftersale.conf")
+        self.database = os.path.join(self.dir, "aftersale.db")
+        self.write_config(extra=extra, campaigns=campaigns, smtp_port=smtp_port)
+
+    def write_config(self, extra="", campaigns=DEFAULT_CAMPAIGNS, smtp_port=2525):
+        with open(self.config, "w") as f:
+            f.write(BASE_CONFIG.format(extra=extra, campaigns=campaigns,
+                                       smtp_port=smtp_port))
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def write(self, name, data):
+        mode = "wb" if isinstance(data, bytes) else "w"
+        with open(self.path(name), mode) as f:
+            f.write(data)
+        return self.path(name)
+
+    def run(self, *args, input=None, config=True, env=None, timeout=60):
+        """Run aftersale; returns the CompletedProcess (text, not checked)."""
+        cmd = [AFTERSALE]
+        if config:
+            cmd += ["-c", self.config]
+        environ = {k: v for k, v in os.environ.items() if k != "AFTERSALE_CONFIG"}
+        environ.update(env or {})
+        return subprocess.run(cmd + list(args), input=input, capture_output=True,
+                              text=True, env=environ, timeout=timeout)
+
+    def ok(self, *args, **kw):
+        """Run and require exit 0; returns stdout."""
+        p = self.run(*args, **kw)
+        if p.returncode != 0:
+            raise AssertionError("aftersale %s exited %d\nstdout: %s\nstderr: %s"
+                                 % (" ".join(args), p.returncode, p.stdout, p.stderr))
+        return p.stdout
+
+    def json(self, *args):
+        return json.loads(self.ok(*args))
+
+    def db(self):
+        return sqlite3.connect(self.database)
+
+    def query(self, sql, *params):
+        with self.db() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def scalar(self, sql, *params):
+        return self.query(sql, *params)[0][0]
+
+    def counts(self):
+        """Rows in every table: to show that bad input stored nothing."""
+        if not os.path.exists(self.database):
+            return None
+        return {t: self.scalar("SELECT count(*) FROM " + t)
+                for t in ("customers", "sales", "referrals", "messages")}
+
+    def sale(self, order, email, **fields):
+        """Record one sale with `sale add`; options as keyword arguments."""
+        args = ["sale", "add", "--order", order, "--email", email]
+        for k, v in fields.items():
+            args += ["--" + k.replace("_", "-"), str(v)]
+        return self.ok(*args)
+
+    def code_of(self, email):
+        return self.scalar("SELECT referral_code FROM customers WHERE email_key = ?",
+                           email.lower())
+
+
+class ShopTest(unittest.TestCase):
+    """A test case with a fresh shop in self.shop."""
+
+    extra = ""
+    campaigns = DEFAULT_CAMPAIGNS
+
+    def setUp(self):
+        self.shop = Shop(self.id().split(".")[-1], extra=self.extra,
+                         campaigns=self.campaigns)
+
+    def tearDown(self):
+        if not hasattr(self, "_outcome") or self._outcome.success:
+            self.shop.cleanup()
+
+    def assertFails(self, status, *args, stderr=None, **kw):
+        """Run, require exit `status` and (optionally) a piece of stderr,
+        and require that no row was stored in any table."""
+        before = self.shop.counts()
+        p = self.shop.run(*args, **kw)
+        self.assertEqual(p.returncode, status,
+                         "exit %d, stderr: %s" % (p.returncode, p.stderr))
+        if stderr is not None:
+            self.assertIn(stderr, p.stderr)
+        self.assertEqual(self.shop.counts(), before, "rows were stored")
+        return p
+
+
+class TapResult(unittest.TestResult):
+    """Prints TAP for automake's tap-driver.sh."""
+
+    def __init__(self):
+        super().__init__()
+        self.n = 0
+
+    def _line(self, ok, test, note=""):
+        self.n += 1
+        print("%s %d - %s%s" % ("ok" if ok else "not ok", self.n, test.id(), note),
+              flush=True)
+
+    def _diag(self, err):
+        for line in "".join(traceback.format_exception(*err)).splitlines():
+            print("# " + line)
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self._line(True, test)
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self._line(False, test)
+        self._diag(err)
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self._line(False, test)
+        self._diag(err)
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        self._line(True, test, " # SKIP " + reason)
+
+
+def main():
+    module = sys.modules["__main__"]
+    suite = unittest.defaultTestLoader.loadTestsFromModule(module)
+    print("1..%d" % suite.countTestCases(), flush=True)
+    result = TapResult()
+    suite.run(result)
+    sys.exit(0 if result.wasSuccessful() else 1)
