@@ -11,7 +11,9 @@
 #define DB_NEWER	(-3)	/* logged; the schema is newer than we are */
 
 #define DB_BUSY_TIMEOUT_MS	5000
-#define DB_CACHE_MAX		64
+#define DB_CACHE_MAX		64	/* prepared statements kept */
+#define DB_CACHE_KIB		8192	/* page cache, by default */
+#define DB_BULK_CACHE_KIB	45056	/* page cache for bulk imports */
 
 struct db {
 	sqlite3		*sqlite;
@@ -26,6 +28,7 @@ struct db {
 int	db_open(const char *path, struct db **out);
 void	db_close(struct db *db);
 int	db_exec(struct db *db, const char *sql);
+int	db_cache_size(struct db *db, int kib);
 sqlite3_stmt *db_prepare(struct db *db, const char *sql);
 int	db_step(struct db *db, sqlite3_stmt *stmt);
 int	db_begin(struct db *db);

@@ -75,14 +75,3 @@ email_check(const char *address)
 	}
 	return email_check_domain(at + 1);
 }
-
-/* The form customers are matched on: the whole address in lower case. */
-void
-email_key(const char *address, char key[EMAIL_MAX + 1])
-{
-	size_t i;
-
-	for (i = 0; address[i] != '\0' && i < EMAIL_MAX; i++)
-		key[i] = (char)tolower((unsigned char)address[i]);
-	key[i] = '\0';
-}

@@ -5,6 +5,5 @@
 #define EMAIL_MAX	254	/* RFC 5321 path limit less the brackets */
 
 const char *email_check(const char *address);
-void	email_key(const char *address, char key[EMAIL_MAX + 1]);
 
 #endif

@@ -34,7 +34,7 @@ int
 money_decimals(const char *currency)
 {
 	for (size_t i = 0; i < sizeof(money_exceptions) / sizeof(money_exceptions[0]); i++)
-		if (strcmp(money_exceptions[i].code, currency) == 0)
+		if (memcmp(money_exceptions[i].code, currency, 4) == 0)
 			return money_exceptions[i].decimals;
 	return 2;
 }

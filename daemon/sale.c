@@ -133,7 +133,8 @@ sale_parse(char *fields[SALE_NFIELDS], const char *default_currency,
 
 	out->order_id = v[SALE_ORDER_ID];
 	out->email = v[SALE_EMAIL];
-	email_key(out->email, out->email_key);
+	for (size_t i = 0; out->email[i] != '\0'; i++)
+		out->email_lower[i] = (char)tolower((unsigned char)out->email[i]);
 	out->name = v[SALE_NAME];
 	out->sku = v[SALE_SKU];
 	out->product = v[SALE_PRODUCT];

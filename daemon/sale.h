@@ -30,7 +30,7 @@ struct sale {
 	const char	*sku;
 	const char	*product;
 	const char	*referral_given;	/* as typed; "" for none */
-	char		 email_key[EMAIL_MAX + 1];
+	char		 email_lower[EMAIL_MAX + 1];	/* what customers match on */
 	int64_t		 amount;		/* minor units */
 	char		 currency[4];
 	int64_t		 sold_at;

@@ -1,6 +1,7 @@
 /* The facts: customers, sales and referrals, shared by CLI and daemon. */
 
 #include <string.h>
+#include <strings.h>
 
 #include "log.h"
 #include "store.h"
@@ -9,76 +10,51 @@
 /* Bind text that lives at least until the statement is reset. */
 #define BIND_TEXT(stmt, i, s)	sqlite3_bind_text((stmt), (i), (s), -1, SQLITE_STATIC)
 
-static const char sql_sale_by_order[] =
-    "SELECT c.email_key, s.sku, s.product, s.amount, s.currency, s.sold_at"
-    " FROM sales s JOIN customers c ON c.id = s.customer_id"
-    " WHERE s.order_id = ?1";
+/* The customer, by address whatever its case, and their first purchase. */
+struct customer {
+	int64_t	id;
+	int	new;		/* created by this sale */
+	int	nameless;
+	int	has_sales;
+	int64_t	first_at;	/* when the first purchase was, if has_sales */
+};
 
 /*
- * The same order id again is a no-op when it says the same thing, and a
- * conflict otherwise.  A sale recorded without a time took "now", so its
- * time is not held against a repeat without one.
+ * One statement finds the customer and their first sale, from indexes
+ * alone: a bulk import does this a million times, and reading customer or
+ * sale rows at random would make it wait on the disk.  Nameless customers
+ * have a small index of their own for the same reason.
  */
-static int
-store_find_order(struct db *db, const struct sale *sale, struct store_result *res)
-{
-	sqlite3_stmt	*st = db_prepare(db, sql_sale_by_order);
-	int		 rc;
-
-	if (st == NULL)
-		return DB_ERROR;
-	BIND_TEXT(st, 1, sale->order_id);
-	if ((rc = db_step(db, st)) != SQLITE_ROW)
-		return rc == SQLITE_DONE ? 0 : rc;
-
-	res->conflict = NULL;
-	if (strcmp((const char *)sqlite3_column_text(st, 0), sale->email_key) != 0)
-		res->conflict = "email";
-	else if (strcmp((const char *)sqlite3_column_text(st, 1), sale->sku) != 0)
-		res->conflict = "sku";
-	else if (strcmp((const char *)sqlite3_column_text(st, 2), sale->product) != 0)
-		res->conflict = "product";
-	else if (sqlite3_column_int64(st, 3) != sale->amount ||
-	    strcmp((const char *)sqlite3_column_text(st, 4), sale->currency) != 0)
-		res->conflict = "amount";
-	else if (sale->sold_at_given && sqlite3_column_int64(st, 5) != sale->sold_at)
-		res->conflict = "sold_at";
-	res->outcome = res->conflict ? STORE_CONFLICT : STORE_DUPLICATE;
-	sqlite3_reset(st);
-	return 1;
-}
-
 static const char sql_customer_by_email[] =
-    "SELECT id FROM customers WHERE email_key = ?1";
-static const char sql_customer_insert[] =
-    "INSERT INTO customers (email, email_key, name, referral_code, created_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5)";
-static const char sql_customer_name[] =
-    "UPDATE customers SET name = ?2 WHERE id = ?1 AND name = ''";
+    "SELECT c.id,"
+    " EXISTS (SELECT 1 FROM customers INDEXED BY customers_nameless"
+    "   WHERE lower(email) = ?1 AND name = ''),"
+    " (SELECT min(sold_at) FROM sales WHERE customer_id = c.id)"
+    " FROM customers c WHERE lower(c.email) = ?1";
 
-/* Find the buyer by address, whatever its case, or create them. */
+static const char sql_customer_insert[] =
+    "INSERT INTO customers (email, name, referral_code, created_at)"
+    " VALUES (?1, ?2, ?3, ?4)";
+
 static int
 store_customer(struct db *db, const struct sale *sale, int64_t now,
-    int64_t *id, struct store_result *res)
+    struct customer *c)
 {
 	sqlite3_stmt	*st;
 	char		 code[REFERRAL_CODE_LEN + 1];
 	int		 rc;
 
+	memset(c, 0, sizeof(*c));
 	if ((st = db_prepare(db, sql_customer_by_email)) == NULL)
 		return DB_ERROR;
-	BIND_TEXT(st, 1, sale->email_key);
+	BIND_TEXT(st, 1, sale->email_lower);
 	if ((rc = db_step(db, st)) == SQLITE_ROW) {
-		*id = sqlite3_column_int64(st, 0);
+		c->id = sqlite3_column_int64(st, 0);
+		c->nameless = sqlite3_column_int(st, 1);
+		c->has_sales = sqlite3_column_type(st, 2) != SQLITE_NULL;
+		c->first_at = sqlite3_column_int64(st, 2);
 		sqlite3_reset(st);
-		if (*sale->name == '\0')
-			return DB_OK;
-		if ((st = db_prepare(db, sql_customer_name)) == NULL)
-			return DB_ERROR;
-		sqlite3_bind_int64(st, 1, *id);
-		BIND_TEXT(st, 2, sale->name);
-		rc = db_step(db, st);
-		return rc == SQLITE_DONE ? DB_OK : rc;
+		return DB_OK;
 	}
 	if (rc != SQLITE_DONE)
 		return rc;
@@ -95,15 +71,14 @@ store_customer(struct db *db, const struct sale *sale, int64_t now,
 		if ((st = db_prepare(db, sql_customer_insert)) == NULL)
 			return DB_ERROR;
 		BIND_TEXT(st, 1, sale->email);
-		BIND_TEXT(st, 2, sale->email_key);
-		BIND_TEXT(st, 3, sale->name);
-		BIND_TEXT(st, 4, code);
-		sqlite3_bind_int64(st, 5, now);
+		BIND_TEXT(st, 2, sale->name);
+		BIND_TEXT(st, 3, code);
+		sqlite3_bind_int64(st, 4, now);
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		if (rc == SQLITE_DONE) {
-			*id = sqlite3_last_insert_rowid(db->sqlite);
-			res->new_customer = 1;
+			c->id = sqlite3_last_insert_rowid(db->sqlite);
+			c->new = 1;
 			return DB_OK;
 		}
 		if (rc != SQLITE_CONSTRAINT_UNIQUE)
@@ -113,52 +88,14 @@ store_customer(struct db *db, const struct sale *sale, int64_t now,
 	return DB_ERROR;
 }
 
-static const char sql_first_sale[] =
-    "SELECT id, sold_at FROM sales WHERE customer_id = ?1"
-    " ORDER BY sold_at, id LIMIT 1";
-static const char sql_mark_repeat[] =
-    "UPDATE sales SET is_repeat = 1 WHERE id = ?1";
-
-/*
- * Is the new sale a repeat purchase?  It is unless it predates all the
- * customer's sales, and then the sale that was first becomes a repeat:
- * imports arrive out of order, purchases do not.  Ties keep arrival order.
- */
-static int
-store_repeat(struct db *db, int64_t customer, const struct sale *sale,
-    int *is_repeat, struct store_result *res)
-{
-	sqlite3_stmt	*st;
-	int64_t		 first_id;
-	int		 rc;
-
-	if ((st = db_prepare(db, sql_first_sale)) == NULL)
-		return DB_ERROR;
-	sqlite3_bind_int64(st, 1, customer);
-	if ((rc = db_step(db, st)) == SQLITE_DONE) {
-		*is_repeat = 0;
-		return DB_OK;
-	}
-	if (rc != SQLITE_ROW)
-		return rc;
-	first_id = sqlite3_column_int64(st, 0);
-	*is_repeat = sale->sold_at >= sqlite3_column_int64(st, 1);
-	sqlite3_reset(st);
-	res->repeats++;
-	if (*is_repeat)
-		return DB_OK;
-	if ((st = db_prepare(db, sql_mark_repeat)) == NULL)
-		return DB_ERROR;
-	sqlite3_bind_int64(st, 1, first_id);
-	rc = db_step(db, st);
-	return rc == SQLITE_DONE ? DB_OK : rc;
-}
-
+/* The order id is taken: nothing is inserted and changes() says so. */
 static const char sql_sale_insert[] =
     "INSERT INTO sales (order_id, customer_id, sku, product, amount, currency,"
     " sold_at, is_repeat, referral_code, recorded_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    " ON CONFLICT (order_id) DO NOTHING";
 
+/* Returns DB_OK with *id set, or with *id 0 when the order exists. */
 static int
 store_insert_sale(struct db *db, const struct sale *sale, int64_t customer,
     int is_repeat, int64_t now, int64_t *id)
@@ -180,9 +117,87 @@ store_insert_sale(struct db *db, const struct sale *sale, int64_t customer,
 	sqlite3_bind_int64(st, 10, now);
 	if ((rc = db_step(db, st)) != SQLITE_DONE)
 		return rc;
-	*id = sqlite3_last_insert_rowid(db->sqlite);
+	*id = sqlite3_changes(db->sqlite) ? sqlite3_last_insert_rowid(db->sqlite) : 0;
 	return DB_OK;
 }
+
+static const char sql_sale_by_order[] =
+    "SELECT c.email, s.sku, s.product, s.amount, s.currency, s.sold_at"
+    " FROM sales s JOIN customers c ON c.id = s.customer_id"
+    " WHERE s.order_id = ?1";
+
+/*
+ * The order id is recorded already: a no-op when it says the same thing,
+ * a conflict otherwise.  A sale recorded without a time took "now", so
+ * its time is not held against a repeat without one.
+ */
+static int
+store_compare_order(struct db *db, const struct sale *sale,
+    struct store_result *res)
+{
+	sqlite3_stmt	*st = db_prepare(db, sql_sale_by_order);
+	int		 rc;
+
+	if (st == NULL)
+		return DB_ERROR;
+	BIND_TEXT(st, 1, sale->order_id);
+	if ((rc = db_step(db, st)) != SQLITE_ROW)
+		return rc == SQLITE_DONE ? DB_ERROR : rc;
+	res->conflict = NULL;
+	if (strcasecmp((const char *)sqlite3_column_text(st, 0), sale->email) != 0)
+		res->conflict = "email";
+	else if (strcmp((const char *)sqlite3_column_text(st, 1), sale->sku) != 0)
+		res->conflict = "sku";
+	else if (strcmp((const char *)sqlite3_column_text(st, 2), sale->product) != 0)
+		res->conflict = "product";
+	else if (sqlite3_column_int64(st, 3) != sale->amount ||
+	    strcmp((const char *)sqlite3_column_text(st, 4), sale->currency) != 0)
+		res->conflict = "amount";
+	else if (sale->sold_at_given && sqlite3_column_int64(st, 5) != sale->sold_at)
+		res->conflict = "sold_at";
+	res->outcome = res->conflict ? STORE_CONFLICT : STORE_DUPLICATE;
+	sqlite3_reset(st);
+	return DB_OK;
+}
+
+/* Run a one-off write that binds ?1 as an integer and ?2 as text. */
+static int
+store_write(struct db *db, const char *sql, int64_t key, const char *text)
+{
+	sqlite3_stmt	*st = db_prepare(db, sql);
+	int		 rc;
+
+	if (st == NULL)
+		return DB_ERROR;
+	sqlite3_bind_int64(st, 1, key);
+	if (text != NULL)
+		BIND_TEXT(st, 2, text);
+	rc = db_step(db, st);
+	return rc == SQLITE_DONE ? DB_OK : rc;
+}
+
+/* The sale that was first, now that an older one arrived. */
+static const char sql_mark_repeat[] =
+    "UPDATE sales SET is_repeat = 1 WHERE id = (SELECT id FROM sales"
+    " WHERE customer_id = ?1 AND id != ?2 ORDER BY sold_at, id LIMIT 1)";
+static int
+store_mark_repeat(struct db *db, int64_t customer, int64_t new_sale)
+{
+	sqlite3_stmt	*st = db_prepare(db, sql_mark_repeat);
+	int		 rc;
+
+	if (st == NULL)
+		return DB_ERROR;
+	sqlite3_bind_int64(st, 1, customer);
+	sqlite3_bind_int64(st, 2, new_sale);
+	rc = db_step(db, st);
+	return rc == SQLITE_DONE ? DB_OK : rc;
+}
+
+static const char sql_customer_name[] =
+    "UPDATE customers SET name = ?2 WHERE id = ?1";
+static const char sql_customer_forget[] =
+    "DELETE FROM customers WHERE id = ?1";
 
 static const char sql_referrer_by_code[] =
     "SELECT id FROM customers WHERE referral_code = ?1";
@@ -268,24 +283,46 @@ store_referral(struct db *db, const struct sale *sale, int64_t customer,
  * Record one sale inside the caller's write transaction.  Returns DB_OK
  * with res filled (which may say duplicate or conflict: nothing written),
  * or a DB_* error (logged) after which the caller rolls back.
+ *
+ * The new sale is a repeat purchase unless it predates all the customer's
+ * sales; then the sale that was first becomes a repeat instead, because
+ * imports arrive out of order and purchases do not.  Ties keep arrival
+ * order.
  */
 int
 store_record_sale(struct db *db, const struct sale *sale, int64_t now,
     struct store_result *res)
 {
-	int64_t	customer = 0, sale_id = 0;
-	int	is_repeat = 0, rc;
+	struct customer	c;
+	int64_t		sale_id = 0;
+	int		is_repeat, rc;
 
 	memset(res, 0, sizeof(*res));
-	if ((rc = store_find_order(db, sale, res)) != 0)
-		return rc > 0 ? DB_OK : rc;
-	res->outcome = STORE_ADDED;
-	if ((rc = store_customer(db, sale, now, &customer, res)) != DB_OK ||
-	    (rc = store_repeat(db, customer, sale, &is_repeat, res)) != DB_OK ||
-	    (rc = store_insert_sale(db, sale, customer, is_repeat, now,
-	    &sale_id)) != DB_OK)
+	if ((rc = store_customer(db, sale, now, &c)) != DB_OK)
 		return rc;
-	return store_referral(db, sale, customer, sale_id, is_repeat, now, res);
+	is_repeat = c.has_sales && sale->sold_at >= c.first_at;
+	if ((rc = store_insert_sale(db, sale, c.id, is_repeat, now, &sale_id)) != DB_OK)
+		return rc;
+	if (sale_id == 0) {
+		/* A customer made for a conflicting order must not stay behind. */
+		if (c.new && (rc = store_write(db, sql_customer_forget, c.id,
+		    NULL)) != DB_OK)
+			return rc;
+		return store_compare_order(db, sale, res);
+	}
+
+	res->outcome = STORE_ADDED;
+	res->new_customer = c.new;
+	if (c.has_sales) {
+		res->repeats++;
+		if (!is_repeat && (rc = store_mark_repeat(db, c.id, sale_id)) != DB_OK)
+			return rc;
+	}
+	/* A later sale may name a customer whom the first did not. */
+	if (c.nameless && *sale->name != '\0' &&
+	    (rc = store_write(db, sql_customer_name, c.id, sale->name)) != DB_OK)
+		return rc;
+	return store_referral(db, sale, c.id, sale_id, is_repeat, now, res);
 }
 
 const char *

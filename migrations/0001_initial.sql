@@ -5,7 +5,6 @@
 CREATE TABLE customers (
 	id		INTEGER PRIMARY KEY,
 	email		TEXT NOT NULL,			-- as first given
-	email_key	TEXT NOT NULL UNIQUE,		-- lower case, for matching
 	name		TEXT NOT NULL DEFAULT '',
 	referral_code	TEXT NOT NULL UNIQUE,
 	created_at	INTEGER NOT NULL
@@ -25,10 +24,15 @@ CREATE TABLE sales (
 	recorded_at	INTEGER NOT NULL
 );
 
+-- Customers are matched by address whatever its case.  Addresses are
+-- ASCII (we do not speak SMTPUTF8), and lower() folds ASCII.
+CREATE UNIQUE INDEX customers_email ON customers (lower(email));
+-- The few customers whose name is not known yet, so that a later sale can
+-- fill it in without reading every customer's row.
+CREATE INDEX customers_nameless ON customers (lower(email)) WHERE name = '';
+
 -- A customer's sales in purchase order: the first sale, repeat flags.
 CREATE INDEX sales_customer ON sales (customer_id, sold_at);
--- Time-bounded stats.
-CREATE INDEX sales_sold_at ON sales (sold_at);
 
 -- A customer is referred at most once, hence the key.
 CREATE TABLE referrals (

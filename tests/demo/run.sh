@@ -20,7 +20,7 @@ echo "== importing $srcdir/conf/sample-sales.csv"
 as sale import "$srcdir/conf/sample-sales.csv"
 
 code=$(sqlite3 "$dir/aftersale.db" \
-    "SELECT referral_code FROM customers WHERE email_key = 'ana@example.com'")
+    "SELECT referral_code FROM customers WHERE lower(email) = 'ana@example.com'")
 echo
 echo "== Ana's friend Eve buys with Ana's referral code $code"
 as sale add --order A-1006 --email eve@example.com --name "Eve Adams" \

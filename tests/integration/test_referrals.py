@@ -18,7 +18,7 @@ class Referrals(ShopTest):
 
     def referrals(self):
         return self.shop.query(
-            "SELECT referred.email_key, referrer.email_key, s.order_id FROM referrals r"
+            "SELECT referred.email, referrer.email, s.order_id FROM referrals r"
             " JOIN customers referred ON referred.id = r.referred_id"
             " JOIN customers referrer ON referrer.id = r.referrer_id"
             " JOIN sales s ON s.id = r.sale_id")

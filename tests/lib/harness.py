@@ -123,7 +123,7 @@ class Shop:
         return self.ok(*args)
 
     def code_of(self, email):
-        return self.scalar("SELECT referral_code FROM customers WHERE email_key = ?",
+        return self.scalar("SELECT referral_code FROM customers WHERE lower(email) = ?",
                            email.lower())
 
 

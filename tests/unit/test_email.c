@@ -58,16 +58,6 @@ test_lengths(void **state)
 	assert_string_equal(email_check(addr), "it is longer than 254 characters");
 }
 
-static void
-test_key(void **state)
-{
-	char key[EMAIL_MAX + 1];
-
-	(void)state;
-	email_key("Ana.Lima@Example.COM", key);
-	assert_string_equal(key, "ana.lima@example.com");
-}
-
 int
 main(void)
 {
@@ -75,7 +65,6 @@ main(void)
 		cmocka_unit_test(test_accepted),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_lengths),
-		cmocka_unit_test(test_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
