@@ -66,6 +66,24 @@ cli_getopt(struct cli *cli, const struct cmd *cmd, int argc, char **argv,
 	return -1;
 }
 
+/*
+ * For commands that take no options or arguments of their own.  Returns
+ * CLI_CONTINUE, or the exit status to end with (help, usage error).
+ */
+int
+cli_no_arguments(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
+{
+	static const struct option longopts[] = { CLI_LONG, { 0 } };
+	int ch;
+
+	if ((ch = cli_getopt(cli, cmd, argc, argv, CLI_SHORT, longopts)) != -1)
+		return ch == CLI_HELP ? EX_OK : EX_USAGE;
+	if (optind != argc)
+		return cli_usage_error(cmd, "unexpected argument \"%s\"",
+		    argv[optind]);
+	return CLI_CONTINUE;
+}
+
 /* The exit status for a DB_* result. */
 int
 cli_status(int db_rc)

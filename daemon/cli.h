@@ -29,9 +29,12 @@ struct cmd {
 			{ "help", no_argument, NULL, 'h' }
 
 #define CLI_HELP	(-2)	/* --help was given and answered */
+#define CLI_CONTINUE	(-1)
 
 int	cli_getopt(struct cli *cli, const struct cmd *cmd, int argc,
 	    char **argv, const char *shortopts, const struct option *longopts);
+int	cli_no_arguments(struct cli *cli, const struct cmd *cmd, int argc,
+	    char **argv);
 void	cli_usage(const struct cmd *cmd, FILE *out);
 int	cli_usage_error(const struct cmd *cmd, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
