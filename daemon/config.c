@@ -706,12 +706,12 @@ config_campaigns(struct cfg_ctx *ctx, struct config *cfg)
 	}
 }
 
-/* Parse "Name <addr@example.com>" or "addr@example.com" into the address. */
+/* Split "Name <addr@example.com>" (or a bare address) into its parts. */
 static void
 config_from(struct cfg_ctx *ctx, struct config *cfg, int line)
 {
 	const char	*from = cfg->smtp.from, *lt = strrchr(from, '<');
-	const char	*why;
+	const char	*why, *name_end;
 	size_t		 len;
 
 	if (lt != NULL) {
@@ -722,10 +722,19 @@ config_from(struct cfg_ctx *ctx, struct config *cfg, int line)
 			return;
 		}
 		cfg->smtp.from_address = strndup(lt + 1, len - 1);
+		for (name_end = lt; name_end > from && name_end[-1] == ' ';)
+			name_end--;
+		if (name_end - from >= 2 && *from == '"' && name_end[-1] == '"')
+			cfg->smtp.from_name = strndup(from + 1,
+			    (size_t)(name_end - from - 2));
+		else
+			cfg->smtp.from_name = strndup(from,
+			    (size_t)(name_end - from));
 	} else {
 		cfg->smtp.from_address = strdup(from);
+		cfg->smtp.from_name = strdup("");
 	}
-	if (cfg->smtp.from_address == NULL)
+	if (cfg->smtp.from_address == NULL || cfg->smtp.from_name == NULL)
 		return;
 	if ((why = email_check(cfg->smtp.from_address)) != NULL)
 		cfg_error(ctx, line, "smtp.from: \"%s\" is not a valid address: "
@@ -866,6 +875,7 @@ config_free(struct config *cfg)
 	template_text_free(&cfg->referral.link_text);
 	template_text_free(&cfg->unsubscribe.link_text);
 	free(cfg->smtp.from_address);
+	free(cfg->smtp.from_name);
 	config_destroy(&cfg->lc);
 	free(cfg->database_path);
 	free(cfg->templates_path);

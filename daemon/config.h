@@ -80,6 +80,7 @@ struct config {
 		const char	*username;
 		const char	*password_file;
 		const char	*from;
+		char		*from_name;	/* the display name of from */
 		char		*from_address;	/* the address part of from */
 		const char	*reply_to;
 		int		 max_connections;

@@ -17,6 +17,9 @@ static const struct cmd commands[] = {
 	    "record one sale", cmd_sale_add },
 	{ "sale import", "[FILE|-] [--skip-invalid]",
 	    "record sales from CSV", cmd_sale_import },
+	{ "preview", "--campaign NAME --order ID",
+	    "print the message a campaign would send; send nothing",
+	    cmd_preview },
 	{ "stats", "[--json] [--since TIME] [--until TIME] [--campaign NAME]",
 	    "print the numbers", cmd_stats },
 };

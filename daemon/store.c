@@ -1,5 +1,6 @@
 /* The facts: customers, sales and referrals, shared by CLI and daemon. */
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -340,4 +341,97 @@ store_referral_text(enum store_referral r)
 	default:
 		return "";
 	}
+}
+
+static const char sql_message_facts[] =
+    "SELECT c.email, c.name, c.referral_code, c.unsubscribe_token,"
+    " s.order_id, s.sku, s.product, s.currency, s.amount, s.sold_at"
+    " FROM customers c, sales s WHERE c.id = ?1 AND s.id = ?2";
+static const char sql_set_unsubscribe_token[] =
+    "UPDATE customers SET unsubscribe_token = ?2"
+    " WHERE id = ?1 AND unsubscribe_token IS NULL";
+
+static void
+store_copy(char *dst, size_t size, sqlite3_stmt *st, int col)
+{
+	const char *s = (const char *)sqlite3_column_text(st, col);
+
+	snprintf(dst, size, "%s", s ? s : "");
+}
+
+/*
+ * What a message to `customer` about `sale` needs to know.  A customer's
+ * unsubscribe token is drawn here, the first time one is needed, so this
+ * writes: call it in a write transaction, or alone.  DB_OK, or DB_ERROR
+ * (logged) also when either row is missing.
+ */
+int
+store_message_facts(struct db *db, int64_t customer, int64_t sale,
+    struct message_facts *f)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((st = db_prepare(db, sql_message_facts)) == NULL)
+		return DB_ERROR;
+	sqlite3_bind_int64(st, 1, customer);
+	sqlite3_bind_int64(st, 2, sale);
+	if ((rc = db_step(db, st)) != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			log_error("customer %lld or sale %lld is gone",
+			    (long long)customer, (long long)sale);
+		return rc == SQLITE_DONE ? DB_ERROR : rc;
+	}
+	store_copy(f->email, sizeof(f->email), st, 0);
+	store_copy(f->name, sizeof(f->name), st, 1);
+	store_copy(f->referral_code, sizeof(f->referral_code), st, 2);
+	store_copy(f->unsubscribe_token, sizeof(f->unsubscribe_token), st, 3);
+	store_copy(f->order_id, sizeof(f->order_id), st, 4);
+	store_copy(f->sku, sizeof(f->sku), st, 5);
+	store_copy(f->product, sizeof(f->product), st, 6);
+	store_copy(f->currency, sizeof(f->currency), st, 7);
+	f->amount = sqlite3_column_int64(st, 8);
+	f->sold_at = sqlite3_column_int64(st, 9);
+	sqlite3_reset(st);
+	if (f->unsubscribe_token[0] != '\0')
+		return DB_OK;
+
+	/* 130 random bits: unguessable, and a collision is a bug report. */
+	if (token_generate(f->unsubscribe_token, UNSUBSCRIBE_TOKEN_LEN) == -1) {
+		log_warn("cannot draw an unsubscribe token");
+		return DB_ERROR;
+	}
+	return store_write(db, sql_set_unsubscribe_token, customer,
+	    f->unsubscribe_token);
+}
+
+static const char sql_sale_by_order_id[] =
+    "SELECT id, customer_id FROM sales WHERE order_id = ?1";
+static const char sql_referrer_of_sale[] =
+    "SELECT referrer_id FROM referrals WHERE sale_id = ?1";
+
+/* 1 and the ids when the order is recorded, 0 when not, or DB_*. */
+int
+store_find_order(struct db *db, const char *order_id, int64_t *sale,
+    int64_t *customer)
+{
+	sqlite3_stmt	*st = db_prepare(db, sql_sale_by_order_id);
+	int		 rc;
+
+	if (st == NULL)
+		return DB_ERROR;
+	BIND_TEXT(st, 1, order_id);
+	if ((rc = db_step(db, st)) != SQLITE_ROW)
+		return rc == SQLITE_DONE ? 0 : rc;
+	*sale = sqlite3_column_int64(st, 0);
+	*customer = sqlite3_column_int64(st, 1);
+	sqlite3_reset(st);
+	return 1;
+}
+
+/* 1 and the referrer when the sale converted a referral, 0 if not, DB_*. */
+int
+store_referrer_of_sale(struct db *db, int64_t sale, int64_t *referrer)
+{
+	return store_lookup_id(db, sql_referrer_of_sale, sale, NULL, referrer);
 }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "message.h"
 #include "sale.h"
 
 enum store_outcome {
@@ -34,5 +35,10 @@ struct store_result {
 int	store_record_sale(struct db *db, const struct sale *sale, int64_t now,
 	    struct store_result *res);
 const char *store_referral_text(enum store_referral r);
+int	store_message_facts(struct db *db, int64_t customer, int64_t sale,
+	    struct message_facts *f);
+int	store_find_order(struct db *db, const char *order_id, int64_t *sale,
+	    int64_t *customer);
+int	store_referrer_of_sale(struct db *db, int64_t sale, int64_t *referrer);
 
 #endif

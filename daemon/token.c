@@ -1,4 +1,5 @@
-/* Random codes customers see: referral codes, in Crockford's base32. */
+/* Random codes customers see, in Crockford's base32: referral codes and
+ * unsubscribe tokens. */
 
 #include <ctype.h>
 #include <errno.h>

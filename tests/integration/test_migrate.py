@@ -1,13 +1,16 @@
 """The schema: created on first use, migrated in one step, never downgraded."""
 
+import glob
 import os
 import sqlite3
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import ShopTest, main  # noqa: E402
+from harness import SRCDIR, ShopTest, main  # noqa: E402
 
 EX_IOERR, EX_UNAVAILABLE = 74, 69
+MIGRATIONS = sorted(glob.glob(os.path.join(SRCDIR, "migrations", "*.sql")))
+LATEST = len(MIGRATIONS)
 
 
 class Migrate(ShopTest):
@@ -15,13 +18,25 @@ class Migrate(ShopTest):
     def test_creates_database_in_wal_mode(self):
         self.assertFalse(os.path.exists(self.shop.database))
         out = self.shop.ok("migrate")
-        self.assertIn("schema version 1", out)
+        self.assertIn("schema version %d" % LATEST, out)
         with sqlite3.connect(self.shop.database) as db:
-            self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], 1)
+            self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], LATEST)
             self.assertEqual(db.execute("PRAGMA journal_mode").fetchone()[0], "wal")
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master"
                                                " WHERE type = 'table'")}
-        self.assertEqual(tables, {"customers", "sales", "referrals", "messages"})
+        self.assertEqual(tables, {"customers", "sales", "referrals", "messages", "planner"})
+
+    def test_upgrades_an_old_database_keeping_its_data(self):
+        with sqlite3.connect(self.shop.database) as db:
+            with open(MIGRATIONS[0]) as f:
+                db.executescript(f.read())
+            db.execute("PRAGMA user_version = 1")
+            db.execute("INSERT INTO customers (email, referral_code, created_at)"
+                       " VALUES ('ana@example.com', 'ABCDEFGH', 0)")
+        out = self.shop.ok("migrate")
+        self.assertIn("schema version %d" % LATEST, out)
+        self.assertEqual(self.shop.scalar("PRAGMA user_version"), LATEST)
+        self.assertEqual(self.shop.scalar("SELECT referral_code FROM customers"), "ABCDEFGH")
 
     def test_any_command_creates_it(self):
         self.shop.ok("stats")
@@ -38,7 +53,7 @@ class Migrate(ShopTest):
             db.execute("PRAGMA user_version = 99")
         p = self.shop.run("sale", "add", "--order", "A-1", "--email", "ana@example.com")
         self.assertEqual(p.returncode, EX_UNAVAILABLE)
-        self.assertIn("has schema version 99, newer than this aftersale knows (1)", p.stderr)
+        self.assertIn("has schema version 99, newer than this aftersale knows (%d)" % LATEST, p.stderr)
         self.assertEqual(self.shop.scalar("SELECT count(*) FROM sales"), 0)
         self.assertEqual(self.shop.scalar("PRAGMA user_version"), 99)
 

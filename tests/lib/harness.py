@@ -77,15 +77,16 @@ class Shop:
             f.write(data)
         return self.path(name)
 
-    def run(self, *args, input=None, config=True, env=None, timeout=60):
-        """Run aftersale; returns the CompletedProcess (text, not checked)."""
+    def run(self, *args, input=None, config=True, env=None, timeout=60, binary=False):
+        """Run aftersale; returns the CompletedProcess (text unless binary,
+        not checked)."""
         cmd = [AFTERSALE]
         if config:
             cmd += ["-c", self.config]
         environ = {k: v for k, v in os.environ.items() if k != "AFTERSALE_CONFIG"}
         environ.update(env or {})
         return subprocess.run(cmd + list(args), input=input, capture_output=True,
-                              text=True, env=environ, timeout=timeout)
+                              text=not binary, env=environ, timeout=timeout)
 
     def ok(self, *args, **kw):
         """Run and require exit 0; returns stdout."""

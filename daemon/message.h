@@ -1,0 +1,32 @@
+/* The RFC 5322 / MIME text of one follow-up email. */
+#ifndef AFTERSALE_MESSAGE_H
+#define AFTERSALE_MESSAGE_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "config.h"
+#include "email.h"
+#include "template.h"
+#include "token.h"
+
+/* What the database knows for one message: its recipient and its sale. */
+struct message_facts {
+	char	email[EMAIL_MAX + 1];	/* the recipient */
+	char	name[256];
+	char	referral_code[REFERRAL_CODE_LEN + 1];
+	char	unsubscribe_token[UNSUBSCRIBE_TOKEN_LEN + 1];
+	char	order_id[256];		/* the sale */
+	char	sku[256];
+	char	product[256];
+	char	currency[4];
+	int64_t	amount;
+	int64_t	sold_at;
+};
+
+int	message_build(const struct config *cfg, const struct campaign *c,
+	    const struct message_facts *f, int64_t date, struct buf *out);
+void	message_encode_word(struct buf *b, const char *text);
+void	message_quoted_printable(struct buf *b, const char *text);
+
+#endif
