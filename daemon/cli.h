@@ -49,6 +49,7 @@ int	cmd_migrate(struct cli *, const struct cmd *, int, char **);
 int	cmd_preview(struct cli *, const struct cmd *, int, char **);
 int	cmd_sale_add(struct cli *, const struct cmd *, int, char **);
 int	cmd_sale_import(struct cli *, const struct cmd *, int, char **);
+int	cmd_run(struct cli *, const struct cmd *, int, char **);
 int	cmd_stats(struct cli *, const struct cmd *, int, char **);
 
 #endif

@@ -7,6 +7,8 @@
 #include "log.h"
 
 static const struct cmd commands[] = {
+	{ "run", "",
+	    "run the daemon in the foreground", cmd_run },
 	{ "check-config", "",
 	    "validate the configuration and every template", cmd_check_config },
 	{ "migrate", "",

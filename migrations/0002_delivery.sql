@@ -10,6 +10,9 @@ CREATE UNIQUE INDEX customers_unsubscribe ON customers (unsubscribe_token)
 ALTER TABLE customers ADD COLUMN unsubscribed_at INTEGER;
 ALTER TABLE customers ADD COLUMN bounced_at INTEGER;
 
+-- When delivery was first tried: delivery.give_up_after counts from here.
+ALTER TABLE messages ADD COLUMN first_attempt_at INTEGER;
+
 -- Sales up to last_sale_id have their messages planned.  Sale ids only
 -- grow (writers are serialized), so this one number is the planner's
 -- whole memory.

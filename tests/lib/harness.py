@@ -8,10 +8,12 @@ Runs under Debian's /usr/bin/python3 (it has aiosmtpd for the SMTP tests).
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 import unittest
 
@@ -26,8 +28,8 @@ templates = "templates";
 shop = {{ name = "Acme Coffee"; url = "https://acme.example"; currency = "EUR"; }};
 smtp = {{
   url = "smtp://127.0.0.1:{smtp_port}";
-  tls = "none";
   from = "Acme Coffee <hello@acme.example>";
+  {smtp}
 }};
 referral    = {{ link = "https://acme.example/r/{{{{referral.code}}}}"; }};
 unsubscribe = {{ link = "https://acme.example/u?t={{{{unsubscribe.token}}}}"; }};
@@ -51,19 +53,21 @@ DEFAULT_CAMPAIGNS = """\
 class Shop:
     """One shop: a folder with a config, the sample templates and a database."""
 
-    def __init__(self, name, extra="", campaigns=DEFAULT_CAMPAIGNS, smtp_port=2525):
+    def __init__(self, name, extra="", campaigns=DEFAULT_CAMPAIGNS, smtp_port=2525,
+                 smtp='tls = "none";'):
         os.makedirs(TMPDIR, exist_ok=True)
         self.dir = tempfile.mkdtemp(prefix=name + "-", dir=TMPDIR)
         shutil.copytree(os.path.join(SRCDIR, "conf", "templates"),
                         os.path.join(self.dir, "templates"))
         self.config = os.path.join(self.dir, "aftersale.conf")
         self.database = os.path.join(self.dir, "aftersale.db")
-        self.write_config(extra=extra, campaigns=campaigns, smtp_port=smtp_port)
+        self.write_config(extra=extra, campaigns=campaigns, smtp_port=smtp_port, smtp=smtp)
 
-    def write_config(self, extra="", campaigns=DEFAULT_CAMPAIGNS, smtp_port=2525):
+    def write_config(self, extra="", campaigns=DEFAULT_CAMPAIGNS, smtp_port=2525,
+                     smtp='tls = "none";'):
         with open(self.config, "w") as f:
             f.write(BASE_CONFIG.format(extra=extra, campaigns=campaigns,
-                                       smtp_port=smtp_port))
+                                       smtp_port=smtp_port, smtp=smtp))
 
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -139,7 +143,9 @@ class ShopTest(unittest.TestCase):
                          campaigns=self.campaigns)
 
     def tearDown(self):
-        if not hasattr(self, "_outcome") or self._outcome.success:
+        # Keep the folder of a failed test: its database and logs explain it.
+        result = self._outcome.result
+        if all(test is not self for test, _ in result.failures + result.errors):
             self.shop.cleanup()
 
     def assertFails(self, status, *args, stderr=None, **kw):
@@ -197,3 +203,60 @@ def main():
     result = TapResult()
     suite.run(result)
     sys.exit(0 if result.wasSuccessful() else 1)
+
+
+class Daemon:
+    """`aftersale run` as a child process, its log in the shop's folder."""
+
+    def __init__(self, shop, env=None):
+        self.shop = shop
+        self.log_path = shop.path("daemon.log")
+        self.log = open(self.log_path, "ab")
+        environ = {k: v for k, v in os.environ.items() if k != "AFTERSALE_CONFIG"}
+        environ.update(env or {})
+        self.proc = subprocess.Popen([AFTERSALE, "-c", shop.config, "run"],
+                                     stdout=self.log, stderr=self.log, env=environ)
+
+    def text(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def wait_log(self, piece, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if piece in self.text():
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError("%r not in the daemon's log:\n%s" % (piece, self.text()))
+
+    def wait_states(self, expected, timeout=30):
+        """Wait until messages by state equal `expected` (a dict)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            states = dict(self.shop.query("SELECT state, count(*) FROM messages"
+                                          " GROUP BY state"))
+            if states == expected or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        if states != expected:
+            raise AssertionError("messages by state %s, not %s\n%s"
+                                 % (states, expected, self.text()))
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=30):
+        """SIGTERM; returns the exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self.log.close()
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()

@@ -1,0 +1,201 @@
+/* The planner: new sales times campaigns become scheduled messages. */
+
+#include <fnmatch.h>
+
+#include "log.h"
+#include "money.h"
+#include "planner.h"
+#include "window.h"
+
+/* A sale as the planner sees it. */
+struct planner_sale {
+	int64_t		 id;
+	int64_t		 customer;
+	int64_t		 referrer;	/* 0 unless it converted a referral */
+	const char	*sku;
+	const char	*currency;
+	int64_t		 amount;
+	int64_t		 sold_at;
+	int		 is_repeat;
+};
+
+static const char sql_cursor[] =
+    "SELECT last_sale_id FROM planner WHERE id = 1";
+static const char sql_new_sales[] =
+    "SELECT s.id, s.customer_id, coalesce(r.referrer_id, 0), s.sku, s.currency,"
+    " s.amount, s.sold_at, s.is_repeat"
+    " FROM sales s LEFT JOIN referrals r ON r.sale_id = s.id"
+    " WHERE s.id > ?1 ORDER BY s.id LIMIT ?2";
+static const char sql_advance[] =
+    "UPDATE planner SET last_sale_id = ?1 WHERE id = 1";
+static const char sql_plan[] =
+    "INSERT INTO messages (campaign, customer_id, sale_id, state, due_at,"
+    " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
+    " ON CONFLICT (sale_id, campaign) DO NOTHING";
+static const char sql_later_purchase[] =
+    "SELECT EXISTS (SELECT 1 FROM sales WHERE customer_id = ?1 AND sold_at > ?2)";
+static const char sql_cancel_earlier[] =
+    "UPDATE messages SET state = 'cancelled', updated_at = ?4"
+    " WHERE campaign = ?3 AND state IN ('scheduled', 'deferred')"
+    " AND sale_id IN (SELECT id FROM sales WHERE customer_id = ?1 AND sold_at < ?2)";
+
+/* Does the campaign want a message for this sale, and to whom? */
+static int64_t
+planner_recipient(const struct campaign *c, const struct planner_sale *s)
+{
+	__int128	amount, minimum;
+	int		decimals = money_decimals(s->currency), matched;
+
+	switch (c->on) {
+	case TRIGGER_FIRST_SALE:
+		if (s->is_repeat)
+			return 0;
+		break;
+	case TRIGGER_REPEAT_SALE:
+		if (!s->is_repeat)
+			return 0;
+		break;
+	case TRIGGER_REFERRAL_CONVERTED:
+		if (s->referrer == 0)
+			return 0;
+		break;
+	}
+	matched = c->sku.n == 0;
+	for (size_t i = 0; i < c->sku.n && !matched; i++)
+		matched = fnmatch(c->sku.v[i], s->sku, 0) == 0;
+	if (!matched)
+		return 0;
+	/* min_amount is in thousandths, the sale in its currency's units. */
+	amount = (__int128)s->amount * 1000;
+	minimum = (__int128)c->min_amount;
+	for (int i = 0; i < decimals; i++)
+		minimum *= 10;
+	if (amount < minimum)
+		return 0;
+	return c->on == TRIGGER_REFERRAL_CONVERTED ? s->referrer : s->customer;
+}
+
+static int
+planner_step_int(struct db *db, const char *sql, int64_t a, int64_t b, int64_t *out)
+{
+	sqlite3_stmt	*st = db_prepare(db, sql);
+	int		 rc;
+
+	if (st == NULL)
+		return DB_ERROR;
+	sqlite3_bind_int64(st, 1, a);
+	sqlite3_bind_int64(st, 2, b);
+	if ((rc = db_step(db, st)) == SQLITE_ROW && out != NULL)
+		*out = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DB_OK : rc;
+}
+
+/*
+ * Plan one sale for every enabled campaign.  stop_on = repeat_purchase
+ * follows purchase time, not arrival: the new sale cancels what is still
+ * to be sent about the buyer's earlier sales, and a sale that arrives
+ * after a later one of the same buyer is planned as cancelled at once.
+ */
+static int
+planner_sale(struct db *db, const struct config *cfg, const struct planner_sale *s,
+    int64_t now, int *planned)
+{
+	int64_t	later = -1;
+	int	rc;
+
+	for (size_t i = 0; i < cfg->ncampaigns; i++) {
+		const struct campaign	*c = &cfg->campaigns[i];
+		int64_t			 to;
+		const char		*state = "scheduled";
+		sqlite3_stmt		*st;
+
+		if (!c->enabled || (to = planner_recipient(c, s)) == 0)
+			continue;
+		if (c->stop_on & STOP_ON_REPEAT_PURCHASE) {
+			if (later < 0 && (rc = planner_step_int(db,
+			    sql_later_purchase, s->customer, s->sold_at,
+			    &later)) != DB_OK)
+				return rc;
+			if (later)
+				state = "cancelled";
+			if ((st = db_prepare(db, sql_cancel_earlier)) == NULL)
+				return DB_ERROR;
+			sqlite3_bind_int64(st, 1, s->customer);
+			sqlite3_bind_int64(st, 2, s->sold_at);
+			sqlite3_bind_text(st, 3, c->name, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 4, now);
+			if ((rc = db_step(db, st)) != SQLITE_DONE)
+				return rc;
+		}
+		if ((st = db_prepare(db, sql_plan)) == NULL)
+			return DB_ERROR;
+		sqlite3_bind_text(st, 1, c->name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, to);
+		sqlite3_bind_int64(st, 3, s->id);
+		sqlite3_bind_text(st, 4, state, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, window_next(&c->send_window,
+		    s->sold_at + c->after));
+		sqlite3_bind_int64(st, 6, now);
+		if ((rc = db_step(db, st)) != SQLITE_DONE)
+			return rc;
+		*planned += sqlite3_changes(db->sqlite);
+	}
+	return DB_OK;
+}
+
+/*
+ * Plan the next PLANNER_BATCH sales not yet planned, in one transaction,
+ * and move the cursor past them.  *more says whether sales remain, so the
+ * caller can come back after letting the loop run.  DB_OK or DB_*.
+ */
+int
+planner_run(struct db *db, const struct config *cfg, int64_t now, int *planned,
+    int *more)
+{
+	sqlite3_stmt	*st;
+	int64_t		 cursor = 0, last;
+	int		 n = 0, rc;
+
+	*planned = 0;
+	*more = 0;
+	if ((rc = db_begin(db)) != DB_OK)
+		return rc;
+	if ((rc = planner_step_int(db, sql_cursor, 0, 0, &cursor)) != DB_OK ||
+	    (st = db_prepare(db, sql_new_sales)) == NULL) {
+		rc = rc != DB_OK ? rc : DB_ERROR;
+		goto fail;
+	}
+	last = cursor;
+	sqlite3_bind_int64(st, 1, cursor);
+	sqlite3_bind_int(st, 2, PLANNER_BATCH);
+	while ((rc = db_step(db, st)) == SQLITE_ROW) {
+		struct planner_sale s = {
+			.id = sqlite3_column_int64(st, 0),
+			.customer = sqlite3_column_int64(st, 1),
+			.referrer = sqlite3_column_int64(st, 2),
+			.sku = (const char *)sqlite3_column_text(st, 3),
+			.currency = (const char *)sqlite3_column_text(st, 4),
+			.amount = sqlite3_column_int64(st, 5),
+			.sold_at = sqlite3_column_int64(st, 6),
+			.is_repeat = sqlite3_column_int(st, 7),
+		};
+
+		if ((rc = planner_sale(db, cfg, &s, now, planned)) != DB_OK)
+			goto fail;
+		last = s.id;
+		n++;
+	}
+	if (rc != SQLITE_DONE)
+		goto fail;
+	if (n > 0 && (rc = planner_step_int(db, sql_advance, last, 0, NULL)) != DB_OK)
+		goto fail;
+	if ((rc = db_commit(db)) != DB_OK)
+		goto fail;
+	*more = n == PLANNER_BATCH;
+	return DB_OK;
+
+fail:
+	db_rollback(db);
+	return rc;
+}

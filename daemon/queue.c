@@ -1,0 +1,413 @@
+/* The message queue: states, claims and delivery outcomes in SQLite. */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "message.h"
+#include "queue.h"
+#include "store.h"
+#include "window.h"
+
+static int
+queue_exec(struct db *db, const char *sql, int64_t a, int64_t b, const char *text)
+{
+	sqlite3_stmt	*st = db_prepare(db, sql);
+	int		 rc;
+
+	if (st == NULL)
+		return DB_ERROR;
+	/* ?1 and ?2 are integers, ?3 text: bind what the statement has. */
+	sqlite3_bind_int64(st, 1, a);
+	if (sqlite3_bind_parameter_count(st) >= 2)
+		sqlite3_bind_int64(st, 2, b);
+	if (text != NULL)
+		sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+	rc = db_step(db, st);
+	return rc == SQLITE_DONE ? DB_OK : rc;
+}
+
+static const char sql_recover[] =
+    "UPDATE messages SET state = 'scheduled', due_at = ?1, updated_at = ?1"
+    " WHERE state = 'sending'";
+
+/*
+ * A message found "sending" at start-up was claimed by a process that died
+ * before the relay's answer was recorded: it may or may not have gone out.
+ * Sending it again is the side to err on; a duplicate beats a loss.
+ */
+int
+queue_recover(struct db *db, int64_t now, int *count)
+{
+	int rc = queue_exec(db, sql_recover, now, 0, NULL);
+
+	*count = rc == DB_OK ? sqlite3_changes(db->sqlite) : 0;
+	return rc;
+}
+
+static const char sql_next_due[] =
+    "SELECT min(due_at) FROM messages WHERE state IN ('scheduled', 'deferred')";
+
+/* 1 and the earliest due time, 0 when nothing waits, or DB_*. */
+int
+queue_next_due(struct db *db, int64_t *due)
+{
+	sqlite3_stmt	*st = db_prepare(db, sql_next_due);
+	int		 rc, found;
+
+	if (st == NULL)
+		return DB_ERROR;
+	if ((rc = db_step(db, st)) != SQLITE_ROW)
+		return rc == SQLITE_DONE ? 0 : rc;
+	found = sqlite3_column_type(st, 0) != SQLITE_NULL;
+	*due = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return found;
+}
+
+static const char sql_due[] =
+    "SELECT m.id, m.campaign, m.customer_id, m.sale_id, m.due_at, m.attempts,"
+    " c.unsubscribed_at IS NOT NULL OR c.bounced_at IS NOT NULL,"
+    " (SELECT max(sent_at) FROM messages WHERE customer_id = m.customer_id"
+    "   AND state = 'sent')"
+    " FROM messages m JOIN customers c ON c.id = m.customer_id"
+    " WHERE m.state IN ('scheduled', 'deferred') AND m.due_at <= ?1"
+    " ORDER BY m.due_at, m.id LIMIT ?2";
+static const char sql_set_state[] =
+    "UPDATE messages SET state = ?3, updated_at = ?2 WHERE id = ?1";
+static const char sql_postpone[] =
+    "UPDATE messages SET due_at = ?2 WHERE id = ?1";
+static const char sql_claim[] =
+    "UPDATE messages SET state = 'sending', attempts = attempts + 1,"
+    " first_attempt_at = coalesce(first_attempt_at, ?2), updated_at = ?2"
+    " WHERE id = ?1";
+
+/* A due message, read before any of them is changed. */
+struct queue_due {
+	int64_t	id;
+	char	campaign[65];
+	int64_t	customer;
+	int64_t	sale;
+	int64_t	due;
+	int	attempts;
+	int	no_consent;	/* unsubscribed or bounced */
+	int	ever_sent;
+	int64_t	last_sent;
+};
+
+/* Why a due message is not sent now; NULL when it is to be sent. */
+static const char *
+queue_hold(const struct config *cfg, const struct campaign *c,
+    const struct queue_due *d, int64_t now, int64_t *postpone)
+{
+	*postpone = 0;
+	if (c == NULL)
+		return "cancelled";
+	if (d->no_consent)
+		return "suppressed";
+	if (c->expire_after > 0 && now > d->due + c->expire_after)
+		return "expired";
+	if (cfg->delivery.min_gap > 0 && d->ever_sent &&
+	    d->last_sent + cfg->delivery.min_gap > now)
+		*postpone = window_next(&c->send_window,
+		    d->last_sent + cfg->delivery.min_gap);
+	else if (window_next(&c->send_window, now) != now)
+		*postpone = window_next(&c->send_window, now);
+	return NULL;
+}
+
+static int
+queue_prepare(struct db *db, const struct config *cfg, const struct campaign *c,
+    const struct queue_due *d, int64_t now, struct outgoing *o)
+{
+	struct message_facts	facts;
+	int			rc;
+
+	memset(o, 0, sizeof(*o));
+	o->id = d->id;
+	snprintf(o->campaign, sizeof(o->campaign), "%s", c->name);
+	o->attempts = d->attempts + 1;
+	if ((rc = store_message_facts(db, d->customer, d->sale, &facts)) != DB_OK)
+		return rc;
+	snprintf(o->rcpt, sizeof(o->rcpt), "%s", facts.email);
+	if (message_build(cfg, c, &facts, now, &o->text) == -1) {
+		log_error("out of memory building message %lld", (long long)o->id);
+		return DB_ERROR;
+	}
+	return queue_exec(db, sql_claim, o->id, now, NULL);
+}
+
+#define QUEUE_CLAIM_MAX	64
+
+/* Read the due messages first: claiming changes the index the scan uses. */
+static int
+queue_read_due(struct db *db, int64_t now, struct queue_due *due, int max,
+    int *n)
+{
+	sqlite3_stmt	*st = db_prepare(db, sql_due);
+	int		 rc;
+
+	*n = 0;
+	if (st == NULL)
+		return DB_ERROR;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int(st, 2, max);
+	while (*n < max && (rc = db_step(db, st)) == SQLITE_ROW) {
+		struct queue_due *d = &due[(*n)++];
+
+		d->id = sqlite3_column_int64(st, 0);
+		snprintf(d->campaign, sizeof(d->campaign), "%s",
+		    (const char *)sqlite3_column_text(st, 1));
+		d->customer = sqlite3_column_int64(st, 2);
+		d->sale = sqlite3_column_int64(st, 3);
+		d->due = sqlite3_column_int64(st, 4);
+		d->attempts = sqlite3_column_int(st, 5);
+		d->no_consent = sqlite3_column_int(st, 6);
+		d->ever_sent = sqlite3_column_type(st, 7) != SQLITE_NULL;
+		d->last_sent = sqlite3_column_int64(st, 7);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DB_OK : rc;
+}
+
+/*
+ * Claim up to `max` due messages: each is marked "sending" and its text
+ * built, and the claim is committed before the caller talks to the relay.
+ * Due messages that must wait (min_gap, the send window) are moved, and
+ * those that must not go (consent, expiry, a removed campaign) end here.
+ */
+int
+queue_claim(struct db *db, const struct config *cfg, int64_t now,
+    struct outgoing *out, int max, int *n)
+{
+	struct queue_due	due[QUEUE_CLAIM_MAX];
+	int64_t			claimed[QUEUE_CLAIM_MAX];
+	int			ndue, rc;
+
+	*n = 0;
+	if (max > QUEUE_CLAIM_MAX)
+		max = QUEUE_CLAIM_MAX;
+	if ((rc = db_begin(db)) != DB_OK)
+		return rc;
+	if ((rc = queue_read_due(db, now, due, max, &ndue)) != DB_OK)
+		goto fail;
+	for (int i = 0; i < ndue; i++) {
+		const struct queue_due	*d = &due[i];
+		const struct campaign	*c = config_campaign(cfg, d->campaign);
+		int64_t			 postpone;
+		const char		*end = queue_hold(cfg, c, d, now, &postpone);
+
+		/* One message per customer per batch when min_gap is set. */
+		for (int j = 0; j < *n && cfg->delivery.min_gap > 0; j++)
+			if (end == NULL && postpone == 0 &&
+			    claimed[j] == d->customer)
+				postpone = now + cfg->delivery.min_gap;
+		if (end != NULL)
+			rc = queue_exec(db, sql_set_state, d->id, now, end);
+		else if (postpone != 0)
+			rc = queue_exec(db, sql_postpone, d->id, postpone, NULL);
+		else if ((rc = queue_prepare(db, cfg, c, d, now, &out[*n])) == DB_OK)
+			claimed[(*n)++] = d->customer;
+		else
+			queue_free(&out[*n]);
+		if (rc != DB_OK)
+			goto fail;
+	}
+	if ((rc = db_commit(db)) != DB_OK)
+		goto fail;
+	return DB_OK;
+
+fail:
+	db_rollback(db);
+	for (int i = 0; i < *n; i++)
+		queue_free(&out[i]);
+	*n = 0;
+	return rc;
+}
+
+static const char sql_sent[] =
+    "UPDATE messages SET state = 'sent', sent_at = ?2, updated_at = ?2,"
+    " last_error = '' WHERE id = ?1";
+static const char sql_defer[] =
+    "UPDATE messages SET state = 'deferred', due_at = ?2, last_error = ?3"
+    " WHERE id = ?1";
+static const char sql_fail[] =
+    "UPDATE messages SET state = 'failed', updated_at = ?2, last_error = ?3"
+    " WHERE id = ?1";
+static const char sql_requeue[] =
+    "UPDATE messages SET state = 'deferred', attempts = attempts - 1,"
+    " due_at = ?2, last_error = ?3 WHERE id = ?1";
+static const char sql_first_attempt[] =
+    "SELECT first_attempt_at FROM messages WHERE id = ?1";
+static const char sql_bounce[] =
+    "UPDATE customers SET bounced_at = ?2"
+    " WHERE id = (SELECT customer_id FROM messages WHERE id = ?1)";
+static const char sql_suppress_customer[] =
+    "UPDATE messages SET state = 'suppressed', updated_at = ?2"
+    " WHERE customer_id = (SELECT customer_id FROM messages WHERE id = ?1)"
+    " AND state IN ('scheduled', 'deferred')";
+
+/* The next retry: delivery.retry by attempt (the last repeats), +-10%. */
+static int64_t
+queue_retry_at(const struct config *cfg, int attempts, int64_t now)
+{
+	const struct durations	*r = &cfg->delivery.retry;
+	int64_t			 delay = r->v[(size_t)attempts - 1 < r->n ?
+				    (size_t)attempts - 1 : r->n - 1];
+	int64_t			 jitter = delay / 10;
+
+	/* Jitter spreads retries so a recovering relay is not stampeded. */
+	if (jitter > 0)
+		delay += (int64_t)(random() % (2 * jitter + 1)) - jitter;
+	return now + delay;
+}
+
+/*
+ * Record the relay's verdict on a claimed message, committed right away.
+ * A deferral past delivery.give_up_after fails; a rejected recipient
+ * marks the customer bounced and suppresses what else waits for them.
+ */
+int
+queue_result(struct db *db, const struct config *cfg, const struct outgoing *o,
+    enum queue_outcome outcome, const char *reply, int64_t now,
+    int64_t requeue_at)
+{
+	int64_t	first = now;
+	char	why[600];
+	int	rc;
+
+	if ((rc = db_begin(db)) != DB_OK)
+		return rc;
+	switch (outcome) {
+	case QUEUE_SENT:
+		rc = queue_exec(db, sql_sent, o->id, now, NULL);
+		break;
+	case QUEUE_DEFERRED:
+		{
+			sqlite3_stmt *st = db_prepare(db, sql_first_attempt);
+
+			if (st == NULL) {
+				rc = DB_ERROR;
+				break;
+			}
+			sqlite3_bind_int64(st, 1, o->id);
+			if (db_step(db, st) == SQLITE_ROW)
+				first = sqlite3_column_int64(st, 0);
+			sqlite3_reset(st);
+		}
+		if (now - first >= cfg->delivery.give_up_after) {
+			snprintf(why, sizeof(why), "gave up after %d attempts: %s",
+			    o->attempts, reply);
+			rc = queue_exec(db, sql_fail, o->id, now, why);
+		} else {
+			rc = queue_exec(db, sql_defer, o->id,
+			    queue_retry_at(cfg, o->attempts, now), reply);
+		}
+		break;
+	case QUEUE_BOUNCED:
+		if ((rc = queue_exec(db, sql_bounce, o->id, now, NULL)) == DB_OK)
+			rc = queue_exec(db, sql_suppress_customer, o->id, now, NULL);
+		if (rc == DB_OK)
+			rc = queue_exec(db, sql_fail, o->id, now, reply);
+		break;
+	case QUEUE_FAILED:
+		rc = queue_exec(db, sql_fail, o->id, now, reply);
+		break;
+	case QUEUE_RELAY_DOWN:
+		rc = queue_exec(db, sql_requeue, o->id, requeue_at, reply);
+		break;
+	}
+	if (rc == DB_OK)
+		rc = db_commit(db);
+	if (rc != DB_OK)
+		db_rollback(db);
+	return rc;
+}
+
+static const char sql_cancel_campaign[] =
+    "UPDATE messages SET state = 'cancelled', updated_at = ?2"
+    " WHERE campaign = ?3 AND state IN ('scheduled', 'deferred')";
+static const char sql_move_campaign[] =
+    "SELECT m.id, s.sold_at FROM messages m JOIN sales s ON s.id = m.sale_id"
+    " WHERE m.campaign = ?1 AND m.state = 'scheduled' AND m.attempts = 0";
+
+/*
+ * After a reload: scheduled messages of campaigns that are gone are
+ * cancelled, and those of campaigns whose delay or window changed move
+ * to the new due time.  One transaction, so a reload is all or nothing.
+ */
+int
+queue_reconfigure(struct db *db, const struct config *old,
+    const struct config *cfg, int64_t now)
+{
+	int rc;
+
+	if ((rc = db_begin(db)) != DB_OK)
+		return rc;
+	for (size_t i = 0; i < old->ncampaigns && rc == DB_OK; i++) {
+		const struct campaign	*was = &old->campaigns[i];
+		const struct campaign	*is = config_campaign(cfg, was->name);
+		sqlite3_stmt		*st;
+
+		if (is == NULL) {
+			rc = queue_exec(db, sql_cancel_campaign, 0, now, was->name);
+			continue;
+		}
+		if (is->after == was->after &&
+		    is->send_window.start == was->send_window.start &&
+		    is->send_window.end == was->send_window.end)
+			continue;
+		if ((st = db_prepare(db, sql_move_campaign)) == NULL) {
+			rc = DB_ERROR;
+			break;
+		}
+		sqlite3_bind_text(st, 1, is->name, -1, SQLITE_STATIC);
+		while ((rc = db_step(db, st)) == SQLITE_ROW) {
+			int64_t due = window_next(&is->send_window,
+			    sqlite3_column_int64(st, 1) + is->after);
+
+			if ((rc = queue_exec(db, sql_postpone,
+			    sqlite3_column_int64(st, 0), due, NULL)) != DB_OK)
+				break;
+		}
+		if (rc == SQLITE_DONE)
+			rc = DB_OK;
+	}
+	if (rc == DB_OK)
+		rc = db_commit(db);
+	if (rc != DB_OK)
+		db_rollback(db);
+	return rc;
+}
+
+static const char *const queue_states[8] = {
+	"scheduled", "sending", "sent", "deferred", "failed", "cancelled",
+	"expired", "suppressed",
+};
+static const char sql_counts[] =
+    "SELECT state, count(*) FROM messages GROUP BY state";
+
+/* Messages by state, in the order of DESIGN's list. */
+int
+queue_counts(struct db *db, int64_t counts[8])
+{
+	sqlite3_stmt	*st = db_prepare(db, sql_counts);
+	int		 rc;
+
+	memset(counts, 0, 8 * sizeof(counts[0]));
+	if (st == NULL)
+		return DB_ERROR;
+	while ((rc = db_step(db, st)) == SQLITE_ROW)
+		for (int i = 0; i < 8; i++)
+			if (strcmp(queue_states[i],
+			    (const char *)sqlite3_column_text(st, 0)) == 0)
+				counts[i] = sqlite3_column_int64(st, 1);
+	return rc == SQLITE_DONE ? DB_OK : rc;
+}
+
+void
+queue_free(struct outgoing *o)
+{
+	buf_free(&o->text);
+}

@@ -1,0 +1,41 @@
+/* The message queue: states, claims and delivery outcomes in SQLite. */
+#ifndef AFTERSALE_QUEUE_H
+#define AFTERSALE_QUEUE_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "config.h"
+#include "db.h"
+#include "email.h"
+
+/* A claimed message on its way to the relay. */
+struct outgoing {
+	int64_t	id;
+	char	campaign[65];
+	char	rcpt[EMAIL_MAX + 1];
+	int	attempts;
+	struct buf text;
+};
+
+enum queue_outcome {
+	QUEUE_SENT,
+	QUEUE_DEFERRED,		/* 4xx, timeout, dropped connection */
+	QUEUE_FAILED,		/* 5xx */
+	QUEUE_BOUNCED,		/* 5xx to RCPT: the address is bad */
+	QUEUE_RELAY_DOWN,	/* the relay is unusable: deferred, not an attempt */
+};
+
+int	queue_recover(struct db *db, int64_t now, int *count);
+int	queue_next_due(struct db *db, int64_t *due);
+int	queue_claim(struct db *db, const struct config *cfg, int64_t now,
+	    struct outgoing *out, int max, int *n);
+int	queue_result(struct db *db, const struct config *cfg,
+	    const struct outgoing *o, enum queue_outcome outcome,
+	    const char *reply, int64_t now, int64_t requeue_at);
+int	queue_reconfigure(struct db *db, const struct config *old,
+	    const struct config *cfg, int64_t now);
+int	queue_counts(struct db *db, int64_t counts[8]);
+void	queue_free(struct outgoing *o);
+
+#endif

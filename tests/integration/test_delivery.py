@@ -1,0 +1,172 @@
+"""aftersale run against a real SMTP server (aiosmtpd on 127.0.0.1): every
+message arrives once, well-formed, to the right envelope, over STARTTLS
+with AUTH when the relay asks for them."""
+
+import email
+import email.policy
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from harness import Daemon, Shop, ShopTest, main  # noqa: E402
+from smtpd import SmtpServer  # noqa: E402
+
+NOW_CAMPAIGNS = """\
+  { name = "thank-you"; on = "sale"; after = "0s"; template = "thank-you"; },
+  { name = "review-request"; on = "sale"; after = "0s"; template = "review"; },
+  { name = "refer-a-friend"; on = "first_sale"; after = "0s"; template = "refer"; },
+  { name = "referral-thanks"; on = "referral_converted"; after = "0s";
+    template = "referral-thanks"; }"""
+
+
+def parse(raw):
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+class Delivery(ShopTest):
+
+    def setUp(self):
+        super().setUp()
+        self.server = SmtpServer().start()
+        self.shop.write_config(campaigns=NOW_CAMPAIGNS, smtp_port=self.server.port)
+        self.daemon = None
+
+    def tearDown(self):
+        if self.daemon is not None and self.daemon.proc.poll() is None:
+            self.daemon.kill()
+        self.server.stop()
+        super().tearDown()
+
+    def test_every_message_arrives_once(self):
+        self.shop.sale("A-1", "ana@example.com", name="Ana Lima", at="2026-11-01")
+        self.shop.sale("A-2", "ana@example.com", name="Ana Lima", at="2026-11-03")
+        code = self.shop.code_of("ana@example.com")
+        self.shop.sale("B-1", "bo@example.com", name="Bo", at="2026-11-04", referral=code)
+        self.daemon = Daemon(self.shop)
+        # thank-you and review for 3 sales, refer for 2 first sales, 1 referral.
+        received = self.server.wait_for(9)
+        self.daemon.wait_states({"sent": 9})
+        time.sleep(0.5)
+        self.assertEqual(len(self.server.received()), 9)
+        self.assertEqual(self.daemon.stop(), 0)
+        envelopes = sorted((frm, tuple(to)) for frm, to, _ in received)
+        self.assertEqual(envelopes.count(("hello@acme.example", ("ana@example.com",))), 6)
+        self.assertEqual(envelopes.count(("hello@acme.example", ("bo@example.com",))), 3)
+        for _, to, raw in received:
+            msg = parse(raw)
+            self.assertEqual(msg.defects, [])
+            self.assertEqual(msg["To"].addresses[0].addr_spec, to[0])
+            self.assertEqual(msg["From"].addresses[0].addr_spec, "hello@acme.example")
+        subjects = sorted(str(parse(raw)["Subject"]) for _, _, raw in received)
+        self.assertEqual(subjects.count("Your friend just joined Acme Coffee"), 1)
+        ids = {parse(raw)["Message-ID"] for _, _, raw in received}
+        self.assertEqual(len(ids), 9)
+
+    def test_utf8_round_trip(self):
+        self.shop.sale("A-1", "zoe@example.com", name="Zoë Ødegård", product="東京 blend",
+                       at="2026-11-01")
+        self.shop.write_config(campaigns='  { name = "review-request"; on = "sale"; '
+                               'after = "0s"; template = "review"; }',
+                               smtp_port=self.server.port)
+        self.daemon = Daemon(self.shop)
+        (_, _, raw), = self.server.wait_for(1)
+        msg = parse(raw)
+        self.assertEqual(msg["To"].addresses[0].display_name, "Zoë Ødegård")
+        self.assertEqual(str(msg["Subject"]), "How is your 東京 blend?")
+        self.assertIn("you bought 東京 blend from Acme Coffee", msg.get_content())
+        self.assertEqual(self.daemon.stop(), 0)
+
+    def test_sales_recorded_while_running_are_sent(self):
+        self.daemon = Daemon(self.shop)
+        self.daemon.wait_log("running")
+        start = time.monotonic()
+        self.shop.sale("A-1", "ana@example.com", at="2026-11-01")
+        self.server.wait_for(3, timeout=10)
+        # Planned and sent without waiting for any poll interval.
+        self.assertLess(time.monotonic() - start, 5)
+        self.assertEqual(self.daemon.stop(), 0)
+        self.assertIn("planned 3 messages", self.daemon.text())
+
+    def test_log_line_per_outcome(self):
+        self.shop.sale("A-1", "ana@example.com", at="2026-11-01")
+        self.daemon = Daemon(self.shop)
+        self.daemon.wait_states({"sent": 3})
+        self.assertEqual(self.daemon.stop(), 0)
+        log = self.daemon.text()
+        self.assertRegex(log, r"message \d+ \(thank-you\) to ana@example.com: sent: 250 ")
+
+    def test_sigterm_exits_cleanly_when_idle(self):
+        self.daemon = Daemon(self.shop)
+        self.daemon.wait_log("running")
+        self.daemon.signal(signal.SIGTERM)
+        self.assertEqual(self.daemon.stop(), 0)
+        self.assertIn("stopped", self.daemon.text())
+
+
+class Secure(ShopTest):
+    """STARTTLS with a certificate from a test CA, and AUTH."""
+
+    def setUp(self):
+        super().setUp()
+        self.server = SmtpServer(tls_folder=self.shop.dir, users={"acme": "s3cret pass"}).start()
+        self.shop.write("password", "s3cret pass\n")
+        self.smtp = ('tls = "starttls"; username = "acme"; password_file = "%s"; '
+                     'ca_file = "%s";' % (self.shop.path("password"), self.server.ca))
+        self.daemon = None
+
+    def tearDown(self):
+        if self.daemon is not None and self.daemon.proc.poll() is None:
+            self.daemon.kill()
+        self.server.stop()
+        super().tearDown()
+
+    def configure(self, smtp):
+        self.shop.write_config(campaigns=NOW_CAMPAIGNS.splitlines()[0].rstrip(","),
+                               smtp_port=self.server.port, smtp=smtp)
+
+    def test_starttls_and_auth(self):
+        self.configure(self.smtp)
+        self.shop.sale("A-1", "ana@example.com", at="2026-11-01")
+        self.daemon = Daemon(self.shop)
+        self.server.wait_for(1)
+        self.daemon.wait_states({"sent": 1})
+        self.assertEqual(self.daemon.stop(), 0)
+        self.assertNotIn("s3cret", self.daemon.text())
+
+    def test_wrong_ca_defers_with_a_clear_tls_error(self):
+        other = os.path.join(self.shop.dir, "other")
+        os.mkdir(other)
+        from smtpd import make_ca
+        wrong_ca, _, _ = make_ca(other)
+        self.configure(self.smtp.replace(self.server.ca, wrong_ca))
+        self.shop.sale("A-1", "ana@example.com", at="2026-11-01")
+        self.daemon = Daemon(self.shop)
+        self.daemon.wait_log("unusable")
+        self.daemon.wait_states({"deferred": 1})
+        self.assertEqual(self.daemon.stop(), 0)
+        self.assertEqual(self.server.received(), [])
+        self.assertRegex(self.daemon.text(), r"(?i)certificate|SSL|TLS")
+        self.assertEqual(self.shop.scalar("SELECT attempts FROM messages"), 0)
+
+    def test_wrong_password_backs_off(self):
+        self.shop.write("password", "wrong\n")
+        self.configure(self.smtp)
+        self.shop.sale("A-1", "ana@example.com", at="2026-11-01")
+        self.daemon = Daemon(self.shop)
+        self.daemon.wait_log("sending paused")
+        self.assertEqual(self.daemon.stop(), 0)
+        self.assertEqual(self.server.received(), [])
+        self.assertNotIn("wrong", self.daemon.text().replace("wrong password", ""))
+        self.assertEqual(self.shop.scalar("SELECT state FROM messages"), "deferred")
+
+    def test_missing_password_file_refuses_to_start(self):
+        self.configure(self.smtp.replace(self.shop.path("password"), self.shop.path("nope")))
+        self.daemon = Daemon(self.shop)
+        self.assertEqual(self.daemon.proc.wait(20), 78)
+        self.assertIn("cannot read the SMTP password", self.daemon.text())
+
+
+if __name__ == "__main__":
+    main()
