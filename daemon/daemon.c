@@ -20,6 +20,7 @@
 
 #define RELAY_BACKOFF_MIN	5	/* seconds, doubling while it stays down */
 #define RELAY_BACKOFF_MAX	300
+#define DAEMON_SETTLE_MS	50	/* after another process's last write */
 
 struct daemon;
 
@@ -47,6 +48,7 @@ struct daemon {
 
 	uv_timer_t	 due_timer;	/* the earliest due message */
 	uv_timer_t	 plan_timer;	/* the next batch of a big import */
+	uv_timer_t	 change_timer;	/* a commit by another process settles */
 	uv_timer_t	 watchdog;	/* housekeeping: only under systemd */
 	uv_fs_event_t	 db_watch;	/* other processes' commits */
 	uv_signal_t	 sigterm, sigint, sighup;
@@ -340,24 +342,37 @@ daemon_db_file(const struct daemon *d, const char *file)
 }
 
 /*
- * A file in the database's folder changed.  PRAGMA data_version moves
- * only for other connections' commits, so our own writes wake us for a
- * cheap query and nothing more.
+ * Another process may have committed.  PRAGMA data_version moves only for
+ * other connections' commits, so our own writes cost a cheap query.
+ */
+static void
+daemon_check_changes(uv_timer_t *t)
+{
+	struct daemon	*d = t->data;
+	int64_t		 v;
+
+	if (d->stopping || (v = daemon_data_version(d)) == d->data_version)
+		return;
+	log_debug("the database changed: planning new sales");
+	d->data_version = v;
+	daemon_plan(d);
+}
+
+/*
+ * The database or its WAL was written.  A commit's last WAL write comes
+ * just before it updates the shared-memory index, which inotify cannot
+ * see: look a moment after the writes stop, not at once.
  */
 static void
 daemon_db_changed(uv_fs_event_t *h, const char *file, int events, int status)
 {
-	struct daemon	*d = h->data;
-	int64_t		 v;
+	struct daemon *d = h->data;
 
 	(void)events;
 	if (status < 0 || d->stopping || !daemon_db_file(d, file))
 		return;
-	if ((v = daemon_data_version(d)) == d->data_version)
-		return;
-	log_debug("%s changed: planning new sales", file);
-	d->data_version = v;
-	daemon_plan(d);
+	uv_timer_start(&d->change_timer, daemon_check_changes,
+	    DAEMON_SETTLE_MS, 0);
 }
 
 static int
@@ -429,6 +444,7 @@ daemon_stop(struct daemon *d, const char *why)
 	    d->busy == 1 ? "" : "s");
 	uv_timer_stop(&d->due_timer);
 	uv_timer_stop(&d->plan_timer);
+	uv_timer_stop(&d->change_timer);
 	uv_fs_event_stop(&d->db_watch);
 	if (d->busy == 0)
 		uv_stop(&d->loop);
@@ -486,12 +502,14 @@ daemon_start(struct daemon *d)
 	d->loop.data = d;
 	uv_timer_init(&d->loop, &d->due_timer);
 	uv_timer_init(&d->loop, &d->plan_timer);
+	uv_timer_init(&d->loop, &d->change_timer);
 	uv_timer_init(&d->loop, &d->watchdog);
 	uv_fs_event_init(&d->loop, &d->db_watch);
 	uv_signal_init(&d->loop, &d->sigterm);
 	uv_signal_init(&d->loop, &d->sigint);
 	uv_signal_init(&d->loop, &d->sighup);
-	d->due_timer.data = d->plan_timer.data = d->watchdog.data = d;
+	d->due_timer.data = d->plan_timer.data = d->change_timer.data = d;
+	d->watchdog.data = d;
 	d->db_watch.data = d->sigterm.data = d->sigint.data = d->sighup.data = d;
 	uv_signal_start(&d->sigterm, daemon_signal, SIGTERM);
 	uv_signal_start(&d->sigint, daemon_signal, SIGINT);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "log.h"
 #include "smtp.h"
@@ -88,6 +89,12 @@ smtp_debug(CURL *h, curl_infotype type, char *data, size_t len, void *arg)
 	struct smtp_conn *c = arg;
 
 	(void)h;
+	/* What follows a failure (QUIT and its 221) says nothing about it. */
+	if (type == CURLINFO_HEADER_OUT && len >= 4 &&
+	    strncasecmp(data, "QUIT", 4) == 0)
+		c->quitting = 1;
+	if (c->quitting)
+		return 0;
 	if (type == CURLINFO_HEADER_OUT) {
 		size_t n = 0;
 
@@ -170,6 +177,7 @@ smtp_send(struct smtp_conn *c, const struct outgoing *msg)
 	c->stage[0] = '\0';
 	c->reply[0] = '\0';
 	c->error[0] = '\0';
+	c->quitting = 0;
 	if (c->rcpt == NULL) {
 		c->code = CURLE_OUT_OF_MEMORY;
 		return;

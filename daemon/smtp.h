@@ -23,6 +23,7 @@ struct smtp_conn {
 	char			 stage[12];	/* the last command: MAIL, RCPT... */
 	char			 reply[512];	/* the server's last line */
 	char			 error[CURL_ERROR_SIZE];
+	int			 quitting;
 };
 
 int	smtp_password(const struct config *cfg, char **password);

@@ -1,0 +1,129 @@
+"""Fault injection with Postfix's smtp-sink: soft and hard rejections,
+dropped connections, 421, and no relay at all.  Nothing is lost; what
+was deferred goes out once the relay recovers."""
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from harness import Daemon, ShopTest, main  # noqa: E402
+from sink import Sink  # noqa: E402
+
+CAMPAIGN = '  { name = "thank-you"; on = "sale"; after = "0s"; template = "thank-you"; }'
+FAST_RETRY = 'delivery = { retry = [ "1s" ]; give_up_after = "1h"; };'
+
+
+class Faults(ShopTest):
+
+    def setUp(self):
+        super().setUp()
+        self.sink = None
+        self.daemon = None
+
+    def tearDown(self):
+        if self.daemon is not None and self.daemon.proc.poll() is None:
+            self.daemon.kill()
+        if self.sink is not None:
+            self.sink.stop()
+        super().tearDown()
+
+    def serve(self, *options):
+        port = self.sink.port if self.sink else None
+        if self.sink:
+            self.sink.stop()
+        self.sink = Sink(self.shop.dir, *options, port=port).start()
+        self.shop.write_config(extra=FAST_RETRY, campaigns=CAMPAIGN, smtp_port=self.sink.port)
+
+    def run_until(self, states):
+        self.shop.sale("A-1", "ana@example.com", at="2026-11-01")
+        self.daemon = Daemon(self.shop)
+        self.daemon.wait_states(states)
+
+    def recovers(self):
+        """The sink answers normally again: the message goes out, once.
+        (smtp-sink dumps a message rejected at its end, so count anew.)"""
+        before = len(self.sink.received())
+        self.serve()
+        self.daemon.wait_states({"sent": 1}, timeout=30)
+        time.sleep(1)
+        self.assertEqual(len(self.sink.received()) - before, 1)
+        self.assertEqual(self.daemon.stop(), 0)
+        self.assertGreaterEqual(self.shop.scalar("SELECT attempts FROM messages"), 2)
+
+    def test_4xx_on_rcpt_defers_then_sends(self):
+        self.serve("-r", "rcpt")
+        self.run_until({"deferred": 1})
+        self.assertRegex(self.shop.scalar("SELECT last_error FROM messages"), r"^4\d\d .*RCPT")
+        self.recovers()
+
+    def test_4xx_on_data_defers_then_sends(self):
+        self.serve("-r", "data")
+        self.run_until({"deferred": 1})
+        self.recovers()
+
+    def test_4xx_on_end_of_data_defers_then_sends(self):
+        self.serve("-r", ".")
+        self.run_until({"deferred": 1})
+        self.recovers()
+
+    def test_disconnect_mid_transaction_defers(self):
+        self.serve("-q", "data")
+        self.run_until({"deferred": 1})
+        self.recovers()
+
+    def test_421_defers(self):
+        self.serve("-Q", "rcpt")
+        self.run_until({"deferred": 1})
+        self.recovers()
+
+    def test_5xx_on_rcpt_fails_and_suppresses(self):
+        self.serve("-f", "rcpt", "-B", "550 5.1.1 Recipient address rejected")
+        self.shop.write_config(extra=FAST_RETRY, smtp_port=self.sink.port,
+                               campaigns=CAMPAIGN + ',\n  { name = "later"; on = "sale"; '
+                               'after = "30d"; template = "review"; }')
+        self.shop.sale("A-1", "ana@example.com", at="2026-11-20")
+        self.daemon = Daemon(self.shop)
+        self.daemon.wait_states({"failed": 1, "suppressed": 1})
+        self.assertEqual(self.daemon.stop(), 0)
+        self.assertIsNotNone(self.shop.scalar("SELECT bounced_at FROM customers"))
+        self.assertRegex(self.shop.scalar("SELECT last_error FROM messages WHERE state = 'failed'"),
+                         r"^5\d\d .*RCPT")
+        self.assertEqual(self.sink.received(), [])
+
+    def test_5xx_on_data_fails_without_suppressing(self):
+        self.serve("-f", "data")
+        self.run_until({"failed": 1})
+        self.assertEqual(self.daemon.stop(), 0)
+        self.assertIsNone(self.shop.scalar("SELECT bounced_at FROM customers"))
+
+    def test_no_relay_at_start_then_it_appears(self):
+        self.sink = Sink(self.shop.dir)
+        self.shop.write_config(extra=FAST_RETRY, campaigns=CAMPAIGN, smtp_port=self.sink.port)
+        self.run_until({"deferred": 1})
+        self.daemon.wait_log("sending paused")
+        # Not the message's fault: no attempt is spent.
+        self.assertEqual(self.shop.scalar("SELECT attempts FROM messages"), 0)
+        self.sink.start()
+        self.daemon.wait_states({"sent": 1}, timeout=40)
+        self.assertEqual(self.daemon.stop(), 0)
+        self.assertEqual(len(self.sink.received()), 1)
+        self.assertIn("answers again", self.daemon.text())
+
+    def test_give_up_after(self):
+        self.serve("-r", "rcpt")
+        self.shop.write_config(extra='delivery = { retry = [ "1s" ]; give_up_after = "1m"; };',
+                               campaigns=CAMPAIGN, smtp_port=self.sink.port)
+        self.shop.sale("A-1", "ana@example.com", at="2026-11-01")
+        self.daemon = Daemon(self.shop)
+        self.daemon.wait_states({"deferred": 1})
+        # Pretend the first attempt was two minutes ago.
+        with self.shop.db() as db:
+            db.execute("UPDATE messages SET first_attempt_at = first_attempt_at - 120")
+        self.daemon.wait_states({"failed": 1}, timeout=20)
+        self.assertEqual(self.daemon.stop(), 0)
+        self.assertIn("gave up after", self.shop.scalar("SELECT last_error FROM messages"))
+
+
+if __name__ == "__main__":
+    main()
