@@ -1,0 +1,119 @@
+"""The daemon's life: SIGHUP reloads (and keeps a good config over a bad
+one), SIGKILL loses nothing, SIGTERM drains."""
+
+import os
+import signal
+import sys
+import time
+from email.parser import BytesHeaderParser
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from harness import Daemon, ShopTest, main  # noqa: E402
+from sink import Sink  # noqa: E402
+
+NOW = '  { name = "thank-you"; on = "sale"; after = "0s"; template = "thank-you"; }'
+LATER = '  { name = "review-request"; on = "sale"; after = "%s"; template = "review"; }'
+
+
+class Daemons(ShopTest):
+
+    def setUp(self):
+        super().setUp()
+        self.sink = Sink(self.shop.dir).start()
+        self.daemon = None
+
+    def tearDown(self):
+        if self.daemon is not None and self.daemon.proc.poll() is None:
+            self.daemon.kill()
+        self.sink.stop()
+        super().tearDown()
+
+    def configure(self, campaigns, extra=""):
+        self.shop.write_config(campaigns=campaigns, extra=extra, smtp_port=self.sink.port)
+
+    def reload(self):
+        count = self.daemon.text().count("reloading")
+        self.daemon.signal(signal.SIGHUP)
+        deadline = time.monotonic() + 20
+        while self.daemon.text().count("reloading") == count:
+            self.assertLess(time.monotonic(), deadline, "no reload")
+            time.sleep(0.05)
+
+    def test_sighup_moves_and_cancels(self):
+        self.configure(NOW + ",\n" + LATER % "1d" + ",\n" +
+                       '  { name = "win-back"; on = "sale"; after = "60d"; template = "win-back"; }')
+        self.shop.sale("A-1", "ana@example.com")        # now: later ones are ahead
+        self.daemon = Daemon(self.shop)
+        self.daemon.wait_states({"sent": 1, "scheduled": 2})
+        due = self.shop.scalar("SELECT due_at FROM messages WHERE campaign = 'review-request'")
+        self.configure(NOW + ",\n" + LATER % "2d")
+        self.reload()
+        self.daemon.wait_states({"sent": 1, "scheduled": 1, "cancelled": 1})
+        self.assertIn("reloaded", self.daemon.text())
+        self.assertEqual(self.shop.scalar("SELECT campaign FROM messages WHERE state = 'cancelled'"),
+                         "win-back")
+        self.assertEqual(self.shop.scalar("SELECT due_at FROM messages"
+                                          " WHERE campaign = 'review-request'"), due + 86400)
+        self.assertEqual(self.daemon.stop(), 0)
+
+    def test_sighup_with_a_broken_config_keeps_the_old_one(self):
+        self.configure(NOW)
+        with open(self.shop.config) as f:
+            good = self.shop.write("good.conf", f.read())
+        self.daemon = Daemon(self.shop)
+        self.daemon.wait_log("running")
+        with open(self.shop.config, "a") as f:
+            f.write("\nbogus = ;\n")
+        self.reload()
+        self.daemon.wait_log("keeping the running configuration")
+        self.assertIn("aftersale.conf:", self.daemon.text())
+        self.assertIsNone(self.daemon.proc.poll())
+        # Still at work with the old configuration.
+        self.shop.ok("-c", good, "sale", "add", "--order", "A-1", "--email",
+                     "ana@example.com", "--at", "2026-11-01", config=False)
+        self.daemon.wait_states({"sent": 1})
+        self.assertEqual(self.daemon.stop(), 0)
+
+    def test_sigkill_loses_nothing(self):
+        self.configure(NOW, extra='delivery = { retry = [ "1s" ]; };')
+        total = 2000
+        rows = "".join("K-%d,c%d@example.com,2026-11-01\n" % (i, i) for i in range(total))
+        self.shop.ok("sale", "import", self.shop.write("s.csv", "order_id,email,sold_at\n" + rows))
+        self.daemon = Daemon(self.shop)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            sent = self.shop.scalar("SELECT count(*) FROM messages WHERE state = 'sent'")
+            if sent >= 300:
+                break
+            time.sleep(0.02)
+        self.daemon.proc.send_signal(signal.SIGKILL)
+        self.daemon.proc.wait()
+        self.assertLess(self.shop.scalar("SELECT count(*) FROM messages WHERE state = 'sent'"),
+                        total, "the kill came too late to test anything")
+        self.daemon = Daemon(self.shop)
+        self.daemon.wait_states({"sent": total}, timeout=120)
+        self.assertEqual(self.daemon.stop(), 0)
+        received = self.sink.received()
+        recipients = [BytesHeaderParser().parsebytes(raw)["To"] for raw in received]
+        self.assertEqual(len(set(recipients)), total)
+        self.assertGreaterEqual(len(received), total)
+        self.assertLessEqual(len(received) - total, 4, "more duplicates than connections")
+
+    def test_sigterm_lets_in_flight_transfers_finish(self):
+        self.sink.stop()
+        self.sink = Sink(self.shop.dir, "-w", "2").start()     # 2 s before DATA's reply
+        self.configure(NOW)
+        self.shop.sale("A-1", "ana@example.com", at="2026-11-01")
+        self.daemon = Daemon(self.shop)
+        deadline = time.monotonic() + 20
+        while self.shop.scalar("SELECT count(*) FROM messages WHERE state = 'sending'") == 0:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.02)
+        self.daemon.signal(signal.SIGTERM)
+        self.assertEqual(self.daemon.stop(), 0)
+        self.assertEqual(self.shop.scalar("SELECT state FROM messages"), "sent")
+        self.assertIn("stopping after 1 message in flight", self.daemon.text())
+
+
+if __name__ == "__main__":
+    main()
