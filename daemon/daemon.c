@@ -32,6 +32,9 @@ struct worker {
 	struct outgoing		 msg;
 	int			 busy;
 	int			 stale;		/* settings changed: remake */
+	enum queue_outcome	 outcome;	/* of the transfer just done */
+	char			 why[600];
+	int64_t			 retry_at;
 };
 
 /* The daemon's whole state, owned by the loop thread. */
@@ -60,17 +63,19 @@ struct daemon {
 	uint64_t	 tokens_at;	/* ms */
 	int		 stopping;
 	int		 failed;	/* fatal database trouble: exit non-zero */
+	int		 notify;	/* run by systemd: NOTIFY_SOCKET is set */
+	uint64_t	 status_at;	/* ms, when STATUS= was last sent */
 
 	long		 sent, deferred, failures;
 };
 
-static void	daemon_pump(struct daemon *);
+static void	daemon_pump(struct daemon *, struct worker *);
 static void	daemon_plan(struct daemon *);
 
 static void
 daemon_due(uv_timer_t *t)
 {
-	daemon_pump(t->data);
+	daemon_pump(t->data, NULL);
 }
 
 static int64_t
@@ -79,12 +84,19 @@ daemon_now(void)
 	return (int64_t)time(NULL);
 }
 
+/*
+ * Tell systemd how things stand, at most every few seconds: counting the
+ * queue reads every message, which a busy sender must not do per message.
+ */
 static void
-daemon_status(struct daemon *d)
+daemon_status(struct daemon *d, int force)
 {
 	int64_t	counts[8], due;
 	char	when[TIMESTAMP_LEN] = "nothing";
 
+	if (!d->notify || (!force && uv_now(&d->loop) - d->status_at < 5000))
+		return;
+	d->status_at = uv_now(&d->loop);
 	if (queue_counts(d->db, counts) != DB_OK)
 		return;
 	if (queue_next_due(d->db, &due) == 1)
@@ -125,26 +137,33 @@ daemon_arm(struct daemon *d)
 	}
 	if (due < d->relay_down_until)
 		due = d->relay_down_until;
+	/*
+	 * Never 0 ms: libuv runs a timer re-armed with 0 from its own
+	 * callback again at once, and the loop would never poll.
+	 */
 	uv_timer_start(&d->due_timer, daemon_due,
-	    due > now ? (uint64_t)(due - now) * 1000 : 0, 0);
+	    due > now ? (uint64_t)(due - now) * 1000 : 1, 0);
 }
 
-/* How many messages smtp.rate allows now (a token bucket of one second). */
+/*
+ * How many of `want` messages smtp.rate allows now: a token bucket that
+ * holds one second's worth.  When none, *wait_ms says when one will be.
+ */
 static int
-daemon_allowance(struct daemon *d, int want)
+daemon_allowance(struct daemon *d, int want, uint64_t *wait_ms)
 {
 	double	 rate = d->cfg->smtp.rate;
 	uint64_t now = uv_now(&d->loop);
 
+	*wait_ms = 0;
 	if (rate <= 0)
 		return want;
 	d->tokens += rate * (double)(now - d->tokens_at) / 1000.0;
-	if (d->tokens > rate)
+	if (d->tokens > (rate < 1 ? 1 : rate))
 		d->tokens = rate < 1 ? 1 : rate;
 	d->tokens_at = now;
 	if (d->tokens < 1) {
-		uv_timer_start(&d->due_timer, daemon_due,
-		    (uint64_t)ceil((1 - d->tokens) * 1000.0 / rate), 0);
+		*wait_ms = (uint64_t)ceil((1 - d->tokens) * 1000.0 / rate);
 		return 0;
 	}
 	return want < (int)d->tokens ? want : (int)d->tokens;
@@ -177,56 +196,41 @@ daemon_log_outcome(const struct outgoing *m, enum queue_outcome outcome,
 		    m->campaign, m->rcpt, names[outcome], why);
 }
 
-/* Back on the loop: record the relay's answer, then send more. */
+/* Back on the loop: judge the relay's answer, then record it and go on. */
 static void
 daemon_work_done(uv_work_t *req, int status)
 {
-	struct worker		*w = req->data;
-	struct daemon		*d = w->d;
-	enum queue_outcome	 outcome;
-	char			 why[600];
-	int64_t			 now = daemon_now(), retry_at = now;
-	int			 rc;
+	struct worker	*w = req->data;
+	struct daemon	*d = w->d;
+	int64_t		 now = daemon_now();
 
 	(void)status;
-	outcome = smtp_outcome(&w->conn, why, sizeof(why));
-	if (outcome == QUEUE_RELAY_DOWN) {
+	w->outcome = smtp_outcome(&w->conn, w->why, sizeof(w->why));
+	w->retry_at = now;
+	if (w->outcome == QUEUE_RELAY_DOWN) {
 		if (now >= d->relay_down_until) {
 			d->backoff = d->backoff ? d->backoff * 2 : RELAY_BACKOFF_MIN;
 			if (d->backoff > RELAY_BACKOFF_MAX)
 				d->backoff = RELAY_BACKOFF_MAX;
 			d->relay_down_until = now + d->backoff;
 			log_error("relay %s unusable: %s; sending paused for %d s",
-			    d->cfg->smtp.url, why, d->backoff);
+			    d->cfg->smtp.url, w->why, d->backoff);
 		}
-		retry_at = d->relay_down_until;
+		w->retry_at = d->relay_down_until;
 	} else if (d->backoff != 0) {
 		log_info("relay %s answers again", d->cfg->smtp.url);
 		d->backoff = 0;
 		d->relay_down_until = 0;
 	}
-	daemon_log_outcome(&w->msg, outcome, why);
-	d->sent += outcome == QUEUE_SENT;
-	d->deferred += outcome == QUEUE_DEFERRED || outcome == QUEUE_RELAY_DOWN;
-	d->failures += outcome == QUEUE_FAILED || outcome == QUEUE_BOUNCED;
-	rc = queue_result(d->db, d->cfg, &w->msg, outcome, why, now, retry_at);
-	queue_free(&w->msg);
-	w->busy = 0;
-	d->busy--;
-	if (rc != DB_OK) {
-		/* The claim stays "sending": the next start sends it again. */
-		daemon_db_failed(d, rc);
-		return;
-	}
-	if (d->stopping) {
-		if (d->busy == 0)
-			uv_stop(&d->loop);
-		return;
-	}
-	daemon_pump(d);
+	daemon_log_outcome(&w->msg, w->outcome, w->why);
+	d->sent += w->outcome == QUEUE_SENT;
+	d->deferred += w->outcome == QUEUE_DEFERRED || w->outcome == QUEUE_RELAY_DOWN;
+	d->failures += w->outcome == QUEUE_FAILED || w->outcome == QUEUE_BOUNCED;
+	daemon_pump(d, w);
 }
 
-static int
+/* Make the connection's handle if it has none, or settings changed. */
+static void
 daemon_worker_ready(struct daemon *d, struct worker *w)
 {
 	if (w->stale) {
@@ -234,61 +238,94 @@ daemon_worker_ready(struct daemon *d, struct worker *w)
 		w->stale = 0;
 	}
 	if (w->conn.easy == NULL &&
-	    smtp_conn_init(&w->conn, d->cfg, d->password) == -1) {
+	    smtp_conn_init(&w->conn, d->cfg, d->password) == -1)
 		log_error("cannot make a libcurl handle");
-		return -1;
-	}
-	return 0;
 }
 
-/*
- * Claim as many due messages as there are idle connections (and as
- * smtp.rate allows) and hand each to a worker thread.  Then sleep until
- * the next one is due.
- */
-static void
-daemon_pump(struct daemon *d)
+/* How many messages to claim now: idle connections, the relay, the rate. */
+static int
+daemon_wanted(struct daemon *d, uint64_t *wait_ms)
 {
-	struct outgoing	 batch[64];
-	int		 want = d->nworkers - d->busy, n = 0, rc;
+	int want = d->nworkers - d->busy;
 
-	if (d->stopping || want <= 0)
-		return;
-	if (daemon_now() < d->relay_down_until) {
-		daemon_arm(d);
-		return;
-	}
-	if ((want = daemon_allowance(d, want)) == 0)
-		return;
-	if ((rc = queue_claim(d->db, d->cfg, daemon_now(), batch, want, &n)) != DB_OK) {
-		daemon_db_failed(d, rc);
-		return;
-	}
+	*wait_ms = 0;
+	if (d->stopping || want <= 0 || daemon_now() < d->relay_down_until)
+		return 0;
+	return daemon_allowance(d, want, wait_ms);
+}
+
+static void
+daemon_dispatch(struct daemon *d, struct outgoing *batch, int n)
+{
 	for (int i = 0, k = 0; i < n; i++) {
 		struct worker *w;
 
 		while (d->workers[k].busy)
 			k++;
 		w = &d->workers[k];
-		if (daemon_worker_ready(d, w) == -1) {
-			queue_result(d->db, d->cfg, &batch[i], QUEUE_RELAY_DOWN,
-			    "out of memory", daemon_now(), daemon_now() + 60);
-			queue_free(&batch[i]);
-			continue;
-		}
 		w->msg = batch[i];
 		w->busy = 1;
 		d->busy++;
 		if (d->cfg->smtp.rate > 0)
 			d->tokens -= 1;
+		/* Without a handle the transfer fails at once, as the relay's
+		 * trouble: deferred, no attempt spent. */
+		daemon_worker_ready(d, w);
 		uv_queue_work(&d->loop, &w->work, daemon_work, daemon_work_done);
 	}
-	if (d->busy < d->nworkers && n == want)
-		uv_timer_start(&d->due_timer,
-		    daemon_due, 0, 0);
+}
+
+/*
+ * One write transaction per turn: the answer a worker just brought back
+ * (if any) is recorded, and as many due messages as there are idle
+ * connections are claimed; the commit comes before any transfer starts.
+ * Then sleep until the next message is due.
+ */
+static void
+daemon_pump(struct daemon *d, struct worker *done)
+{
+	struct outgoing	 batch[64];
+	uint64_t	 wait_ms = 0;
+	int		 n = 0, want, rc;
+
+	if ((rc = db_begin(d->db)) != DB_OK) {
+		daemon_db_failed(d, rc);
+		return;
+	}
+	if (done != NULL) {
+		rc = queue_result(d->db, d->cfg, &done->msg, done->outcome,
+		    done->why, daemon_now(), done->retry_at);
+		queue_free(&done->msg);
+		done->busy = 0;
+		d->busy--;
+	}
+	want = rc == DB_OK ? daemon_wanted(d, &wait_ms) : 0;
+	if (want > 0)
+		rc = queue_claim(d->db, d->cfg, daemon_now(), batch, want, &n);
+	if (rc == DB_OK)
+		rc = db_commit(d->db);
+	if (rc != DB_OK) {
+		/* Recorded nothing: those messages stay "sending" and go again
+		 * at the next start. */
+		db_rollback(d->db);
+		for (int i = 0; i < n; i++)
+			queue_free(&batch[i]);
+		daemon_db_failed(d, rc);
+		return;
+	}
+	daemon_dispatch(d, batch, n);
+	if (d->stopping) {
+		if (d->busy == 0)
+			uv_stop(&d->loop);
+		return;
+	}
+	if (wait_ms > 0)
+		uv_timer_start(&d->due_timer, daemon_due, wait_ms, 0);
+	else if (d->busy < d->nworkers)
+		daemon_arm(d);		/* idle connections: wake when due */
 	else
-		daemon_arm(d);
-	daemon_status(d);
+		uv_timer_stop(&d->due_timer);	/* a finished transfer pumps */
+	daemon_status(d, 0);
 }
 
 static void
@@ -313,7 +350,7 @@ daemon_plan(struct daemon *d)
 		log_info("planned %d message%s", planned, planned == 1 ? "" : "s");
 	if (more)
 		uv_timer_start(&d->plan_timer, daemon_plan_timer, 0, 0);
-	daemon_pump(d);
+	daemon_pump(d, NULL);
 }
 
 static int64_t
@@ -527,6 +564,7 @@ daemon_start(struct daemon *d)
 	if (sd_watchdog_enabled(0, &usec) > 0)
 		uv_timer_start(&d->watchdog, daemon_watchdog, usec / 2000,
 		    usec / 2000);
+	d->notify = getenv("NOTIFY_SOCKET") != NULL;
 	d->tokens_at = uv_now(&d->loop);
 	d->tokens = d->cfg->smtp.rate;
 	log_info("aftersale %s running: %zu campaigns, %d connection%s to %s",

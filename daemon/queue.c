@@ -172,10 +172,12 @@ queue_read_due(struct db *db, int64_t now, struct queue_due *due, int max,
 }
 
 /*
- * Claim up to `max` due messages: each is marked "sending" and its text
- * built, and the claim is committed before the caller talks to the relay.
- * Due messages that must wait (min_gap, the send window) are moved, and
- * those that must not go (consent, expiry, a removed campaign) end here.
+ * Claim up to `max` due messages inside the caller's write transaction,
+ * which the caller commits before it talks to the relay.  Each is marked
+ * "sending" and its text built.  Due messages that must wait (min_gap, the
+ * send window) are moved, and those that must not go (consent, expiry, a
+ * removed campaign) end here.  On error the caller rolls back; out holds
+ * nothing to free.
  */
 int
 queue_claim(struct db *db, const struct config *cfg, int64_t now,
@@ -188,10 +190,8 @@ queue_claim(struct db *db, const struct config *cfg, int64_t now,
 	*n = 0;
 	if (max > QUEUE_CLAIM_MAX)
 		max = QUEUE_CLAIM_MAX;
-	if ((rc = db_begin(db)) != DB_OK)
-		return rc;
 	if ((rc = queue_read_due(db, now, due, max, &ndue)) != DB_OK)
-		goto fail;
+		return rc;
 	for (int i = 0; i < ndue; i++) {
 		const struct queue_due	*d = &due[i];
 		const struct campaign	*c = config_campaign(cfg, d->campaign);
@@ -212,17 +212,13 @@ queue_claim(struct db *db, const struct config *cfg, int64_t now,
 		else
 			queue_free(&out[*n]);
 		if (rc != DB_OK)
-			goto fail;
+			break;
 	}
-	if ((rc = db_commit(db)) != DB_OK)
-		goto fail;
-	return DB_OK;
-
-fail:
-	db_rollback(db);
-	for (int i = 0; i < *n; i++)
-		queue_free(&out[i]);
-	*n = 0;
+	if (rc != DB_OK) {
+		for (int i = 0; i < *n; i++)
+			queue_free(&out[i]);
+		*n = 0;
+	}
 	return rc;
 }
 
@@ -264,9 +260,10 @@ queue_retry_at(const struct config *cfg, int attempts, int64_t now)
 }
 
 /*
- * Record the relay's verdict on a claimed message, committed right away.
- * A deferral past delivery.give_up_after fails; a rejected recipient
- * marks the customer bounced and suppresses what else waits for them.
+ * Record the relay's verdict on a claimed message, inside the caller's
+ * write transaction (committed right away).  A deferral past
+ * delivery.give_up_after fails; a rejected recipient marks the customer
+ * bounced and suppresses what else waits for them.
  */
 int
 queue_result(struct db *db, const struct config *cfg, const struct outgoing *o,
@@ -275,10 +272,8 @@ queue_result(struct db *db, const struct config *cfg, const struct outgoing *o,
 {
 	int64_t	first = now;
 	char	why[600];
-	int	rc;
+	int	rc = DB_OK;
 
-	if ((rc = db_begin(db)) != DB_OK)
-		return rc;
 	switch (outcome) {
 	case QUEUE_SENT:
 		rc = queue_exec(db, sql_sent, o->id, now, NULL);
@@ -318,10 +313,6 @@ queue_result(struct db *db, const struct config *cfg, const struct outgoing *o,
 		rc = queue_exec(db, sql_requeue, o->id, requeue_at, reply);
 		break;
 	}
-	if (rc == DB_OK)
-		rc = db_commit(db);
-	if (rc != DB_OK)
-		db_rollback(db);
 	return rc;
 }
 

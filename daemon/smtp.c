@@ -178,8 +178,8 @@ smtp_send(struct smtp_conn *c, const struct outgoing *msg)
 	c->reply[0] = '\0';
 	c->error[0] = '\0';
 	c->quitting = 0;
-	if (c->rcpt == NULL) {
-		c->code = CURLE_OUT_OF_MEMORY;
+	if (c->easy == NULL || c->rcpt == NULL) {
+		c->code = c->easy == NULL ? CURLE_FAILED_INIT : CURLE_OUT_OF_MEMORY;
 		return;
 	}
 	curl_easy_setopt(c->easy, CURLOPT_MAIL_RCPT, c->rcpt);
@@ -222,6 +222,7 @@ smtp_outcome(const struct smtp_conn *c, char *why, size_t size)
 	case CURLE_USE_SSL_FAILED:
 	case CURLE_LOGIN_DENIED:
 	case CURLE_OUT_OF_MEMORY:
+	case CURLE_FAILED_INIT:
 		return QUEUE_RELAY_DOWN;
 	default:
 		break;

@@ -65,5 +65,6 @@ CREATE TABLE messages (
 -- The scheduler's scan: the earliest message still to send.
 CREATE INDEX messages_due ON messages (due_at)
 	WHERE state IN ('scheduled', 'deferred');
-CREATE INDEX messages_customer ON messages (customer_id, state);
-CREATE INDEX messages_campaign_state ON messages (campaign, state);
+-- A customer's messages.  Not by state: every delivery changes a state,
+-- and each index keyed on it would be rewritten with it.
+CREATE INDEX messages_customer ON messages (customer_id);
