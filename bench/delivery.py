@@ -12,6 +12,7 @@ Runs under Debian's python3 (aiosmtpd)."""
 import asyncio
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -43,9 +44,9 @@ def import_sales(conf, n, at="2026-11-01"):
 
 def count(conf, state):
     db = os.path.join(os.path.dirname(conf), "aftersale.db")
-    out = subprocess.run(["sqlite3", db, "SELECT count(*) FROM messages WHERE state = '%s'"
-                          % state], capture_output=True, text=True).stdout.strip()
-    return int(out or 0)
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT count(*) FROM messages WHERE state = ?",
+                            (state,)).fetchone()[0]
 
 
 def run_until_sent(conf, n, timeout=600):
@@ -56,7 +57,7 @@ def run_until_sent(conf, n, timeout=600):
         while count(conf, "sent") < n:
             if time.monotonic() - start > timeout or proc.poll() is not None:
                 raise SystemExit("the daemon did not send %d messages" % n)
-            time.sleep(0.05)
+            time.sleep(0.1)
         return time.monotonic() - start
     finally:
         proc.send_signal(signal.SIGTERM)

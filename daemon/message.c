@@ -159,14 +159,17 @@ message_quoted_printable(struct buf *b, const char *text)
 {
 	static const char	 hex[] = "0123456789ABCDEF";
 	const unsigned char	*p = (const unsigned char *)text;
+	char			 line[MESSAGE_LINE + 4];	/* and "=\r\n" */
 	size_t			 col = 0;
 
 	for (; *p != '\0'; p++) {
-		char	enc[4];
+		char	enc[3];
 		size_t	n;
-		int	at_eol = p[1] == '\n' || p[1] == '\0';
+		int	at_eol = p[1] == '\n' || p[1] == '\0' ||
+			    (p[1] == '\r' && p[2] == '\n');
 
 		if (*p == '\n') {
+			buf_add(b, line, col);
 			buf_addstr(b, "\r\n");
 			col = 0;
 			continue;
@@ -185,6 +188,7 @@ message_quoted_printable(struct buf *b, const char *text)
 		}
 		/* Room for a soft break '=' unless this ends the line. */
 		if (col + n > (at_eol ? MESSAGE_LINE : MESSAGE_LINE - 1)) {
+			buf_add(b, line, col);
 			buf_addstr(b, "=\r\n");
 			col = 0;
 			if (n == 1 && enc[0] == '.') {
@@ -194,11 +198,13 @@ message_quoted_printable(struct buf *b, const char *text)
 				n = 3;
 			}
 		}
-		buf_add(b, enc, n);
+		memcpy(line + col, enc, n);
 		col += n;
 	}
-	if (col > 0)
+	if (col > 0) {
+		buf_add(b, line, col);
 		buf_addstr(b, "\r\n");
+	}
 }
 
 static void

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "log.h"
 #include "template.h"
 #include "text.h"
@@ -320,40 +321,28 @@ template_free(struct template *t)
 	free(t);
 }
 
-static int
-template_append(char **buf, size_t *len, size_t *cap, const char *s, size_t n,
-    int html)
+/* Append s, HTML-escaped if asked, in runs rather than byte by byte. */
+static void
+template_append(struct buf *b, const char *s, size_t n, int html)
 {
-	for (size_t i = 0; i < n; i++) {
-		const char	*rep = NULL;
-		char		 c = s[i];
-		size_t		 rlen = 1;
+	size_t start = 0;
 
-		if (html) {
-			switch (c) {
-			case '&': rep = "&amp;"; break;
-			case '<': rep = "&lt;"; break;
-			case '>': rep = "&gt;"; break;
-			case '"': rep = "&quot;"; break;
-			case '\'': rep = "&#39;"; break;
-			}
-			if (rep != NULL)
-				rlen = strlen(rep);
-		}
-		if (*len + rlen + 1 > *cap) {
-			size_t	 ncap = (*cap + rlen + 1) * 2;
-			char	*nbuf = realloc(*buf, ncap);
+	for (size_t i = 0; html && i < n; i++) {
+		const char *rep;
 
-			if (nbuf == NULL)
-				return -1;
-			*buf = nbuf;
-			*cap = ncap;
+		switch (s[i]) {
+		case '&': rep = "&amp;"; break;
+		case '<': rep = "&lt;"; break;
+		case '>': rep = "&gt;"; break;
+		case '"': rep = "&quot;"; break;
+		case '\'': rep = "&#39;"; break;
+		default: continue;
 		}
-		memcpy(*buf + *len, rep ? rep : &c, rlen);
-		*len += rlen;
+		buf_add(b, s + start, i - start);
+		buf_addstr(b, rep);
+		start = i + 1;
 	}
-	(*buf)[*len] = '\0';
-	return 0;
+	buf_add(b, s + start, n - start);
 }
 
 /*
@@ -365,28 +354,21 @@ char *
 template_render(const struct template_text *t,
     const char *const values[VAR_COUNT], int html)
 {
-	size_t	 len = 0, cap = 256;
-	char	*buf = malloc(cap);
+	struct buf b = { 0 };
 
-	if (buf == NULL)
-		return NULL;
-	buf[0] = '\0';
+	buf_add(&b, "", 0);
 	for (size_t i = 0; i < t->count; i++) {
 		const struct template_piece	*p = &t->pieces[i];
 		const char			*v;
-		int				 rc;
 
-		if (p->var < 0) {
-			rc = template_append(&buf, &len, &cap, p->text, p->len, 0);
-		} else if ((v = values[p->var]) != NULL && *v != '\0') {
-			rc = template_append(&buf, &len, &cap, v, strlen(v), html);
-		} else {
-			rc = template_append(&buf, &len, &cap, p->text, p->len, 0);
-		}
-		if (rc == -1) {
-			free(buf);
-			return NULL;
-		}
+		if (p->var >= 0 && (v = values[p->var]) != NULL && *v != '\0')
+			template_append(&b, v, strlen(v), html);
+		else
+			template_append(&b, p->text, p->len, 0);
 	}
-	return buf;
+	if (b.failed) {
+		buf_free(&b);
+		return NULL;
+	}
+	return b.data;
 }
