@@ -82,6 +82,37 @@ db_step(struct db *db, sqlite3_stmt *stmt)
 	return db_fail(db, rc, "reading or writing");
 }
 
+/*
+ * Run a cached one-line statement: ?1 and ?2 are integers, ?3 text (NULL:
+ * none); parameters the statement lacks are not bound.  Returns 1 with the
+ * first column of the first row in *out (if out), 0 when no row came back,
+ * or DB_BUSY / DB_ERROR (logged).
+ */
+int
+db_run(struct db *db, const char *sql, int64_t a, int64_t b, const char *text,
+    int64_t *out)
+{
+	sqlite3_stmt	*st = db_prepare(db, sql);
+	int		 params, rc;
+
+	if (st == NULL)
+		return DB_ERROR;
+	params = sqlite3_bind_parameter_count(st);
+	if (params >= 1)
+		sqlite3_bind_int64(st, 1, a);
+	if (params >= 2)
+		sqlite3_bind_int64(st, 2, b);
+	if (params >= 3 && text != NULL)
+		sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+	if ((rc = db_step(db, st)) == SQLITE_ROW) {
+		if (out != NULL)
+			*out = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		return 1;
+	}
+	return rc == SQLITE_DONE ? 0 : rc;
+}
+
 /* IMMEDIATE: take the write lock now, so a busy database waits here. */
 int
 db_begin(struct db *db)

@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define DB_OK		0
 #define DB_ERROR	(-1)	/* logged; the database is unusable for this */
@@ -31,6 +32,8 @@ int	db_exec(struct db *db, const char *sql);
 int	db_cache_size(struct db *db, int kib);
 sqlite3_stmt *db_prepare(struct db *db, const char *sql);
 int	db_step(struct db *db, sqlite3_stmt *stmt);
+int	db_run(struct db *db, const char *sql, int64_t a, int64_t b,
+	    const char *text, int64_t *out);
 int	db_begin(struct db *db);
 int	db_commit(struct db *db);
 void	db_rollback(struct db *db);

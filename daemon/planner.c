@@ -75,22 +75,6 @@ planner_recipient(const struct campaign *c, const struct planner_sale *s)
 	return c->on == TRIGGER_REFERRAL_CONVERTED ? s->referrer : s->customer;
 }
 
-static int
-planner_step_int(struct db *db, const char *sql, int64_t a, int64_t b, int64_t *out)
-{
-	sqlite3_stmt	*st = db_prepare(db, sql);
-	int		 rc;
-
-	if (st == NULL)
-		return DB_ERROR;
-	sqlite3_bind_int64(st, 1, a);
-	sqlite3_bind_int64(st, 2, b);
-	if ((rc = db_step(db, st)) == SQLITE_ROW && out != NULL)
-		*out = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DB_OK : rc;
-}
-
 /*
  * Plan one sale for every enabled campaign.  stop_on = repeat_purchase
  * follows purchase time, not arrival: the new sale cancels what is still
@@ -113,9 +97,8 @@ planner_sale(struct db *db, const struct config *cfg, const struct planner_sale 
 		if (!c->enabled || (to = planner_recipient(c, s)) == 0)
 			continue;
 		if (c->stop_on & STOP_ON_REPEAT_PURCHASE) {
-			if (later < 0 && (rc = planner_step_int(db,
-			    sql_later_purchase, s->customer, s->sold_at,
-			    &later)) != DB_OK)
+			if (later < 0 && (rc = db_run(db, sql_later_purchase,
+			    s->customer, s->sold_at, NULL, &later)) < 0)
 				return rc;
 			if (later)
 				state = "cancelled";
@@ -161,9 +144,10 @@ planner_run(struct db *db, const struct config *cfg, int64_t now, int *planned,
 	*more = 0;
 	if ((rc = db_begin(db)) != DB_OK)
 		return rc;
-	if ((rc = planner_step_int(db, sql_cursor, 0, 0, &cursor)) != DB_OK ||
-	    (st = db_prepare(db, sql_new_sales)) == NULL) {
-		rc = rc != DB_OK ? rc : DB_ERROR;
+	if ((rc = db_run(db, sql_cursor, 0, 0, NULL, &cursor)) < 0)
+		goto fail;
+	if ((st = db_prepare(db, sql_new_sales)) == NULL) {
+		rc = DB_ERROR;
 		goto fail;
 	}
 	last = cursor;
@@ -188,7 +172,7 @@ planner_run(struct db *db, const struct config *cfg, int64_t now, int *planned,
 	}
 	if (rc != SQLITE_DONE)
 		goto fail;
-	if (n > 0 && (rc = planner_step_int(db, sql_advance, last, 0, NULL)) != DB_OK)
+	if (n > 0 && (rc = db_run(db, sql_advance, last, 0, NULL, NULL)) < 0)
 		goto fail;
 	if ((rc = db_commit(db)) != DB_OK)
 		goto fail;

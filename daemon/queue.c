@@ -10,22 +10,13 @@
 #include "store.h"
 #include "window.h"
 
+/* A one-line write: DB_OK or DB_*. */
 static int
 queue_exec(struct db *db, const char *sql, int64_t a, int64_t b, const char *text)
 {
-	sqlite3_stmt	*st = db_prepare(db, sql);
-	int		 rc;
+	int rc = db_run(db, sql, a, b, text, NULL);
 
-	if (st == NULL)
-		return DB_ERROR;
-	/* ?1 and ?2 are integers, ?3 text: bind what the statement has. */
-	sqlite3_bind_int64(st, 1, a);
-	if (sqlite3_bind_parameter_count(st) >= 2)
-		sqlite3_bind_int64(st, 2, b);
-	if (text != NULL)
-		sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
-	rc = db_step(db, st);
-	return rc == SQLITE_DONE ? DB_OK : rc;
+	return rc >= 0 ? DB_OK : rc;
 }
 
 static const char sql_recover[] =
@@ -47,23 +38,14 @@ queue_recover(struct db *db, int64_t now, int *count)
 }
 
 static const char sql_next_due[] =
-    "SELECT min(due_at) FROM messages WHERE state IN ('scheduled', 'deferred')";
+    "SELECT due_at FROM messages WHERE state IN ('scheduled', 'deferred')"
+    " ORDER BY due_at LIMIT 1";
 
 /* 1 and the earliest due time, 0 when nothing waits, or DB_*. */
 int
 queue_next_due(struct db *db, int64_t *due)
 {
-	sqlite3_stmt	*st = db_prepare(db, sql_next_due);
-	int		 rc, found;
-
-	if (st == NULL)
-		return DB_ERROR;
-	if ((rc = db_step(db, st)) != SQLITE_ROW)
-		return rc == SQLITE_DONE ? 0 : rc;
-	found = sqlite3_column_type(st, 0) != SQLITE_NULL;
-	*due = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return found;
+	return db_run(db, sql_next_due, 0, 0, NULL, due);
 }
 
 static const char sql_due[] =
@@ -279,18 +261,9 @@ queue_result(struct db *db, const struct config *cfg, const struct outgoing *o,
 		rc = queue_exec(db, sql_sent, o->id, now, NULL);
 		break;
 	case QUEUE_DEFERRED:
-		{
-			sqlite3_stmt *st = db_prepare(db, sql_first_attempt);
-
-			if (st == NULL) {
-				rc = DB_ERROR;
-				break;
-			}
-			sqlite3_bind_int64(st, 1, o->id);
-			if (db_step(db, st) == SQLITE_ROW)
-				first = sqlite3_column_int64(st, 0);
-			sqlite3_reset(st);
-		}
+		if ((rc = db_run(db, sql_first_attempt, o->id, 0, NULL,
+		    &first)) < 0)
+			break;
 		if (now - first >= cfg->delivery.give_up_after) {
 			snprintf(why, sizeof(why), "gave up after %d attempts: %s",
 			    o->attempts, reply);

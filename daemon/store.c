@@ -161,73 +161,30 @@ store_compare_order(struct db *db, const struct sale *sale,
 	return DB_OK;
 }
 
-/* Run a one-off write that binds ?1 as an integer and ?2 as text. */
+/* A one-line write: DB_OK or DB_*. */
 static int
-store_write(struct db *db, const char *sql, int64_t key, const char *text)
+store_write(struct db *db, const char *sql, int64_t a, int64_t b, const char *text)
 {
-	sqlite3_stmt	*st = db_prepare(db, sql);
-	int		 rc;
+	int rc = db_run(db, sql, a, b, text, NULL);
 
-	if (st == NULL)
-		return DB_ERROR;
-	sqlite3_bind_int64(st, 1, key);
-	if (text != NULL)
-		BIND_TEXT(st, 2, text);
-	rc = db_step(db, st);
-	return rc == SQLITE_DONE ? DB_OK : rc;
+	return rc >= 0 ? DB_OK : rc;
 }
 
-/* The sale that was first, now that an older one arrived. */
 static const char sql_mark_repeat[] =
     "UPDATE sales SET is_repeat = 1 WHERE id = (SELECT id FROM sales"
     " WHERE customer_id = ?1 AND id != ?2 ORDER BY sold_at, id LIMIT 1)";
-static int
-store_mark_repeat(struct db *db, int64_t customer, int64_t new_sale)
-{
-	sqlite3_stmt	*st = db_prepare(db, sql_mark_repeat);
-	int		 rc;
-
-	if (st == NULL)
-		return DB_ERROR;
-	sqlite3_bind_int64(st, 1, customer);
-	sqlite3_bind_int64(st, 2, new_sale);
-	rc = db_step(db, st);
-	return rc == SQLITE_DONE ? DB_OK : rc;
-}
-
 static const char sql_customer_name[] =
-    "UPDATE customers SET name = ?2 WHERE id = ?1";
+    "UPDATE customers SET name = ?3 WHERE id = ?1";
 static const char sql_customer_forget[] =
     "DELETE FROM customers WHERE id = ?1";
 
 static const char sql_referrer_by_code[] =
-    "SELECT id FROM customers WHERE referral_code = ?1";
+    "SELECT id FROM customers WHERE referral_code = ?3";
 static const char sql_is_referred[] =
     "SELECT 1 FROM referrals WHERE referred_id = ?1";
 static const char sql_referral_insert[] =
     "INSERT INTO referrals (referred_id, referrer_id, sale_id, created_at)"
     " VALUES (?1, ?2, ?3, ?4)";
-
-static int
-store_lookup_id(struct db *db, const char *sql, int64_t key, const char *text,
-    int64_t *id)
-{
-	sqlite3_stmt	*st = db_prepare(db, sql);
-	int		 rc;
-
-	if (st == NULL)
-		return DB_ERROR;
-	if (text != NULL)
-		BIND_TEXT(st, 1, text);
-	else
-		sqlite3_bind_int64(st, 1, key);
-	if ((rc = db_step(db, st)) == SQLITE_ROW) {
-		*id = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-		return 1;
-	}
-	return rc == SQLITE_DONE ? 0 : rc;
-}
 
 /*
  * A referral counts only on the customer's first purchase (by purchase
@@ -250,7 +207,7 @@ store_referral(struct db *db, const struct sale *sale, int64_t customer,
 		res->referral = REFERRAL_UNKNOWN;
 		return DB_OK;
 	}
-	rc = store_lookup_id(db, sql_referrer_by_code, 0, sale->referral_code,
+	rc = db_run(db, sql_referrer_by_code, 0, 0, sale->referral_code,
 	    &referrer);
 	if (rc <= 0) {
 		res->referral = REFERRAL_UNKNOWN;
@@ -264,7 +221,7 @@ store_referral(struct db *db, const struct sale *sale, int64_t customer,
 		res->referral = REFERRAL_NOT_FIRST;
 		return DB_OK;
 	}
-	if ((rc = store_lookup_id(db, sql_is_referred, customer, NULL, &dummy)) != 0) {
+	if ((rc = db_run(db, sql_is_referred, customer, 0, NULL, &dummy)) != 0) {
 		res->referral = REFERRAL_ALREADY;
 		return rc < 0 ? rc : DB_OK;
 	}
@@ -306,7 +263,7 @@ store_record_sale(struct db *db, const struct sale *sale, int64_t now,
 		return rc;
 	if (sale_id == 0) {
 		/* A customer made for a conflicting order must not stay behind. */
-		if (c.new && (rc = store_write(db, sql_customer_forget, c.id,
+		if (c.new && (rc = store_write(db, sql_customer_forget, c.id, 0,
 		    NULL)) != DB_OK)
 			return rc;
 		return store_compare_order(db, sale, res);
@@ -316,12 +273,13 @@ store_record_sale(struct db *db, const struct sale *sale, int64_t now,
 	res->new_customer = c.new;
 	if (c.has_sales) {
 		res->repeats++;
-		if (!is_repeat && (rc = store_mark_repeat(db, c.id, sale_id)) != DB_OK)
+		if (!is_repeat && (rc = store_write(db, sql_mark_repeat, c.id,
+		    sale_id, NULL)) != DB_OK)
 			return rc;
 	}
 	/* A later sale may name a customer whom the first did not. */
 	if (c.nameless && *sale->name != '\0' &&
-	    (rc = store_write(db, sql_customer_name, c.id, sale->name)) != DB_OK)
+	    (rc = store_write(db, sql_customer_name, c.id, 0, sale->name)) != DB_OK)
 		return rc;
 	return store_referral(db, sale, c.id, sale_id, is_repeat, now, res);
 }
@@ -348,7 +306,7 @@ static const char sql_message_facts[] =
     " s.order_id, s.sku, s.product, s.currency, s.amount, s.sold_at"
     " FROM customers c, sales s WHERE c.id = ?1 AND s.id = ?2";
 static const char sql_set_unsubscribe_token[] =
-    "UPDATE customers SET unsubscribe_token = ?2"
+    "UPDATE customers SET unsubscribe_token = ?3"
     " WHERE id = ?1 AND unsubscribe_token IS NULL";
 
 static void
@@ -401,7 +359,7 @@ store_message_facts(struct db *db, int64_t customer, int64_t sale,
 		log_warn("cannot draw an unsubscribe token");
 		return DB_ERROR;
 	}
-	return store_write(db, sql_set_unsubscribe_token, customer,
+	return store_write(db, sql_set_unsubscribe_token, customer, 0,
 	    f->unsubscribe_token);
 }
 
@@ -433,5 +391,5 @@ store_find_order(struct db *db, const char *order_id, int64_t *sale,
 int
 store_referrer_of_sale(struct db *db, int64_t sale, int64_t *referrer)
 {
-	return store_lookup_id(db, sql_referrer_of_sale, sale, NULL, referrer);
+	return db_run(db, sql_referrer_of_sale, sale, 0, NULL, referrer);
 }

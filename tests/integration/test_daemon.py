@@ -8,25 +8,18 @@ import time
 from email.parser import BytesHeaderParser
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import Daemon, ShopTest, main  # noqa: E402
+from harness import Daemon, DaemonTest, main  # noqa: E402
 from sink import Sink  # noqa: E402
 
 NOW = '  { name = "thank-you"; on = "sale"; after = "0s"; template = "thank-you"; }'
 LATER = '  { name = "review-request"; on = "sale"; after = "%s"; template = "review"; }'
 
 
-class Daemons(ShopTest):
+class Daemons(DaemonTest):
 
     def setUp(self):
         super().setUp()
-        self.sink = Sink(self.shop.dir).start()
-        self.daemon = None
-
-    def tearDown(self):
-        if self.daemon is not None and self.daemon.proc.poll() is None:
-            self.daemon.kill()
-        self.sink.stop()
-        super().tearDown()
+        self.sink = self.keep(Sink(self.shop.dir).start())
 
     def configure(self, campaigns, extra=""):
         self.shop.write_config(campaigns=campaigns, extra=extra, smtp_port=self.sink.port)
@@ -101,7 +94,7 @@ class Daemons(ShopTest):
 
     def test_sigterm_lets_in_flight_transfers_finish(self):
         self.sink.stop()
-        self.sink = Sink(self.shop.dir, "-w", "2").start()     # 2 s before DATA's reply
+        self.sink = self.keep(Sink(self.shop.dir, "-w", "2").start())  # 2 s before DATA's reply
         self.configure(NOW)
         self.shop.sale("A-1", "ana@example.com", at="2026-11-01")
         self.daemon = Daemon(self.shop)

@@ -10,8 +10,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import Daemon, Shop, ShopTest, main  # noqa: E402
-from smtpd import SmtpServer  # noqa: E402
+from harness import Daemon, DaemonTest, main  # noqa: E402
+from smtpd import SmtpServer, make_ca  # noqa: E402
 
 NOW_CAMPAIGNS = """\
   { name = "thank-you"; on = "sale"; after = "0s"; template = "thank-you"; },
@@ -25,19 +25,12 @@ def parse(raw):
     return email.message_from_bytes(raw, policy=email.policy.default)
 
 
-class Delivery(ShopTest):
+class Delivery(DaemonTest):
 
     def setUp(self):
         super().setUp()
-        self.server = SmtpServer().start()
+        self.server = self.keep(SmtpServer().start())
         self.shop.write_config(campaigns=NOW_CAMPAIGNS, smtp_port=self.server.port)
-        self.daemon = None
-
-    def tearDown(self):
-        if self.daemon is not None and self.daemon.proc.poll() is None:
-            self.daemon.kill()
-        self.server.stop()
-        super().tearDown()
 
     def test_every_message_arrives_once(self):
         self.shop.sale("A-1", "ana@example.com", name="Ana Lima", at="2026-11-01")
@@ -105,22 +98,16 @@ class Delivery(ShopTest):
         self.assertIn("stopped", self.daemon.text())
 
 
-class Secure(ShopTest):
+class Secure(DaemonTest):
     """STARTTLS with a certificate from a test CA, and AUTH."""
 
     def setUp(self):
         super().setUp()
-        self.server = SmtpServer(tls_folder=self.shop.dir, users={"acme": "s3cret pass"}).start()
+        self.server = self.keep(SmtpServer(tls_folder=self.shop.dir,
+                                           users={"acme": "s3cret pass"}).start())
         self.shop.write("password", "s3cret pass\n")
         self.smtp = ('tls = "starttls"; username = "acme"; password_file = "%s"; '
                      'ca_file = "%s";' % (self.shop.path("password"), self.server.ca))
-        self.daemon = None
-
-    def tearDown(self):
-        if self.daemon is not None and self.daemon.proc.poll() is None:
-            self.daemon.kill()
-        self.server.stop()
-        super().tearDown()
 
     def configure(self, smtp):
         self.shop.write_config(campaigns=NOW_CAMPAIGNS.splitlines()[0].rstrip(","),
@@ -138,7 +125,6 @@ class Secure(ShopTest):
     def test_wrong_ca_defers_with_a_clear_tls_error(self):
         other = os.path.join(self.shop.dir, "other")
         os.mkdir(other)
-        from smtpd import make_ca
         wrong_ca, _, _ = make_ca(other)
         self.configure(self.smtp.replace(self.server.ca, wrong_ca))
         self.shop.sale("A-1", "ana@example.com", at="2026-11-01")

@@ -7,32 +7,24 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import Daemon, ShopTest, main  # noqa: E402
+from harness import Daemon, DaemonTest, main  # noqa: E402
 from sink import Sink  # noqa: E402
 
 CAMPAIGN = '  { name = "thank-you"; on = "sale"; after = "0s"; template = "thank-you"; }'
 FAST_RETRY = 'delivery = { retry = [ "1s" ]; give_up_after = "1h"; };'
 
 
-class Faults(ShopTest):
+class Faults(DaemonTest):
 
     def setUp(self):
         super().setUp()
         self.sink = None
-        self.daemon = None
-
-    def tearDown(self):
-        if self.daemon is not None and self.daemon.proc.poll() is None:
-            self.daemon.kill()
-        if self.sink is not None:
-            self.sink.stop()
-        super().tearDown()
 
     def serve(self, *options):
         port = self.sink.port if self.sink else None
         if self.sink:
             self.sink.stop()
-        self.sink = Sink(self.shop.dir, *options, port=port).start()
+        self.sink = self.keep(Sink(self.shop.dir, *options, port=port).start())
         self.shop.write_config(extra=FAST_RETRY, campaigns=CAMPAIGN, smtp_port=self.sink.port)
 
     def run_until(self, states):
@@ -98,7 +90,7 @@ class Faults(ShopTest):
         self.assertIsNone(self.shop.scalar("SELECT bounced_at FROM customers"))
 
     def test_no_relay_at_start_then_it_appears(self):
-        self.sink = Sink(self.shop.dir)
+        self.sink = self.keep(Sink(self.shop.dir))
         self.shop.write_config(extra=FAST_RETRY, campaigns=CAMPAIGN, smtp_port=self.sink.port)
         self.run_until({"deferred": 1})
         self.daemon.wait_log("sending paused")

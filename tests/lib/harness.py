@@ -161,6 +161,27 @@ class ShopTest(unittest.TestCase):
         return p
 
 
+class DaemonTest(ShopTest):
+    """A shop with a daemon and SMTP servers, all stopped after the test."""
+
+    def setUp(self):
+        super().setUp()
+        self.daemon = None
+        self.servers = []
+
+    def keep(self, server):
+        """Stop `server` (started already) when the test ends."""
+        self.servers.append(server)
+        return server
+
+    def tearDown(self):
+        if self.daemon is not None and self.daemon.proc.poll() is None:
+            self.daemon.kill()
+        for server in self.servers:
+            server.stop()
+        super().tearDown()
+
+
 class TapResult(unittest.TestResult):
     """Prints TAP for automake's tap-driver.sh."""
 
