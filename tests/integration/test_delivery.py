@@ -90,6 +90,18 @@ class Delivery(DaemonTest):
         log = self.daemon.text()
         self.assertRegex(log, r"message \d+ \(thank-you\) to ana@example.com: sent: 250 ")
 
+    def test_rate_limit_spreads_messages(self):
+        self.shop.write_config(campaigns=NOW_CAMPAIGNS.splitlines()[0].rstrip(","),
+                               smtp_port=self.server.port, smtp='tls = "none"; rate = 4.0;')
+        for i in range(12):
+            self.shop.sale("R-%d" % i, "r%d@example.com" % i, at="2026-11-01")
+        self.daemon = Daemon(self.shop)
+        self.daemon.wait_states({"sent": 12})
+        self.assertEqual(self.daemon.stop(), 0)
+        # A bucket of 4, refilled at 4 a second: 12 take at least 2 s.
+        first, last = self.shop.query("SELECT min(sent_at), max(sent_at) FROM messages")[0]
+        self.assertGreaterEqual(last - first, 2)
+
     def test_sigterm_exits_cleanly_when_idle(self):
         self.daemon = Daemon(self.shop)
         self.daemon.wait_log("running")
