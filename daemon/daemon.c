@@ -1,6 +1,5 @@
 /* The daemon: one libuv loop that plans, schedules and sends. */
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,12 +88,12 @@ daemon_now(void)
  * queue reads every message, which a busy sender must not do per message.
  */
 static void
-daemon_status(struct daemon *d, int force)
+daemon_status(struct daemon *d)
 {
 	int64_t	counts[8], due;
 	char	when[TIMESTAMP_LEN] = "nothing";
 
-	if (!d->notify || (!force && uv_now(&d->loop) - d->status_at < 5000))
+	if (!d->notify || uv_now(&d->loop) - d->status_at < 5000)
 		return;
 	d->status_at = uv_now(&d->loop);
 	if (queue_counts(d->db, counts) != DB_OK)
@@ -325,7 +324,7 @@ daemon_pump(struct daemon *d, struct worker *done)
 		daemon_arm(d);		/* idle connections: wake when due */
 	else
 		uv_timer_stop(&d->due_timer);	/* a finished transfer pumps */
-	daemon_status(d, 0);
+	daemon_status(d);
 }
 
 static void

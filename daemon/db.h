@@ -14,7 +14,7 @@
 #define DB_BUSY_TIMEOUT_MS	5000
 #define DB_CACHE_MAX		64	/* prepared statements kept */
 #define DB_CACHE_KIB		8192	/* page cache, by default */
-#define DB_BULK_CACHE_KIB	45056	/* page cache for bulk imports */
+#define DB_BULK_CACHE_KIB	36864	/* page cache for bulk imports */
 
 struct db {
 	sqlite3		*sqlite;

@@ -185,7 +185,7 @@ import_csv(struct import *im, FILE *fp, const char *name)
 
 	/*
 	 * The indexes a million-row import updates at random add up to
-	 * about 40 MB: a cache that holds them saves a read and a write of
+	 * about 40 MB: a cache that holds most of them saves a read and a write of
 	 * a page per sale, at the price of that much memory while it runs.
 	 */
 	if ((rc = db_cache_size(im->db, DB_BULK_CACHE_KIB)) != DB_OK ||
