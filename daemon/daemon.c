@@ -30,6 +30,7 @@ struct worker {
 	struct smtp_conn	 conn;
 	struct outgoing		 msg;
 	int			 busy;
+	int			 done;		/* answered; result not yet recorded */
 	int			 stale;		/* settings changed: remake */
 	enum queue_outcome	 outcome;	/* of the transfer just done */
 	char			 why[600];
@@ -53,6 +54,7 @@ struct daemon {
 	uv_timer_t	 change_timer;	/* a commit by another process settles */
 	uv_timer_t	 watchdog;	/* housekeeping: only under systemd */
 	uv_fs_event_t	 db_watch;	/* other processes' commits */
+	uv_check_t	 record;	/* after a loop turn's transfers finished */
 	uv_signal_t	 sigterm, sigint, sighup;
 
 	int64_t		 data_version;	/* of the last change we saw */
@@ -68,13 +70,13 @@ struct daemon {
 	long		 sent, deferred, failures;
 };
 
-static void	daemon_pump(struct daemon *, struct worker *);
+static void	daemon_pump(struct daemon *, int);
 static void	daemon_plan(struct daemon *);
 
 static void
 daemon_due(uv_timer_t *t)
 {
-	daemon_pump(t->data, NULL);
+	daemon_pump(t->data, 0);
 }
 
 static int64_t
@@ -195,6 +197,13 @@ daemon_log_outcome(const struct outgoing *m, enum queue_outcome outcome,
 		    m->campaign, m->rcpt, names[outcome], why);
 }
 
+static void
+daemon_record(uv_check_t *h)
+{
+	uv_check_stop(h);
+	daemon_pump(h->data, 1);
+}
+
 /* Back on the loop: judge the relay's answer, then record it and go on. */
 static void
 daemon_work_done(uv_work_t *req, int status)
@@ -225,7 +234,12 @@ daemon_work_done(uv_work_t *req, int status)
 	d->sent += w->outcome == QUEUE_SENT;
 	d->deferred += w->outcome == QUEUE_DEFERRED || w->outcome == QUEUE_RELAY_DOWN;
 	d->failures += w->outcome == QUEUE_FAILED || w->outcome == QUEUE_BOUNCED;
-	daemon_pump(d, w);
+	/*
+	 * Transfers that finish in the same turn of the loop are recorded
+	 * together, in one transaction, once the turn's callbacks have run.
+	 */
+	w->done = 1;
+	uv_check_start(&d->record, daemon_record);
 }
 
 /* Make the connection's handle if it has none, or settings changed. */
@@ -275,13 +289,13 @@ daemon_dispatch(struct daemon *d, struct outgoing *batch, int n)
 }
 
 /*
- * One write transaction per turn: the answer a worker just brought back
- * (if any) is recorded, and as many due messages as there are idle
+ * One write transaction per turn: the answers workers brought back (if
+ * `record`) are recorded, and as many due messages as there are idle
  * connections are claimed; the commit comes before any transfer starts.
  * Then sleep until the next message is due.
  */
 static void
-daemon_pump(struct daemon *d, struct worker *done)
+daemon_pump(struct daemon *d, int record)
 {
 	struct outgoing	 batch[64];
 	uint64_t	 wait_ms = 0;
@@ -291,11 +305,15 @@ daemon_pump(struct daemon *d, struct worker *done)
 		daemon_db_failed(d, rc);
 		return;
 	}
-	if (done != NULL) {
-		rc = queue_result(d->db, d->cfg, &done->msg, done->outcome,
-		    done->why, daemon_now(), done->retry_at);
-		queue_free(&done->msg);
-		done->busy = 0;
+	for (int i = 0; record && i < d->nworkers && rc == DB_OK; i++) {
+		struct worker *w = &d->workers[i];
+
+		if (!w->done)
+			continue;
+		rc = queue_result(d->db, d->cfg, &w->msg, w->outcome, w->why,
+		    daemon_now(), w->retry_at);
+		queue_free(&w->msg);
+		w->done = w->busy = 0;
 		d->busy--;
 	}
 	want = rc == DB_OK ? daemon_wanted(d, &wait_ms) : 0;
@@ -349,7 +367,7 @@ daemon_plan(struct daemon *d)
 		log_info("planned %d message%s", planned, planned == 1 ? "" : "s");
 	if (more)
 		uv_timer_start(&d->plan_timer, daemon_plan_timer, 0, 0);
-	daemon_pump(d, NULL);
+	daemon_pump(d, 0);
 }
 
 static int64_t
@@ -541,12 +559,14 @@ daemon_start(struct daemon *d)
 	uv_timer_init(&d->loop, &d->change_timer);
 	uv_timer_init(&d->loop, &d->watchdog);
 	uv_fs_event_init(&d->loop, &d->db_watch);
+	uv_check_init(&d->loop, &d->record);
 	uv_signal_init(&d->loop, &d->sigterm);
 	uv_signal_init(&d->loop, &d->sigint);
 	uv_signal_init(&d->loop, &d->sighup);
 	d->due_timer.data = d->plan_timer.data = d->change_timer.data = d;
 	d->watchdog.data = d;
 	d->db_watch.data = d->sigterm.data = d->sigint.data = d->sighup.data = d;
+	d->record.data = d;
 	uv_signal_start(&d->sigterm, daemon_signal, SIGTERM);
 	uv_signal_start(&d->sigint, daemon_signal, SIGINT);
 	uv_signal_start(&d->sighup, daemon_signal, SIGHUP);
