@@ -22,6 +22,11 @@ static const struct cmd commands[] = {
 	{ "preview", "--campaign NAME --order ID",
 	    "print the message a campaign would send; send nothing",
 	    cmd_preview },
+	{ "unsubscribe", "EMAIL | --token TOKEN",
+	    "stop all mail to a customer; what waits is suppressed",
+	    cmd_unsubscribe },
+	{ "resubscribe", "EMAIL",
+	    "let a customer who unsubscribed get mail again", cmd_resubscribe },
 	{ "stats", "[--json] [--since TIME] [--until TIME] [--campaign NAME]",
 	    "print the numbers", cmd_stats },
 };

@@ -32,6 +32,9 @@ static const char sql_plan[] =
     "INSERT INTO messages (campaign, customer_id, sale_id, state, due_at,"
     " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
     " ON CONFLICT (sale_id, campaign) DO NOTHING";
+static const char sql_no_consent[] =
+    "SELECT unsubscribed_at IS NOT NULL OR bounced_at IS NOT NULL"
+    " FROM customers WHERE id = ?1";
 static const char sql_later_purchase[] =
     "SELECT EXISTS (SELECT 1 FROM sales WHERE customer_id = ?1 AND sold_at > ?2)";
 static const char sql_cancel_earlier[] =
@@ -80,6 +83,8 @@ planner_recipient(const struct campaign *c, const struct planner_sale *s)
  * follows purchase time, not arrival: the new sale cancels what is still
  * to be sent about the buyer's earlier sales, and a sale that arrives
  * after a later one of the same buyer is planned as cancelled at once.
+ * Messages to a customer who unsubscribed or bounced are planned
+ * suppressed: the sale counts, the mail does not go.
  */
 static int
 planner_sale(struct db *db, const struct config *cfg, const struct planner_sale *s,
@@ -90,17 +95,21 @@ planner_sale(struct db *db, const struct config *cfg, const struct planner_sale 
 
 	for (size_t i = 0; i < cfg->ncampaigns; i++) {
 		const struct campaign	*c = &cfg->campaigns[i];
-		int64_t			 to;
+		int64_t			 to, no_consent;
 		const char		*state = "scheduled";
 		sqlite3_stmt		*st;
 
 		if (!c->enabled || (to = planner_recipient(c, s)) == 0)
 			continue;
+		if ((rc = db_run(db, sql_no_consent, to, 0, NULL, &no_consent)) < 0)
+			return rc;
+		if (no_consent)
+			state = "suppressed";
 		if (c->stop_on & STOP_ON_REPEAT_PURCHASE) {
 			if (later < 0 && (rc = db_run(db, sql_later_purchase,
 			    s->customer, s->sold_at, NULL, &later)) < 0)
 				return rc;
-			if (later)
+			if (later && !no_consent)
 				state = "cancelled";
 			if ((st = db_prepare(db, sql_cancel_earlier)) == NULL)
 				return DB_ERROR;

@@ -393,3 +393,47 @@ store_referrer_of_sale(struct db *db, int64_t sale, int64_t *referrer)
 {
 	return db_run(db, sql_referrer_of_sale, sale, 0, NULL, referrer);
 }
+
+static const char sql_customer_by_token[] =
+    "SELECT id FROM customers WHERE unsubscribe_token = ?3";
+static const char sql_customer_by_address[] =
+    "SELECT id FROM customers WHERE lower(email) = lower(?3)";
+static const char sql_unsubscribe[] =
+    "UPDATE customers SET unsubscribed_at = coalesce(unsubscribed_at, ?2)"
+    " WHERE id = ?1";
+static const char sql_resubscribe[] =
+    "UPDATE customers SET unsubscribed_at = NULL WHERE id = ?1";
+static const char sql_suppress_waiting[] =
+    "UPDATE messages SET state = 'suppressed', updated_at = ?2"
+    " WHERE customer_id = ?1 AND state IN ('scheduled', 'deferred')";
+
+/* 1 and the customer's id, by address (any case) or token; 0; DB_*. */
+int
+store_find_customer(struct db *db, const char *email, const char *token,
+    int64_t *id)
+{
+	return db_run(db, email != NULL ? sql_customer_by_address :
+	    sql_customer_by_token, 0, 0, email != NULL ? email : token, id);
+}
+
+/*
+ * Consent, inside the caller's write transaction.  Unsubscribing stops
+ * what waits to be sent (it becomes "suppressed", for good); the
+ * customer's sales are still recorded and counted.  Resubscribing lets
+ * new messages be planned and sent again.  *changed counts the messages.
+ */
+int
+store_set_consent(struct db *db, int64_t customer, int subscribed,
+    int64_t now, int *changed)
+{
+	int rc;
+
+	*changed = 0;
+	if (subscribed)
+		return store_write(db, sql_resubscribe, customer, 0, NULL);
+	if ((rc = store_write(db, sql_unsubscribe, customer, now, NULL)) != DB_OK ||
+	    (rc = store_write(db, sql_suppress_waiting, customer, now, NULL)) != DB_OK)
+		return rc;
+	*changed = sqlite3_changes(db->sqlite);
+	return DB_OK;
+}

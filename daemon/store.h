@@ -40,5 +40,9 @@ int	store_message_facts(struct db *db, int64_t customer, int64_t sale,
 int	store_find_order(struct db *db, const char *order_id, int64_t *sale,
 	    int64_t *customer);
 int	store_referrer_of_sale(struct db *db, int64_t sale, int64_t *referrer);
+int	store_find_customer(struct db *db, const char *email, const char *token,
+	    int64_t *id);
+int	store_set_consent(struct db *db, int64_t customer, int subscribed,
+	    int64_t now, int *changed);
 
 #endif

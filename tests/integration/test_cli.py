@@ -7,8 +7,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from harness import ShopTest, main  # noqa: E402
 
 EX_USAGE = 64
-COMMANDS = [["check-config"], ["migrate"], ["preview"], ["sale", "add"], ["sale", "import"],
-            ["stats"]]
+COMMANDS = [["run"], ["check-config"], ["migrate"], ["preview"], ["sale", "add"],
+            ["sale", "import"], ["unsubscribe"], ["resubscribe"], ["stats"]]
 
 
 class Cli(ShopTest):
