@@ -22,6 +22,8 @@ static const struct cmd commands[] = {
 	{ "preview", "--campaign NAME --order ID",
 	    "print the message a campaign would send; send nothing",
 	    cmd_preview },
+	{ "customer", "EMAIL [--json]",
+	    "one customer: sales, referrals, consent, messages", cmd_customer },
 	{ "unsubscribe", "EMAIL | --token TOKEN",
 	    "stop all mail to a customer; what waits is suppressed",
 	    cmd_unsubscribe },

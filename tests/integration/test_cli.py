@@ -8,7 +8,7 @@ from harness import ShopTest, main  # noqa: E402
 
 EX_USAGE = 64
 COMMANDS = [["run"], ["check-config"], ["migrate"], ["preview"], ["sale", "add"],
-            ["sale", "import"], ["unsubscribe"], ["resubscribe"], ["stats"]]
+            ["sale", "import"], ["customer"], ["unsubscribe"], ["resubscribe"], ["stats"]]
 
 
 class Cli(ShopTest):

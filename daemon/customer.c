@@ -1,0 +1,188 @@
+/* One customer's story: sales, referrals, consent and messages. */
+
+#include "customer.h"
+#include "money.h"
+#include "timestamp.h"
+
+static const char sql_customer[] =
+    "SELECT id, email, name, referral_code, unsubscribed_at IS NOT NULL"
+    " FROM customers WHERE lower(email) = lower(?1)";
+static const char sql_referred_by[] =
+    "SELECT c.email FROM referrals r JOIN customers c ON c.id = r.referrer_id"
+    " WHERE r.referred_id = ?1";
+static const char sql_referred[] =
+    "SELECT c.email FROM referrals r JOIN customers c ON c.id = r.referred_id"
+    " WHERE r.referrer_id = ?1 ORDER BY r.created_at, c.id";
+static const char sql_sales[] =
+    "SELECT order_id, sold_at, amount, currency, is_repeat FROM sales"
+    " WHERE customer_id = ?1 ORDER BY sold_at, id";
+static const char sql_messages[] =
+    "SELECT id, campaign, state, due_at, sent_at FROM messages"
+    " WHERE customer_id = ?1 ORDER BY id";
+
+static json_t *
+customer_time(sqlite3_stmt *st, int col)
+{
+	char buf[TIMESTAMP_LEN];
+
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return json_null();
+	timestamp_format(sqlite3_column_int64(st, col), buf);
+	return json_string(buf);
+}
+
+static const char *
+customer_text(sqlite3_stmt *st, int col)
+{
+	const char *s = (const char *)sqlite3_column_text(st, col);
+
+	return s ? s : "";
+}
+
+/* Run sql for the customer and hand each row to `row`. */
+static int
+customer_rows(struct db *db, const char *sql, int64_t id, json_t *into,
+    json_t *(*row)(sqlite3_stmt *))
+{
+	sqlite3_stmt	*st = db_prepare(db, sql);
+	int		 rc;
+
+	if (st == NULL)
+		return DB_ERROR;
+	sqlite3_bind_int64(st, 1, id);
+	while ((rc = db_step(db, st)) == SQLITE_ROW)
+		json_array_append_new(into, row(st));
+	return rc == SQLITE_DONE ? DB_OK : rc;
+}
+
+static json_t *
+customer_email_row(sqlite3_stmt *st)
+{
+	return json_string(customer_text(st, 0));
+}
+
+static json_t *
+customer_sale_row(sqlite3_stmt *st)
+{
+	char amount[MONEY_TEXT_LEN];
+
+	money_format(sqlite3_column_int64(st, 2), customer_text(st, 3), amount);
+	return json_pack("{s:s, s:o, s:s, s:s, s:b}",
+	    "order_id", customer_text(st, 0),
+	    "sold_at", customer_time(st, 1),
+	    "amount", amount,
+	    "currency", customer_text(st, 3),
+	    "repeat", sqlite3_column_int(st, 4));
+}
+
+static json_t *
+customer_message_row(sqlite3_stmt *st)
+{
+	return json_pack("{s:I, s:s, s:s, s:o, s:o}",
+	    "id", (json_int_t)sqlite3_column_int64(st, 0),
+	    "campaign", customer_text(st, 1),
+	    "state", customer_text(st, 2),
+	    "due_at", customer_time(st, 3),
+	    "sent_at", customer_time(st, 4));
+}
+
+/*
+ * The customer with this address (any case), in DESIGN's JSON shape.
+ * Returns 1 with *out (the caller's to json_decref), 0 when there is no
+ * such customer, or DB_*.  One read transaction: the parts agree.
+ */
+int
+customer_collect(struct db *db, const char *email, json_t **out)
+{
+	sqlite3_stmt	*st;
+	json_t		*c = NULL, *referred_by = NULL;
+	int64_t		 id;
+	int		 rc;
+
+	if ((rc = db_exec(db, "BEGIN")) != DB_OK)
+		return rc;
+	if ((st = db_prepare(db, sql_customer)) == NULL) {
+		rc = DB_ERROR;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
+	if ((rc = db_step(db, st)) != SQLITE_ROW) {
+		rc = rc == SQLITE_DONE ? 0 : rc;
+		goto out;
+	}
+	id = sqlite3_column_int64(st, 0);
+	c = json_pack("{s:s, s:s, s:s}", "email", customer_text(st, 1),
+	    "name", customer_text(st, 2), "referral_code", customer_text(st, 3));
+	json_object_set_new(c, "unsubscribed", json_boolean(sqlite3_column_int(st, 4)));
+	sqlite3_reset(st);
+
+	if ((st = db_prepare(db, sql_referred_by)) == NULL) {
+		rc = DB_ERROR;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = db_step(db, st)) == SQLITE_ROW)
+		referred_by = json_string(customer_text(st, 0));
+	else if (rc != SQLITE_DONE)
+		goto out;
+	sqlite3_reset(st);
+	json_object_set_new(c, "referred_by", referred_by ? referred_by : json_null());
+	json_object_set_new(c, "referred", json_array());
+	json_object_set_new(c, "sales", json_array());
+	json_object_set_new(c, "messages", json_array());
+	if ((rc = customer_rows(db, sql_referred, id,
+	    json_object_get(c, "referred"), customer_email_row)) != DB_OK ||
+	    (rc = customer_rows(db, sql_sales, id, json_object_get(c, "sales"),
+	    customer_sale_row)) != DB_OK ||
+	    (rc = customer_rows(db, sql_messages, id,
+	    json_object_get(c, "messages"), customer_message_row)) != DB_OK)
+		goto out;
+	*out = c;
+	c = NULL;
+	rc = 1;
+out:
+	db_rollback(db);
+	json_decref(c);
+	return rc;
+}
+
+static const char *
+customer_str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "-";
+}
+
+/* The same, as text. */
+void
+customer_print(const json_t *c, FILE *out)
+{
+	const json_t	*v;
+	size_t		 i;
+
+	fprintf(out, "%s  %s\n  referral code %s, referred by %s, %s\n",
+	    customer_str(c, "email"), customer_str(c, "name"),
+	    customer_str(c, "referral_code"), customer_str(c, "referred_by"),
+	    json_is_true(json_object_get(c, "unsubscribed")) ?
+	    "unsubscribed" : "subscribed");
+	fputs("  referred:", out);
+	if (json_array_size(json_object_get(c, "referred")) == 0)
+		fputs(" nobody yet", out);
+	json_array_foreach(json_object_get(c, "referred"), i, v)
+		fprintf(out, " %s", json_string_value(v));
+	fputs("\n\nSales\n", out);
+	json_array_foreach(json_object_get(c, "sales"), i, v)
+		fprintf(out, "  %-20s %s  %10s %s  %s\n", customer_str(v, "order_id"),
+		    customer_str(v, "sold_at"), customer_str(v, "amount"),
+		    customer_str(v, "currency"),
+		    json_is_true(json_object_get(v, "repeat")) ? "repeat" : "first");
+	fputs("\nMessages\n", out);
+	if (json_array_size(json_object_get(c, "messages")) == 0)
+		fputs("  none\n", out);
+	json_array_foreach(json_object_get(c, "messages"), i, v)
+		fprintf(out, "  %6lld  %-20s %-10s due %s  sent %s\n",
+		    (long long)json_integer_value(json_object_get(v, "id")),
+		    customer_str(v, "campaign"), customer_str(v, "state"),
+		    customer_str(v, "due_at"), customer_str(v, "sent_at"));
+}
