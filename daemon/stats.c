@@ -169,6 +169,63 @@ stats_messages(struct db *db, const struct config *cfg,
 	return rc;
 }
 
+/*
+ * Last touch: a sale converts for the campaign of the latest message sent
+ * to its buyer within attribution.window before it.
+ */
+static const char sql_conversions[] =
+    "SELECT m.campaign, s.currency, count(*), sum(s.amount)"
+    " FROM sales s JOIN messages m ON m.id = ("
+    "   SELECT id FROM messages INDEXED BY messages_sent"
+    "   WHERE customer_id = s.customer_id AND state = 'sent'"
+    "   AND sent_at <= s.sold_at AND sent_at > s.sold_at - ?3"
+    "   ORDER BY sent_at DESC, id DESC LIMIT 1)"
+    " WHERE s.sold_at >= ?1 AND s.sold_at < ?2"
+    " GROUP BY m.campaign, s.currency ORDER BY m.campaign, s.currency";
+
+static json_t *
+stats_campaign_entry(json_t *campaigns, const char *name)
+{
+	size_t	 i;
+	json_t	*c;
+
+	json_array_foreach(campaigns, i, c)
+		if (strcmp(json_string_value(json_object_get(c, "name")), name) == 0)
+			return c;
+	return NULL;
+}
+
+/* Conversions and their revenue, per campaign and currency. */
+static int
+stats_conversions(struct db *db, const struct config *cfg,
+    const struct stats_filter *f, json_t *root)
+{
+	json_t		*campaigns = json_object_get(root, "campaigns");
+	sqlite3_stmt	*st = db_prepare(db, sql_conversions);
+	char		 buf[MONEY_TEXT_LEN];
+	int		 rc;
+
+	if (st == NULL)
+		return DB_ERROR;
+	stats_bind_window(st, f);
+	sqlite3_bind_int64(st, 3, cfg->attribution.window);
+	while ((rc = db_step(db, st)) == SQLITE_ROW) {
+		const char	*currency = (const char *)sqlite3_column_text(st, 1);
+		json_t		*c = stats_campaign_entry(campaigns,
+				    (const char *)sqlite3_column_text(st, 0));
+
+		if (c == NULL)		/* filtered out by --campaign */
+			continue;
+		json_object_set_new(c, "conversions", json_integer(
+		    json_integer_value(json_object_get(c, "conversions")) +
+		    sqlite3_column_int64(st, 2)));
+		money_format(sqlite3_column_int64(st, 3), currency, buf);
+		json_object_set_new(json_object_get(c, "revenue"), currency,
+		    json_string(buf));
+	}
+	return rc == SQLITE_DONE ? DB_OK : rc;
+}
+
 static const char sql_referrals[] =
     "SELECT count(DISTINCT r.referred_id), count(*) FROM referrals r"
     " JOIN sales s ON s.customer_id = r.referred_id"
@@ -262,7 +319,8 @@ stats_collect(struct db *db, const struct config *cfg,
 		return rc;
 	}
 	if ((rc = stats_sales(db, f, root)) == DB_OK &&
-	    (rc = stats_messages(db, cfg, f, root)) == DB_OK)
+	    (rc = stats_messages(db, cfg, f, root)) == DB_OK &&
+	    (rc = stats_conversions(db, cfg, f, root)) == DB_OK)
 		rc = stats_referrals(db, f, root);
 	db_rollback(db);
 	if (rc != DB_OK) {

@@ -114,6 +114,49 @@ class EmptyStats(ShopTest):
         self.assertEqual(stats["top_referrers"], [])
 
 
+class Attribution(ShopTest):
+    """Last touch within attribution.window (7 days by default)."""
+
+    def sent(self, email, campaign, at):
+        with self.shop.db() as db:
+            db.execute("INSERT INTO messages (campaign, customer_id, sale_id, state, due_at,"
+                       " created_at, updated_at, sent_at)"
+                       " SELECT ?, c.id, s.id, 'sent', ?, 0, 0, ? FROM customers c"
+                       " JOIN sales s ON s.customer_id = c.id WHERE c.email = ?"
+                       " ORDER BY s.id LIMIT 1", (campaign, at, at, email))
+
+    def test_last_touch(self):
+        day = 86400
+        t = int(datetime(2026, 10, 1, tzinfo=timezone.utc).timestamp())
+        for email in ("a@example.com", "b@example.com", "c@example.com"):
+            self.shop.sale("first-" + email, email, amount="1.00", at=iso_ts(t - day))
+        self.sent("a@example.com", "thank-you", t)
+        self.sent("b@example.com", "thank-you", t)
+        self.sent("c@example.com", "review-request", t)
+        self.sent("c@example.com", "win-back", t + 2 * day)
+        self.shop.sale("A-2", "a@example.com", amount="10.00", at=iso_ts(t + day))
+        self.shop.sale("A-3", "a@example.com", amount="3.00", currency="GBP",
+                       at=iso_ts(t + 2 * day))
+        self.shop.sale("B-2", "b@example.com", amount="99.00", at=iso_ts(t + 8 * day))
+        self.shop.sale("C-2", "c@example.com", amount="7.50", at=iso_ts(t + 3 * day))
+        campaigns = {c["name"]: c for c in self.shop.json("stats", "--json")["campaigns"]}
+        self.assertEqual((campaigns["thank-you"]["conversions"],
+                          campaigns["thank-you"]["revenue"]),
+                         (2, {"EUR": "10.00", "GBP": "3.00"}))
+        self.assertEqual((campaigns["win-back"]["conversions"],
+                          campaigns["win-back"]["revenue"]), (1, {"EUR": "7.50"}))
+        self.assertEqual(campaigns["review-request"]["conversions"], 0)
+        # A window ending before the last sale leaves only what came before.
+        campaigns = {c["name"]: c for c in self.shop.json(
+            "stats", "--json", "--until", iso_ts(t + 2 * day))["campaigns"]}
+        self.assertEqual(campaigns["thank-you"]["conversions"], 1)
+        self.assertEqual(campaigns["win-back"]["conversions"], 0)
+
+
+def iso_ts(t):
+    return iso(datetime.fromtimestamp(t, timezone.utc))
+
+
 class ReferralStats(ShopTest):
 
     def test_referrals_section(self):
