@@ -51,8 +51,8 @@ queue_next_due(struct db *db, int64_t *due)
 static const char sql_due[] =
     "SELECT m.id, m.campaign, m.customer_id, m.sale_id, m.due_at, m.attempts,"
     " c.unsubscribed_at IS NOT NULL OR c.bounced_at IS NOT NULL,"
-    " (SELECT max(sent_at) FROM messages WHERE customer_id = m.customer_id"
-    "   AND state = 'sent')"
+    " (SELECT max(coalesce(sent_at, updated_at)) FROM messages"
+    "   WHERE customer_id = m.customer_id AND state IN ('sent', 'sending'))"
     " FROM messages m JOIN customers c ON c.id = m.customer_id"
     " WHERE m.state IN ('scheduled', 'deferred') AND m.due_at <= ?1"
     " ORDER BY m.due_at, m.id LIMIT ?2";
@@ -75,7 +75,7 @@ struct queue_due {
 	int	attempts;
 	int	no_consent;	/* unsubscribed or bounced */
 	int	ever_sent;
-	int64_t	last_sent;
+	int64_t	last_sent;	/* or claimed: one in flight counts as sent */
 };
 
 /* Why a due message is not sent now; NULL when it is to be sent. */

@@ -104,6 +104,22 @@ class Delivery(DaemonTest):
         first, last = self.shop.query("SELECT min(sent_at), max(sent_at) FROM messages")[0]
         self.assertGreaterEqual(last - first, 2)
 
+    def test_min_gap_postpones_the_second_message(self):
+        self.shop.write_config(campaigns=NOW_CAMPAIGNS, smtp_port=self.server.port,
+                               extra='delivery = { min_gap = "20h"; };')
+        self.shop.sale("A-1", "ana@example.com", at="2026-11-01")
+        self.shop.sale("B-1", "bo@example.com", at="2026-11-01")
+        self.daemon = Daemon(self.shop)
+        # One message per customer now; the others wait 20 hours.
+        self.daemon.wait_states({"sent": 2, "scheduled": 4})
+        self.assertEqual(self.daemon.stop(), 0)
+        for customer, in self.shop.query("SELECT DISTINCT customer_id FROM messages"):
+            sent_at = self.shop.scalar("SELECT sent_at FROM messages WHERE customer_id = ?"
+                                       " AND state = 'sent'", customer)
+            for due, in self.shop.query("SELECT due_at FROM messages WHERE customer_id = ?"
+                                        " AND state = 'scheduled'", customer):
+                self.assertGreaterEqual(due, sent_at + 20 * 3600)
+
     def test_sigterm_exits_cleanly_when_idle(self):
         self.daemon = Daemon(self.shop)
         self.daemon.wait_log("running")
