@@ -41,8 +41,9 @@ class Daemons(DaemonTest):
         due = self.shop.scalar("SELECT due_at FROM messages WHERE campaign = 'review-request'")
         self.configure(NOW + ",\n" + LATER % "2d")
         self.reload()
+        # The database changes before the log line is written: wait for both.
+        self.daemon.wait_log("reloaded")
         self.daemon.wait_states({"sent": 1, "scheduled": 1, "cancelled": 1})
-        self.assertIn("reloaded", self.daemon.text())
         self.assertEqual(self.shop.scalar("SELECT campaign FROM messages WHERE state = 'cancelled'"),
                          "win-back")
         self.assertEqual(self.shop.scalar("SELECT due_at FROM messages"
