@@ -113,6 +113,15 @@ db_run(struct db *db, const char *sql, int64_t a, int64_t b, const char *text,
 	return rc == SQLITE_DONE ? 0 : rc;
 }
 
+/* db_run() for a statement that writes: DB_OK, or DB_BUSY / DB_ERROR. */
+int
+db_write(struct db *db, const char *sql, int64_t a, int64_t b, const char *text)
+{
+	int rc = db_run(db, sql, a, b, text, NULL);
+
+	return rc >= 0 ? DB_OK : rc;
+}
+
 /* IMMEDIATE: take the write lock now, so a busy database waits here. */
 int
 db_begin(struct db *db)

@@ -34,6 +34,8 @@ sqlite3_stmt *db_prepare(struct db *db, const char *sql);
 int	db_step(struct db *db, sqlite3_stmt *stmt);
 int	db_run(struct db *db, const char *sql, int64_t a, int64_t b,
 	    const char *text, int64_t *out);
+int	db_write(struct db *db, const char *sql, int64_t a, int64_t b,
+	    const char *text);
 int	db_begin(struct db *db);
 int	db_commit(struct db *db);
 void	db_rollback(struct db *db);

@@ -10,15 +10,6 @@
 #include "store.h"
 #include "window.h"
 
-/* A one-line write: DB_OK or DB_*. */
-static int
-queue_exec(struct db *db, const char *sql, int64_t a, int64_t b, const char *text)
-{
-	int rc = db_run(db, sql, a, b, text, NULL);
-
-	return rc >= 0 ? DB_OK : rc;
-}
-
 static const char sql_recover[] =
     "UPDATE messages SET state = 'scheduled', due_at = ?1, updated_at = ?1"
     " WHERE state = 'sending'";
@@ -31,7 +22,7 @@ static const char sql_recover[] =
 int
 queue_recover(struct db *db, int64_t now, int *count)
 {
-	int rc = queue_exec(db, sql_recover, now, 0, NULL);
+	int rc = db_write(db, sql_recover, now, 0, NULL);
 
 	*count = rc == DB_OK ? sqlite3_changes(db->sqlite) : 0;
 	return rc;
@@ -117,7 +108,7 @@ queue_prepare(struct db *db, const struct config *cfg, const struct campaign *c,
 		log_error("out of memory building message %lld", (long long)o->id);
 		return DB_ERROR;
 	}
-	return queue_exec(db, sql_claim, o->id, now, NULL);
+	return db_write(db, sql_claim, o->id, now, NULL);
 }
 
 #define QUEUE_CLAIM_MAX	64
@@ -186,9 +177,9 @@ queue_claim(struct db *db, const struct config *cfg, int64_t now,
 			    claimed[j] == d->customer)
 				postpone = now + cfg->delivery.min_gap;
 		if (end != NULL)
-			rc = queue_exec(db, sql_set_state, d->id, now, end);
+			rc = db_write(db, sql_set_state, d->id, now, end);
 		else if (postpone != 0)
-			rc = queue_exec(db, sql_postpone, d->id, postpone, NULL);
+			rc = db_write(db, sql_postpone, d->id, postpone, NULL);
 		else if ((rc = queue_prepare(db, cfg, c, d, now, &out[*n])) == DB_OK)
 			claimed[(*n)++] = d->customer;
 		else
@@ -258,7 +249,7 @@ queue_result(struct db *db, const struct config *cfg, const struct outgoing *o,
 
 	switch (outcome) {
 	case QUEUE_SENT:
-		rc = queue_exec(db, sql_sent, o->id, now, NULL);
+		rc = db_write(db, sql_sent, o->id, now, NULL);
 		break;
 	case QUEUE_DEFERRED:
 		if ((rc = db_run(db, sql_first_attempt, o->id, 0, NULL,
@@ -267,23 +258,23 @@ queue_result(struct db *db, const struct config *cfg, const struct outgoing *o,
 		if (now - first >= cfg->delivery.give_up_after) {
 			snprintf(why, sizeof(why), "gave up after %d attempts: %s",
 			    o->attempts, reply);
-			rc = queue_exec(db, sql_fail, o->id, now, why);
+			rc = db_write(db, sql_fail, o->id, now, why);
 		} else {
-			rc = queue_exec(db, sql_defer, o->id,
+			rc = db_write(db, sql_defer, o->id,
 			    queue_retry_at(cfg, o->attempts, now), reply);
 		}
 		break;
 	case QUEUE_BOUNCED:
-		if ((rc = queue_exec(db, sql_bounce, o->id, now, NULL)) == DB_OK)
-			rc = queue_exec(db, sql_suppress_customer, o->id, now, NULL);
+		if ((rc = db_write(db, sql_bounce, o->id, now, NULL)) == DB_OK)
+			rc = db_write(db, sql_suppress_customer, o->id, now, NULL);
 		if (rc == DB_OK)
-			rc = queue_exec(db, sql_fail, o->id, now, reply);
+			rc = db_write(db, sql_fail, o->id, now, reply);
 		break;
 	case QUEUE_FAILED:
-		rc = queue_exec(db, sql_fail, o->id, now, reply);
+		rc = db_write(db, sql_fail, o->id, now, reply);
 		break;
 	case QUEUE_RELAY_DOWN:
-		rc = queue_exec(db, sql_requeue, o->id, requeue_at, reply);
+		rc = db_write(db, sql_requeue, o->id, requeue_at, reply);
 		break;
 	}
 	return rc;
@@ -315,7 +306,7 @@ queue_reconfigure(struct db *db, const struct config *old,
 		sqlite3_stmt		*st;
 
 		if (is == NULL) {
-			rc = queue_exec(db, sql_cancel_campaign, 0, now, was->name);
+			rc = db_write(db, sql_cancel_campaign, 0, now, was->name);
 			continue;
 		}
 		if (is->after == was->after &&
@@ -331,7 +322,7 @@ queue_reconfigure(struct db *db, const struct config *old,
 			int64_t due = window_next(&is->send_window,
 			    sqlite3_column_int64(st, 1) + is->after);
 
-			if ((rc = queue_exec(db, sql_postpone,
+			if ((rc = db_write(db, sql_postpone,
 			    sqlite3_column_int64(st, 0), due, NULL)) != DB_OK)
 				break;
 		}

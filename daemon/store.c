@@ -161,15 +161,6 @@ store_compare_order(struct db *db, const struct sale *sale,
 	return DB_OK;
 }
 
-/* A one-line write: DB_OK or DB_*. */
-static int
-store_write(struct db *db, const char *sql, int64_t a, int64_t b, const char *text)
-{
-	int rc = db_run(db, sql, a, b, text, NULL);
-
-	return rc >= 0 ? DB_OK : rc;
-}
-
 static const char sql_mark_repeat[] =
     "UPDATE sales SET is_repeat = 1 WHERE id = (SELECT id FROM sales"
     " WHERE customer_id = ?1 AND id != ?2 ORDER BY sold_at, id LIMIT 1)";
@@ -263,7 +254,7 @@ store_record_sale(struct db *db, const struct sale *sale, int64_t now,
 		return rc;
 	if (sale_id == 0) {
 		/* A customer made for a conflicting order must not stay behind. */
-		if (c.new && (rc = store_write(db, sql_customer_forget, c.id, 0,
+		if (c.new && (rc = db_write(db, sql_customer_forget, c.id, 0,
 		    NULL)) != DB_OK)
 			return rc;
 		return store_compare_order(db, sale, res);
@@ -273,13 +264,13 @@ store_record_sale(struct db *db, const struct sale *sale, int64_t now,
 	res->new_customer = c.new;
 	if (c.has_sales) {
 		res->repeats++;
-		if (!is_repeat && (rc = store_write(db, sql_mark_repeat, c.id,
+		if (!is_repeat && (rc = db_write(db, sql_mark_repeat, c.id,
 		    sale_id, NULL)) != DB_OK)
 			return rc;
 	}
 	/* A later sale may name a customer whom the first did not. */
 	if (c.nameless && *sale->name != '\0' &&
-	    (rc = store_write(db, sql_customer_name, c.id, 0, sale->name)) != DB_OK)
+	    (rc = db_write(db, sql_customer_name, c.id, 0, sale->name)) != DB_OK)
 		return rc;
 	return store_referral(db, sale, c.id, sale_id, is_repeat, now, res);
 }
@@ -359,7 +350,7 @@ store_message_facts(struct db *db, int64_t customer, int64_t sale,
 		log_warn("cannot draw an unsubscribe token");
 		return DB_ERROR;
 	}
-	return store_write(db, sql_set_unsubscribe_token, customer, 0,
+	return db_write(db, sql_set_unsubscribe_token, customer, 0,
 	    f->unsubscribe_token);
 }
 
@@ -430,9 +421,9 @@ store_set_consent(struct db *db, int64_t customer, int subscribed,
 
 	*changed = 0;
 	if (subscribed)
-		return store_write(db, sql_resubscribe, customer, 0, NULL);
-	if ((rc = store_write(db, sql_unsubscribe, customer, now, NULL)) != DB_OK ||
-	    (rc = store_write(db, sql_suppress_waiting, customer, now, NULL)) != DB_OK)
+		return db_write(db, sql_resubscribe, customer, 0, NULL);
+	if ((rc = db_write(db, sql_unsubscribe, customer, now, NULL)) != DB_OK ||
+	    (rc = db_write(db, sql_suppress_waiting, customer, now, NULL)) != DB_OK)
 		return rc;
 	*changed = sqlite3_changes(db->sqlite);
 	return DB_OK;
