@@ -115,7 +115,8 @@ db_run(struct db *db, const char *sql, int64_t a, int64_t b, const char *text,
 
 /* db_run() for a statement that writes: DB_OK, or DB_BUSY / DB_ERROR. */
 int
-db_write(struct db *db, const char *sql, int64_t a, int64_t b, const char *text)
+db_write(struct db *db, const char *sql, int64_t a, int64_t b,
+    const char *text)
 {
 	int rc = db_run(db, sql, a, b, text, NULL);
 
