@@ -8,10 +8,9 @@ import time
 from email.parser import BytesHeaderParser
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import Daemon, DaemonTest, main  # noqa: E402
+from harness import THANK_YOU_NOW as NOW, Daemon, DaemonTest, main  # noqa: E402
 from sink import Sink  # noqa: E402
 
-NOW = '  { name = "thank-you"; on = "sale"; after = "0s"; template = "thank-you"; }'
 LATER = '  { name = "review-request"; on = "sale"; after = "%s"; template = "review"; }'
 
 

@@ -7,10 +7,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import Daemon, DaemonTest, main  # noqa: E402
+from harness import THANK_YOU_NOW as CAMPAIGN, Daemon, DaemonTest, main  # noqa: E402
 from sink import Sink  # noqa: E402
 
-CAMPAIGN = '  { name = "thank-you"; on = "sale"; after = "0s"; template = "thank-you"; }'
 FAST_RETRY = 'delivery = { retry = [ "1s" ]; give_up_after = "1h"; };'
 
 

@@ -50,6 +50,10 @@ DEFAULT_CAMPAIGNS = """\
     template = "referral-thanks"; }"""
 
 
+# A campaign whose messages are due as soon as a past-dated sale is planned.
+THANK_YOU_NOW = '  { name = "thank-you"; on = "sale"; after = "0s"; template = "thank-you"; }'
+
+
 class Shop:
     """One shop: a folder with a config, the sample templates and a database."""
 
