@@ -35,6 +35,9 @@ static const char sql_plan[] =
 static const char sql_no_consent[] =
     "SELECT unsubscribed_at IS NOT NULL OR bounced_at IS NOT NULL"
     " FROM customers WHERE id = ?1";
+static const char sql_had_campaign[] =
+    "SELECT EXISTS (SELECT 1 FROM messages WHERE customer_id = ?1"
+    " AND campaign = ?3)";
 static const char sql_later_purchase[] =
     "SELECT EXISTS (SELECT 1 FROM sales WHERE customer_id = ?1 AND sold_at > ?2)";
 static const char sql_cancel_earlier[] =
@@ -84,7 +87,9 @@ planner_recipient(const struct campaign *c, const struct planner_sale *s)
  * to be sent about the buyer's earlier sales, and a sale that arrives
  * after a later one of the same buyer is planned as cancelled at once.
  * Messages to a customer who unsubscribed or bounced are planned
- * suppressed: the sale counts, the mail does not go.
+ * suppressed: the sale counts, the mail does not go.  A first_sale
+ * campaign writes to a customer once: when an older sale arrives after the
+ * one first taken for the first, the message already planned stands.
  */
 static int
 planner_sale(struct db *db, const struct config *cfg, const struct planner_sale *s,
@@ -95,12 +100,19 @@ planner_sale(struct db *db, const struct config *cfg, const struct planner_sale 
 
 	for (size_t i = 0; i < cfg->ncampaigns; i++) {
 		const struct campaign	*c = &cfg->campaigns[i];
-		int64_t			 to, no_consent;
+		int64_t			 to, no_consent, had;
 		const char		*state = "scheduled";
 		sqlite3_stmt		*st;
 
 		if (!c->enabled || (to = planner_recipient(c, s)) == 0)
 			continue;
+		if (c->on == TRIGGER_FIRST_SALE) {
+			if ((rc = db_run(db, sql_had_campaign, to, 0, c->name,
+			    &had)) < 0)
+				return rc;
+			if (had)
+				continue;
+		}
 		if ((rc = db_run(db, sql_no_consent, to, 0, NULL, &no_consent)) < 0)
 			return rc;
 		if (no_consent)
