@@ -171,14 +171,16 @@ stats_messages(struct db *db, const struct config *cfg,
 
 /*
  * Last touch: a sale converts for the campaign of the latest message sent
- * to its buyer within attribution.window before it.
+ * to its buyer within attribution.window before it.  Times are seconds: a
+ * message sent in the same second as the sale (its own thank-you, when
+ * due at once) did not come before it.
  */
 static const char sql_conversions[] =
     "SELECT m.campaign, s.currency, count(*), sum(s.amount)"
     " FROM sales s JOIN messages m ON m.id = ("
     "   SELECT id FROM messages INDEXED BY messages_sent"
     "   WHERE customer_id = s.customer_id AND state = 'sent'"
-    "   AND sent_at <= s.sold_at AND sent_at > s.sold_at - ?3"
+    "   AND sent_at < s.sold_at AND sent_at >= s.sold_at - ?3"
     "   ORDER BY sent_at DESC, id DESC LIMIT 1)"
     " WHERE s.sold_at >= ?1 AND s.sold_at < ?2"
     " GROUP BY m.campaign, s.currency ORDER BY m.campaign, s.currency";
