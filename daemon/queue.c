@@ -99,6 +99,7 @@ queue_prepare(struct db *db, const struct config *cfg, const struct campaign *c,
 
 	memset(o, 0, sizeof(*o));
 	o->id = d->id;
+	o->customer = d->customer;
 	snprintf(o->campaign, sizeof(o->campaign), "%s", c->name);
 	o->attempts = d->attempts + 1;
 	if ((rc = store_message_facts(db, d->customer, d->sale, &facts)) != DB_OK)
@@ -249,7 +250,8 @@ queue_result(struct db *db, const struct config *cfg, const struct outgoing *o,
 
 	switch (outcome) {
 	case QUEUE_SENT:
-		rc = db_write(db, sql_sent, o->id, now, NULL);
+		if ((rc = db_write(db, sql_sent, o->id, now, NULL)) == DB_OK)
+			rc = store_touch(db, o->customer, now);
 		break;
 	case QUEUE_DEFERRED:
 		if ((rc = db_run(db, sql_first_attempt, o->id, 0, NULL,

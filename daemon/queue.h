@@ -12,6 +12,7 @@
 /* A claimed message on its way to the relay. */
 struct outgoing {
 	int64_t	id;
+	int64_t	customer;
 	char	campaign[65];
 	char	rcpt[EMAIL_MAX + 1];
 	int	attempts;

@@ -47,17 +47,21 @@ stats_revenue(struct db *db, sqlite3_stmt *st, json_t *into)
 	return rc == SQLITE_DONE ? DB_OK : rc;
 }
 
+/* Orders and customers in the window, from the (customer, time) index. */
 static const char sql_sales[] =
-    "SELECT count(*), count(DISTINCT customer_id),"
-    " count(DISTINCT CASE WHEN is_repeat THEN customer_id END)"
-    " FROM sales WHERE sold_at >= ?1 AND sold_at < ?2";
+    "SELECT sum(n), count(*), sum(n > 1 OR first > origin) FROM ("
+    " SELECT count(*) FILTER (WHERE sold_at >= ?1 AND sold_at < ?2) AS n,"
+    " min(sold_at) FILTER (WHERE sold_at >= ?1 AND sold_at < ?2) AS first,"
+    " min(sold_at) AS origin"
+    " FROM sales INDEXED BY sales_customer GROUP BY customer_id) WHERE n > 0";
 static const char sql_sales_revenue[] =
     "SELECT currency, sum(amount) FROM sales"
     " WHERE sold_at >= ?1 AND sold_at < ?2 GROUP BY currency ORDER BY currency";
 
 /*
  * Within a time filter a repeat customer is one who made a repeat
- * purchase in it; without one that is a customer with two or more orders.
+ * purchase in it (two sales in it, or one after an earlier sale); without
+ * one that is a customer with two or more orders.
  */
 static int
 stats_sales(struct db *db, const struct stats_filter *f, json_t *root)
@@ -171,19 +175,13 @@ stats_messages(struct db *db, const struct config *cfg,
 
 /*
  * Last touch: a sale converts for the campaign of the latest message sent
- * to its buyer within attribution.window before it.  Times are seconds: a
- * message sent in the same second as the sale (its own thank-you, when
- * due at once) did not come before it.
+ * to its buyer before it (recorded with the sale: migration 0004), when
+ * that message went within attribution.window.
  */
 static const char sql_conversions[] =
-    "SELECT m.campaign, s.currency, count(*), sum(s.amount)"
-    " FROM sales s JOIN messages m ON m.id = ("
-    "   SELECT id FROM messages INDEXED BY messages_sent"
-    "   WHERE customer_id = s.customer_id AND state = 'sent'"
-    "   AND sent_at < s.sold_at AND sent_at >= s.sold_at - ?3"
-    "   ORDER BY sent_at DESC, id DESC LIMIT 1)"
-    " WHERE s.sold_at >= ?1 AND s.sold_at < ?2"
-    " GROUP BY m.campaign, s.currency ORDER BY m.campaign, s.currency";
+    "SELECT touch_campaign, currency, count(*), sum(amount) FROM sales"
+    " WHERE sold_at >= ?1 AND sold_at < ?2 AND touch_at >= sold_at - ?3"
+    " GROUP BY touch_campaign, currency ORDER BY touch_campaign, currency";
 
 static json_t *
 stats_campaign_entry(json_t *campaigns, const char *name)

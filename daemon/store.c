@@ -92,20 +92,72 @@ store_customer(struct db *db, const struct sale *sale, int64_t now,
 /* The order id is taken: nothing is inserted and changes() says so. */
 static const char sql_sale_insert[] =
     "INSERT INTO sales (order_id, customer_id, sku, product, amount, currency,"
-    " sold_at, is_repeat, referral_code, recorded_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    " sold_at, is_repeat, referral_code, recorded_at, touch_campaign, touch_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
     " ON CONFLICT (order_id) DO NOTHING";
 
-/* Returns DB_OK with *id set, or with *id 0 when the order exists. */
+/*
+ * A sale's last touch: the latest message sent to its buyer before it
+ * (ties: the later message).  Messages go out in real time, so a sale's
+ * is known when it is recorded; only a sale dated in the future can gain
+ * one later (store_touch).  Stats count conversions from it.
+ */
+static const char sql_last_touch[] =
+    "SELECT campaign, sent_at FROM messages INDEXED BY messages_sent"
+    " WHERE customer_id = ?1 AND state = 'sent' AND sent_at < ?2"
+    " ORDER BY sent_at DESC, id DESC LIMIT 1";
+static const char sql_touch[] =
+    "UPDATE sales SET (touch_campaign, touch_at) = ("
+    " SELECT campaign, sent_at FROM messages INDEXED BY messages_sent"
+    " WHERE customer_id = sales.customer_id AND state = 'sent'"
+    " AND sent_at < sales.sold_at ORDER BY sent_at DESC, id DESC LIMIT 1)"
+    " WHERE customer_id = ?1 AND sold_at > ?2";
+
+/* A message to the customer went out at `sent_at`: sales after it move. */
+int
+store_touch(struct db *db, int64_t customer, int64_t sent_at)
+{
+	return db_write(db, sql_touch, customer, sent_at, NULL);
+}
+
+/* Bind the sale's last touch to ?11 and ?12 of the insert. */
+static int
+store_bind_touch(struct db *db, sqlite3_stmt *insert, int64_t customer,
+    int64_t sold_at)
+{
+	sqlite3_stmt	*st = db_prepare(db, sql_last_touch);
+	int		 rc;
+
+	if (st == NULL)
+		return DB_ERROR;
+	sqlite3_bind_int64(st, 1, customer);
+	sqlite3_bind_int64(st, 2, sold_at);
+	if ((rc = db_step(db, st)) == SQLITE_ROW) {
+		sqlite3_bind_text(insert, 11, (const char *)sqlite3_column_text(st, 0),
+		    -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(insert, 12, sqlite3_column_int64(st, 1));
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DB_OK : rc;
+}
+
+/*
+ * Returns DB_OK with *id set, or with *id 0 when the order exists.  Only
+ * a customer who bought before can have had a message.
+ */
 static int
 store_insert_sale(struct db *db, const struct sale *sale, int64_t customer,
-    int is_repeat, int64_t now, int64_t *id)
+    int is_repeat, int64_t now, int known, int64_t *id)
 {
 	sqlite3_stmt	*st = db_prepare(db, sql_sale_insert);
 	int		 rc;
 
 	if (st == NULL)
 		return DB_ERROR;
+	sqlite3_bind_null(st, 11);
+	sqlite3_bind_null(st, 12);
+	if (known && (rc = store_bind_touch(db, st, customer, sale->sold_at)) != DB_OK)
+		return rc;
 	BIND_TEXT(st, 1, sale->order_id);
 	sqlite3_bind_int64(st, 2, customer);
 	BIND_TEXT(st, 3, sale->sku);
@@ -250,7 +302,8 @@ store_record_sale(struct db *db, const struct sale *sale, int64_t now,
 	if ((rc = store_customer(db, sale, now, &c)) != DB_OK)
 		return rc;
 	is_repeat = c.has_sales && sale->sold_at >= c.first_at;
-	if ((rc = store_insert_sale(db, sale, c.id, is_repeat, now, &sale_id)) != DB_OK)
+	if ((rc = store_insert_sale(db, sale, c.id, is_repeat, now,
+	    c.has_sales, &sale_id)) != DB_OK)
 		return rc;
 	if (sale_id == 0) {
 		/* A customer made for a conflicting order must not stay behind. */

@@ -279,11 +279,18 @@ class Scenario(DaemonTest):
             ("A-3", "ana@example.com", None, 5000, "EUR", None),
             ("B-3", "bo@example.com", None, 700, "EUR", None),
             ("C-2", "cy@example.com", None, 400, "GBP", None),
-            ("N-1", "nat@example.com", None, 2500, "EUR", None)])
+            ("N-1", "nat@example.com", None, 2500, "EUR", None),
+            ("P-1", "bo@example.com", 42, 1900, "EUR", None)])           # a pre-order
         self.model.plan(fresh)
         self.model.deliver(int(time.time()))
         self.settle()
         self.assertEqual(self.daemon.stop(), 0)
+        # The pre-order's last touch is the thank-you sent after it was recorded.
+        self.assertEqual(self.shop.query("SELECT touch_campaign, touch_at FROM sales"
+                                         " WHERE order_id = 'P-1'"),
+                         self.shop.query("SELECT m.campaign, m.sent_at FROM messages m"
+                                         " JOIN sales s ON s.id = m.sale_id"
+                                         " WHERE s.order_id = 'B-3' AND m.campaign = 'thank-you'"))
 
         # Every message is what the model says, and went where it should.
         expected = {key: (m["to"], m["state"]) for key, m in self.model.messages.items()}
@@ -307,7 +314,7 @@ class Scenario(DaemonTest):
             got.pop(key)
         self.assertEqual(got, want)
         # The case the scenario exists for is really in it.
-        self.assertEqual(want["sales"]["revenue"], {"EUR": "293.89", "GBP": "22.00"})
+        self.assertEqual(want["sales"]["revenue"], {"EUR": "312.89", "GBP": "22.00"})
         self.assertGreater(sum(c["conversions"] for c in want["campaigns"]), 0)
         self.assertEqual(self.model.messages[("L-1", "review-request")]["state"], "cancelled")
         self.assertNotIn(("L-1", "refer-a-friend"), self.model.messages)
