@@ -2,7 +2,7 @@
 
 #include "customer.h"
 #include "money.h"
-#include "timestamp.h"
+#include "view.h"
 
 static const char sql_customer[] =
     "SELECT id, email, name, referral_code, unsubscribed_at IS NOT NULL"
@@ -19,25 +19,6 @@ static const char sql_sales[] =
 static const char sql_messages[] =
     "SELECT id, campaign, state, due_at, sent_at FROM messages"
     " WHERE customer_id = ?1 ORDER BY id";
-
-static json_t *
-customer_time(sqlite3_stmt *st, int col)
-{
-	char buf[TIMESTAMP_LEN];
-
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		return json_null();
-	timestamp_format(sqlite3_column_int64(st, col), buf);
-	return json_string(buf);
-}
-
-static const char *
-customer_text(sqlite3_stmt *st, int col)
-{
-	const char *s = (const char *)sqlite3_column_text(st, col);
-
-	return s ? s : "";
-}
 
 /* Run sql for the customer and hand each row to `row`. */
 static int
@@ -58,7 +39,7 @@ customer_rows(struct db *db, const char *sql, int64_t id, json_t *into,
 static json_t *
 customer_email_row(sqlite3_stmt *st)
 {
-	return json_string(customer_text(st, 0));
+	return json_string(view_text(st, 0));
 }
 
 static json_t *
@@ -66,12 +47,12 @@ customer_sale_row(sqlite3_stmt *st)
 {
 	char amount[MONEY_TEXT_LEN];
 
-	money_format(sqlite3_column_int64(st, 2), customer_text(st, 3), amount);
+	money_format(sqlite3_column_int64(st, 2), view_text(st, 3), amount);
 	return json_pack("{s:s, s:o, s:s, s:s, s:b}",
-	    "order_id", customer_text(st, 0),
-	    "sold_at", customer_time(st, 1),
+	    "order_id", view_text(st, 0),
+	    "sold_at", view_time(st, 1),
 	    "amount", amount,
-	    "currency", customer_text(st, 3),
+	    "currency", view_text(st, 3),
 	    "repeat", sqlite3_column_int(st, 4));
 }
 
@@ -80,10 +61,10 @@ customer_message_row(sqlite3_stmt *st)
 {
 	return json_pack("{s:I, s:s, s:s, s:o, s:o}",
 	    "id", (json_int_t)sqlite3_column_int64(st, 0),
-	    "campaign", customer_text(st, 1),
-	    "state", customer_text(st, 2),
-	    "due_at", customer_time(st, 3),
-	    "sent_at", customer_time(st, 4));
+	    "campaign", view_text(st, 1),
+	    "state", view_text(st, 2),
+	    "due_at", view_time(st, 3),
+	    "sent_at", view_time(st, 4));
 }
 
 /*
@@ -111,8 +92,8 @@ customer_collect(struct db *db, const char *email, json_t **out)
 		goto out;
 	}
 	id = sqlite3_column_int64(st, 0);
-	c = json_pack("{s:s, s:s, s:s}", "email", customer_text(st, 1),
-	    "name", customer_text(st, 2), "referral_code", customer_text(st, 3));
+	c = json_pack("{s:s, s:s, s:s}", "email", view_text(st, 1),
+	    "name", view_text(st, 2), "referral_code", view_text(st, 3));
 	json_object_set_new(c, "unsubscribed", json_boolean(sqlite3_column_int(st, 4)));
 	sqlite3_reset(st);
 
@@ -122,7 +103,7 @@ customer_collect(struct db *db, const char *email, json_t **out)
 	}
 	sqlite3_bind_int64(st, 1, id);
 	if ((rc = db_step(db, st)) == SQLITE_ROW)
-		referred_by = json_string(customer_text(st, 0));
+		referred_by = json_string(view_text(st, 0));
 	else if (rc != SQLITE_DONE)
 		goto out;
 	sqlite3_reset(st);
