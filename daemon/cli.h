@@ -50,6 +50,8 @@ int	cmd_customer(struct cli *, const struct cmd *, int, char **);
 int	cmd_resubscribe(struct cli *, const struct cmd *, int, char **);
 int	cmd_unsubscribe(struct cli *, const struct cmd *, int, char **);
 int	cmd_preview(struct cli *, const struct cmd *, int, char **);
+int	cmd_queue(struct cli *, const struct cmd *, int, char **);
+int	cmd_retry(struct cli *, const struct cmd *, int, char **);
 int	cmd_sale_add(struct cli *, const struct cmd *, int, char **);
 int	cmd_sale_import(struct cli *, const struct cmd *, int, char **);
 int	cmd_run(struct cli *, const struct cmd *, int, char **);

@@ -28,9 +28,15 @@ static const struct cmd commands[] = {
 	    "stop all mail to a customer; what waits is suppressed",
 	    cmd_unsubscribe },
 	{ "resubscribe", "EMAIL",
-	    "let a customer who unsubscribed get mail again", cmd_resubscribe },
+	    "let a customer who unsubscribed or bounced get mail again",
+	    cmd_resubscribe },
 	{ "stats", "[--json] [--since TIME] [--until TIME] [--campaign NAME]",
 	    "print the numbers", cmd_stats },
+	{ "queue", "[--state STATE] [--campaign NAME] [--limit N] [--json]",
+	    "list messages, next due first", cmd_queue },
+	{ "retry", "ID... | --failed",
+	    "put failed or deferred messages back in the queue, due now",
+	    cmd_retry },
 };
 
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))

@@ -2,6 +2,8 @@
 #ifndef AFTERSALE_QUEUE_H
 #define AFTERSALE_QUEUE_H
 
+#include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "buf.h"
@@ -38,5 +40,13 @@ int	queue_reconfigure(struct db *db, const struct config *old,
 	    const struct config *cfg, int64_t now);
 int	queue_counts(struct db *db, int64_t counts[8]);
 void	queue_free(struct outgoing *o);
+
+/* The queue and retry commands. */
+const char *queue_state_name(const char *name);
+int	queue_list(struct db *db, const char *state, const char *campaign,
+	    int limit, json_t **out);
+int	queue_retry(struct db *db, int64_t id, int64_t now, char *why,
+	    size_t size);
+int	queue_retry_failed(struct db *db, int64_t now, int *count, int *held);
 
 #endif

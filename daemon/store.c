@@ -446,7 +446,8 @@ static const char sql_unsubscribe[] =
     "UPDATE customers SET unsubscribed_at = coalesce(unsubscribed_at, ?2)"
     " WHERE id = ?1";
 static const char sql_resubscribe[] =
-    "UPDATE customers SET unsubscribed_at = NULL WHERE id = ?1";
+    "UPDATE customers SET unsubscribed_at = NULL, bounced_at = NULL"
+    " WHERE id = ?1";
 static const char sql_suppress_waiting[] =
     "UPDATE messages SET state = 'suppressed', updated_at = ?2"
     " WHERE customer_id = ?1 AND state IN ('scheduled', 'deferred')";
@@ -463,7 +464,8 @@ store_find_customer(struct db *db, const char *email, const char *token,
 /*
  * Consent, inside the caller's write transaction.  Unsubscribing stops
  * what waits to be sent (it becomes "suppressed", for good); the
- * customer's sales are still recorded and counted.  Resubscribing lets
+ * customer's sales are still recorded and counted.  Resubscribing (which
+ * also forgets a hard bounce: the operator vouches for the address) lets
  * new messages be planned and sent again.  *changed counts the messages.
  */
 int
