@@ -1,11 +1,15 @@
 /* Logging: one ladder for the CLI and the daemon. */
 
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -28,15 +32,28 @@ static const int log_priorities[] = {
 	[LOG_LEVEL_DEBUG] = 7,
 };
 
+/*
+ * systemd sets JOURNAL_STREAM to the "device:inode" of the journal stream
+ * it gave us; stderr is that stream unless someone redirected it since.
+ */
+static int
+log_to_journal(void)
+{
+	const char	*env = getenv("JOURNAL_STREAM");
+	uintmax_t	 dev, ino;
+	struct stat	 st;
+
+	return env != NULL && sscanf(env, "%ju:%ju", &dev, &ino) == 2 &&
+	    fstat(STDERR_FILENO, &st) == 0 &&
+	    (uintmax_t)st.st_dev == dev && (uintmax_t)st.st_ino == ino;
+}
+
 void
 log_init(enum log_style style)
 {
 	log_style = style;
-	/*
-	 * systemd sets JOURNAL_STREAM when stderr is connected to the journal;
-	 * the journal adds its own timestamps, so we only tag the priority.
-	 */
-	log_journal = style == LOG_STYLE_DAEMON && getenv("JOURNAL_STREAM");
+	/* The journal adds its own timestamps: we only tag the priority. */
+	log_journal = style == LOG_STYLE_DAEMON && log_to_journal();
 }
 
 void
@@ -57,11 +74,39 @@ log_level_parse(const char *name, enum log_level *level)
 	return -1;
 }
 
+#define LOG_LINE_MAX	4096
+
+/* Append to line[*n], keeping room for the newline; truncates. */
+static void
+log_vappend(char *line, size_t *n, const char *fmt, va_list ap)
+{
+	size_t	room = LOG_LINE_MAX - 1 - *n;	/* with the NUL */
+	int	len = vsnprintf(line + *n, room, fmt, ap);
+
+	if (len > 0)
+		*n += (size_t)len < room ? (size_t)len : room - 1;
+}
+
+static void	log_append(char *, size_t *, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+static void
+log_append(char *line, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vappend(line, n, fmt, ap);
+	va_end(ap);
+}
+
+/* One line, written whole: stderr is unbuffered. */
 static void
 log_vwrite(enum log_level level, const char *suffix, const char *fmt,
     va_list ap)
 {
-	char		 stamp[32];
+	char		 line[LOG_LINE_MAX], stamp[32];
+	size_t		 n = 0;
 	struct tm	 tm;
 	time_t		 now;
 
@@ -69,20 +114,21 @@ log_vwrite(enum log_level level, const char *suffix, const char *fmt,
 		return;
 	if (log_style == LOG_STYLE_DAEMON) {
 		if (log_journal) {
-			fprintf(stderr, "<%d>", log_priorities[level]);
+			log_append(line, &n, "<%d>", log_priorities[level]);
 		} else {
 			now = time(NULL);
 			gmtime_r(&now, &tm);
 			strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-			fprintf(stderr, "%s %s: ", stamp, log_names[level]);
+			log_append(line, &n, "%s %s: ", stamp, log_names[level]);
 		}
 	} else if (level == LOG_LEVEL_WARNING) {
-		fputs("warning: ", stderr);
+		log_append(line, &n, "warning: ");
 	}
-	vfprintf(stderr, fmt, ap);
+	log_vappend(line, &n, fmt, ap);
 	if (suffix)
-		fprintf(stderr, ": %s", suffix);
-	fputc('\n', stderr);
+		log_append(line, &n, ": %s", suffix);
+	line[n++] = '\n';
+	fwrite(line, 1, n, stderr);
 }
 
 #define LOG_BODY(level, suffix) do {			\

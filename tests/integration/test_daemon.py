@@ -1,8 +1,11 @@
 """The daemon's life: SIGHUP reloads (and keeps a good config over a bad
-one), SIGKILL loses nothing, SIGTERM drains."""
+one), SIGKILL loses nothing, SIGTERM drains, and under systemd it speaks
+the notify protocol: READY, STATUS, WATCHDOG, RELOADING, STOPPING."""
 
 import os
+import re
 import signal
+import socket
 import sys
 import time
 from email.parser import BytesHeaderParser
@@ -106,6 +109,84 @@ class Daemons(DaemonTest):
         self.assertEqual(self.daemon.stop(), 0)
         self.assertEqual(self.shop.scalar("SELECT state FROM messages"), "sent")
         self.assertIn("stopping after 1 message in flight", self.daemon.text())
+
+
+class Notify(DaemonTest):
+    """A NOTIFY_SOCKET of our own stands in for systemd."""
+
+    def setUp(self):
+        super().setUp()
+        self.sink = self.keep(Sink(self.shop.dir).start())
+        self.shop.write_config(campaigns=LATER % "7d", smtp_port=self.sink.port)
+        # An abstract socket: no path, so no length limit from deep build trees.
+        self.address = "aftersale-test-notify-%d" % os.getpid()
+        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.socket.bind("\0" + self.address)
+        self.socket.settimeout(0.1)
+        self.got = []
+
+    def tearDown(self):
+        self.socket.close()
+        super().tearDown()
+
+    def wait_for(self, piece, timeout=20):
+        """Read notifications until one holds `piece`; returns it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                self.got.append(self.socket.recv(4096).decode())
+            except socket.timeout:
+                continue
+            if piece in self.got[-1]:
+                return self.got[-1]
+        raise AssertionError("no %r among %s\n%s" % (piece, self.got, self.daemon.text()))
+
+    def test_notify_protocol(self):
+        self.shop.sale("A-1", "ana@example.com")
+        self.daemon = Daemon(self.shop, env={"NOTIFY_SOCKET": "@" + self.address,
+                                             "WATCHDOG_USEC": "1000000"})
+        self.wait_for("READY=1")
+        status = self.wait_for("STATUS=")
+        self.assertRegex(status, r"STATUS=1 scheduled, 0 deferred, 0 sending; next due "
+                                 r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ; sent 0 since start")
+        # WatchdogSec=1s: a ping every half second.
+        start = time.monotonic()
+        self.wait_for("WATCHDOG=1")
+        self.wait_for("WATCHDOG=1")
+        self.assertLess(time.monotonic() - start, 3)
+        self.daemon.signal(signal.SIGHUP)
+        self.assertRegex(self.wait_for("RELOADING=1"), r"MONOTONIC_USEC=\d+")
+        self.wait_for("READY=1")
+        self.daemon.signal(signal.SIGTERM)
+        self.wait_for("STOPPING=1")
+        self.assertEqual(self.daemon.stop(), 0)
+
+
+class Logs(DaemonTest):
+    """Priority prefixes for journald only when stderr is its stream."""
+
+    def run_daemon(self, journal_stream):
+        sink = self.keep(Sink(self.shop.dir).start())
+        self.shop.write_config(campaigns=NOW, smtp_port=sink.port)
+        self.shop.sale("A-1", "ana@example.com", at="2026-11-01")
+        open(self.shop.path("daemon.log"), "ab").close()
+        st = os.stat(self.shop.path("daemon.log"))
+        stream = journal_stream or "%d:%d" % (st.st_dev, st.st_ino)
+        self.daemon = Daemon(self.shop, env={"JOURNAL_STREAM": stream})
+        self.daemon.wait_states({"sent": 1})
+        self.assertEqual(self.daemon.stop(), 0)
+        return self.daemon.text().splitlines()
+
+    def test_journal_gets_priorities(self):
+        lines = self.run_daemon(None)
+        self.assertTrue(all(re.match(r"<[3467]>", line) for line in lines), lines)
+        self.assertTrue(any(line.startswith("<6>message 1 (thank-you) to ana@example.com: "
+                                            "sent: 250") for line in lines), lines)
+
+    def test_elsewhere_a_timestamp_and_level(self):
+        lines = self.run_daemon("1:1")
+        for line in lines:
+            self.assertRegex(line, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (info|warning|error): ")
 
 
 if __name__ == "__main__":
