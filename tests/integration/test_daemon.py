@@ -159,6 +159,7 @@ class Notify(DaemonTest):
         self.wait_for("READY=1")
         self.daemon.signal(signal.SIGTERM)
         self.wait_for("STOPPING=1")
+        self.daemon.proc.wait(30)     # a second SIGTERM would not be a test of this one
         self.assertEqual(self.daemon.stop(), 0)
 
 
