@@ -313,6 +313,13 @@ class Scenario(DaemonTest):
         for key in ("generated_at", "since", "until"):
             got.pop(key)
         self.assertEqual(got, want)
+        # --campaign keeps one campaign's messages; sales are all sales.
+        one = self.shop.json("stats", "--json", "--campaign", "review-request")
+        review = next(c for c in want["campaigns"] if c["name"] == "review-request")
+        self.assertEqual(one["campaigns"], [review])
+        self.assertEqual(one["messages"], dict(
+            {s: 0 for s in STATES}, **{s: review[s] for s in STATES if s != "sending"}))
+        self.assertEqual(one["sales"], want["sales"])
         # The case the scenario exists for is really in it.
         self.assertEqual(want["sales"]["revenue"], {"EUR": "312.89", "GBP": "22.00"})
         self.assertGreater(sum(c["conversions"] for c in want["campaigns"]), 0)
