@@ -14,28 +14,13 @@
 #include "log.h"
 #include "planner.h"
 #include "queue.h"
+#include "sender.h"
 #include "smtp.h"
 #include "timestamp.h"
 
 #define RELAY_BACKOFF_MIN	5	/* seconds, doubling while it stays down */
 #define RELAY_BACKOFF_MAX	300
 #define DAEMON_SETTLE_MS	50	/* after another process's last write */
-
-struct daemon;
-
-/* A connection and the message it is sending, if any. */
-struct worker {
-	uv_work_t		 work;
-	struct daemon		*d;
-	struct smtp_conn	 conn;
-	struct outgoing		 msg;
-	int			 busy;
-	int			 done;		/* answered; result not yet recorded */
-	int			 stale;		/* settings changed: remake */
-	enum queue_outcome	 outcome;	/* of the transfer just done */
-	char			 why[600];
-	int64_t			 retry_at;
-};
 
 /* The daemon's whole state, owned by the loop thread. */
 struct daemon {
@@ -45,16 +30,16 @@ struct daemon {
 	struct db	*db;
 	char		*password;
 
-	struct worker	*workers;
+	struct sender	*sender;
 	int		 nworkers;	/* smtp.max_connections at start */
-	int		 busy;
 
 	uv_timer_t	 due_timer;	/* the earliest due message */
 	uv_timer_t	 plan_timer;	/* the next batch of a big import */
 	uv_timer_t	 change_timer;	/* a commit by another process settles */
 	uv_timer_t	 watchdog;	/* housekeeping: only under systemd */
 	uv_fs_event_t	 db_watch;	/* other processes' commits */
-	uv_check_t	 record;	/* after a loop turn's transfers finished */
+	int		 watching;	/* db_watch is started */
+	uv_async_t	 answered;	/* the relay answered a sender thread */
 	uv_signal_t	 sigterm, sigint, sighup;
 
 	int64_t		 data_version;	/* of the last change we saw */
@@ -70,13 +55,16 @@ struct daemon {
 	long		 sent, deferred, failures;
 };
 
-static void	daemon_pump(struct daemon *, int);
+static void	daemon_pump(struct daemon *);
 static void	daemon_plan(struct daemon *);
+static void	daemon_check_changes(uv_timer_t *);
+static int64_t	daemon_data_version(struct daemon *);
+static int	daemon_watch(struct daemon *);
 
 static void
 daemon_due(uv_timer_t *t)
 {
-	daemon_pump(t->data, 0);
+	daemon_pump(t->data);
 }
 
 static int64_t
@@ -104,7 +92,7 @@ daemon_status(struct daemon *d)
 		timestamp_format(due, when);
 	sd_notifyf(0, "STATUS=%lld scheduled, %lld deferred, %d sending; "
 	    "next due %s; sent %ld since start", (long long)counts[0],
-	    (long long)counts[3], d->busy, when, d->sent);
+	    (long long)counts[3], sender_busy(d->sender), when, d->sent);
 }
 
 /* A database error in the loop: log it (done), stop, exit non-zero. */
@@ -171,14 +159,6 @@ daemon_allowance(struct daemon *d, int want, uint64_t *wait_ms)
 }
 
 static void
-daemon_work(uv_work_t *req)
-{
-	struct worker *w = req->data;
-
-	smtp_send(&w->conn, &w->msg);
-}
-
-static void
 daemon_log_outcome(const struct outgoing *m, enum queue_outcome outcome,
     const char *why)
 {
@@ -197,69 +177,40 @@ daemon_log_outcome(const struct outgoing *m, enum queue_outcome outcome,
 		    m->campaign, m->rcpt, names[outcome], why);
 }
 
-static void
-daemon_record(uv_check_t *h)
+/*
+ * Judge a relay's answer: log it, count it, and back the whole sender off
+ * while the relay cannot be used.  Returns when the message may go again.
+ */
+static int64_t
+daemon_judge(struct daemon *d, const struct sender_result *r, int64_t now)
 {
-	uv_check_stop(h);
-	daemon_pump(h->data, 1);
-}
-
-/* Back on the loop: judge the relay's answer, then record it and go on. */
-static void
-daemon_work_done(uv_work_t *req, int status)
-{
-	struct worker	*w = req->data;
-	struct daemon	*d = w->d;
-	int64_t		 now = daemon_now();
-
-	(void)status;
-	w->outcome = smtp_outcome(&w->conn, w->why, sizeof(w->why));
-	w->retry_at = now;
-	if (w->outcome == QUEUE_RELAY_DOWN) {
+	if (r->outcome == QUEUE_RELAY_DOWN) {
 		if (now >= d->relay_down_until) {
 			d->backoff = d->backoff ? d->backoff * 2 : RELAY_BACKOFF_MIN;
 			if (d->backoff > RELAY_BACKOFF_MAX)
 				d->backoff = RELAY_BACKOFF_MAX;
 			d->relay_down_until = now + d->backoff;
 			log_error("relay %s unusable: %s; sending paused for %d s",
-			    d->cfg->smtp.url, w->why, d->backoff);
+			    d->cfg->smtp.url, r->why, d->backoff);
 		}
-		w->retry_at = d->relay_down_until;
 	} else if (d->backoff != 0) {
 		log_info("relay %s answers again", d->cfg->smtp.url);
 		d->backoff = 0;
 		d->relay_down_until = 0;
 	}
-	daemon_log_outcome(&w->msg, w->outcome, w->why);
-	d->sent += w->outcome == QUEUE_SENT;
-	d->deferred += w->outcome == QUEUE_DEFERRED || w->outcome == QUEUE_RELAY_DOWN;
-	d->failures += w->outcome == QUEUE_FAILED || w->outcome == QUEUE_BOUNCED;
-	/*
-	 * Transfers that finish in the same turn of the loop are recorded
-	 * together, in one transaction, once the turn's callbacks have run.
-	 */
-	w->done = 1;
-	uv_check_start(&d->record, daemon_record);
+	daemon_log_outcome(&r->msg, r->outcome, r->why);
+	d->sent += r->outcome == QUEUE_SENT;
+	d->deferred += r->outcome == QUEUE_DEFERRED ||
+	    r->outcome == QUEUE_RELAY_DOWN;
+	d->failures += r->outcome == QUEUE_FAILED || r->outcome == QUEUE_BOUNCED;
+	return r->outcome == QUEUE_RELAY_DOWN ? d->relay_down_until : now;
 }
 
-/* Make the connection's handle if it has none, or settings changed. */
-static void
-daemon_worker_ready(struct daemon *d, struct worker *w)
-{
-	if (w->stale) {
-		smtp_conn_cleanup(&w->conn);
-		w->stale = 0;
-	}
-	if (w->conn.easy == NULL &&
-	    smtp_conn_init(&w->conn, d->cfg, d->password) == -1)
-		log_error("cannot make a libcurl handle");
-}
-
-/* How many messages to claim now: idle connections, the relay, the rate. */
+/* How many messages to claim now: free sender slots, the relay, the rate. */
 static int
 daemon_wanted(struct daemon *d, uint64_t *wait_ms)
 {
-	int want = d->nworkers - d->busy;
+	int want = sender_slots(d->sender);
 
 	*wait_ms = 0;
 	if (d->stopping || want <= 0 || daemon_now() < d->relay_down_until)
@@ -267,58 +218,55 @@ daemon_wanted(struct daemon *d, uint64_t *wait_ms)
 	return daemon_allowance(d, want, wait_ms);
 }
 
+/*
+ * Other processes' commits: while idle, inotify on the database's folder
+ * says when to look.  While sending, our own commits would wake the loop
+ * for nothing (and keep the settle timer from ever firing), so each turn
+ * looks at data_version instead.
+ */
 static void
-daemon_dispatch(struct daemon *d, struct outgoing *batch, int n)
+daemon_follow(struct daemon *d)
 {
-	for (int i = 0, k = 0; i < n; i++) {
-		struct worker *w;
-
-		while (d->workers[k].busy)
-			k++;
-		w = &d->workers[k];
-		w->msg = batch[i];
-		w->busy = 1;
-		d->busy++;
-		if (d->cfg->smtp.rate > 0)
-			d->tokens -= 1;
-		/* Without a handle the transfer fails at once, as the relay's
-		 * trouble: deferred, no attempt spent. */
-		daemon_worker_ready(d, w);
-		uv_queue_work(&d->loop, &w->work, daemon_work, daemon_work_done);
+	if (sender_busy(d->sender) > 0) {
+		if (d->watching) {
+			uv_fs_event_stop(&d->db_watch);
+			d->watching = 0;
+		}
+		if (daemon_data_version(d) != d->data_version)
+			uv_timer_start(&d->change_timer, daemon_check_changes, 1, 0);
+	} else if (!d->watching && daemon_watch(d) == 0) {
+		/* Look once for what came while we were not watching. */
+		uv_timer_start(&d->change_timer, daemon_check_changes,
+		    DAEMON_SETTLE_MS, 0);
 	}
 }
 
 /*
- * One write transaction per turn: the answers workers brought back (if
- * `record`) are recorded, and as many due messages as there are idle
- * connections are claimed; the commit comes before any transfer starts.
- * Then sleep until the next message is due.
+ * One write transaction per turn: the answers the sender brought back are
+ * recorded, and as many due messages as it has room for are claimed; the
+ * commit comes before any of them reaches the relay.  Then sleep until
+ * the next message is due, or the sender answers.
  */
 static void
-daemon_pump(struct daemon *d, int record)
+daemon_pump(struct daemon *d)
 {
-	struct outgoing	 batch[64];
-	uint64_t	 wait_ms = 0;
-	int		 n = 0, want, rc;
+	struct sender_result	*done[SENDER_MAX];
+	struct outgoing		 batch[SENDER_MAX];
+	uint64_t		 wait_ms = 0;
+	int64_t			 now = daemon_now();
+	int			 n = 0, ndone, want, rc;
 
 	if ((rc = db_begin(d->db)) != DB_OK) {
 		daemon_db_failed(d, rc);
 		return;
 	}
-	for (int i = 0; record && i < d->nworkers && rc == DB_OK; i++) {
-		struct worker *w = &d->workers[i];
-
-		if (!w->done)
-			continue;
-		rc = queue_result(d->db, d->cfg, &w->msg, w->outcome, w->why,
-		    daemon_now(), w->retry_at);
-		queue_free(&w->msg);
-		w->done = w->busy = 0;
-		d->busy--;
-	}
+	ndone = sender_results(d->sender, done);
+	for (int i = 0; i < ndone && rc == DB_OK; i++)
+		rc = queue_result(d->db, d->cfg, &done[i]->msg, done[i]->outcome,
+		    done[i]->why, now, daemon_judge(d, done[i], now));
 	want = rc == DB_OK ? daemon_wanted(d, &wait_ms) : 0;
 	if (want > 0)
-		rc = queue_claim(d->db, d->cfg, daemon_now(), batch, want, &n);
+		rc = queue_claim(d->db, d->cfg, now, batch, want, &n);
 	if (rc == DB_OK)
 		rc = db_commit(d->db);
 	if (rc != DB_OK) {
@@ -330,19 +278,31 @@ daemon_pump(struct daemon *d, int record)
 		daemon_db_failed(d, rc);
 		return;
 	}
-	daemon_dispatch(d, batch, n);
+	sender_recorded(d->sender);
+	for (int i = 0; i < n; i++) {
+		if (d->cfg->smtp.rate > 0)
+			d->tokens -= 1;
+		sender_give(d->sender, &batch[i]);
+	}
 	if (d->stopping) {
-		if (d->busy == 0)
+		if (sender_busy(d->sender) == 0)
 			uv_stop(&d->loop);
 		return;
 	}
+	daemon_follow(d);
 	if (wait_ms > 0)
 		uv_timer_start(&d->due_timer, daemon_due, wait_ms, 0);
-	else if (d->busy < d->nworkers)
-		daemon_arm(d);		/* idle connections: wake when due */
+	else if (sender_slots(d->sender) > 0)
+		daemon_arm(d);		/* room for more: wake when due */
 	else
-		uv_timer_stop(&d->due_timer);	/* a finished transfer pumps */
+		uv_timer_stop(&d->due_timer);	/* an answer pumps */
 	daemon_status(d);
+}
+
+static void
+daemon_answered(uv_async_t *h)
+{
+	daemon_pump(h->data);
 }
 
 static void
@@ -365,9 +325,11 @@ daemon_plan(struct daemon *d)
 	}
 	if (planned > 0)
 		log_info("planned %d message%s", planned, planned == 1 ? "" : "s");
+	/* 1 ms, not 0: libuv would run a timer re-armed with 0 from its own
+	 * callback again at once, and never poll in between. */
 	if (more)
-		uv_timer_start(&d->plan_timer, daemon_plan_timer, 0, 0);
-	daemon_pump(d, 0);
+		uv_timer_start(&d->plan_timer, daemon_plan_timer, 1, 0);
+	daemon_pump(d);
 }
 
 static int64_t
@@ -429,21 +391,26 @@ daemon_db_changed(uv_fs_event_t *h, const char *file, int events, int status)
 	    DAEMON_SETTLE_MS, 0);
 }
 
+/* The relay password cfg asks for, or -1 with the reason logged. */
 static int
-daemon_password(struct daemon *d, const struct config *cfg)
+daemon_password(const struct config *cfg, char **password)
 {
-	char *password;
-
-	if (smtp_password(cfg, &password) == -1)
+	if (smtp_password(cfg, password) == -1)
 		return -1;
-	if (cfg->smtp.username[0] != '\0' && password == NULL) {
+	if (cfg->smtp.username[0] != '\0' && *password == NULL) {
 		log_error("smtp.username is set but there is no password: set "
 		    "smtp.password_file or the systemd credential smtp-password");
 		return -1;
 	}
-	free(d->password);
-	d->password = password;
 	return 0;
+}
+
+static void
+daemon_forget(char *password)
+{
+	if (password != NULL)
+		memset(password, 0, strlen(password));
+	free(password);
 }
 
 /* SIGHUP: a bad configuration is reported and the running one kept. */
@@ -451,13 +418,14 @@ static void
 daemon_reload(struct daemon *d)
 {
 	struct config	*cfg = NULL;
+	char		*password = NULL;
 	int		 rc;
 
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
 	    (unsigned long long)uv_hrtime() / 1000);
 	log_info("reloading %s", d->config_path);
 	if (config_load(d->config_path, &cfg) == -1 ||
-	    daemon_password(d, cfg) == -1) {
+	    daemon_password(cfg, &password) == -1) {
 		if (cfg != NULL)
 			config_free(cfg);
 		/* config_load set TZ from the new file; put ours back. */
@@ -469,17 +437,20 @@ daemon_reload(struct daemon *d)
 	}
 	if ((rc = queue_reconfigure(d->db, d->cfg, cfg, daemon_now())) != DB_OK) {
 		config_free(cfg);
+		daemon_forget(password);
 		timestamp_set_timezone(d->cfg->timezone);
 		daemon_db_failed(d, rc);
 		return;
 	}
+	/* The sender's threads let go of the old ones first. */
+	sender_reconfigure(d->sender, cfg, password);
 	config_free(d->cfg);
+	daemon_forget(d->password);
 	d->cfg = cfg;
+	d->password = password;
 	log_set_level(cfg->log_level);
 	if (cfg->smtp.max_connections != d->nworkers)
 		log_warnx("smtp.max_connections changes at the next restart");
-	for (int i = 0; i < d->nworkers; i++)
-		d->workers[i].stale = 1;	/* remade before their next use */
 	d->relay_down_until = 0;
 	d->backoff = 0;
 	log_info("reloaded %s: %zu campaigns", d->config_path, cfg->ncampaigns);
@@ -487,20 +458,49 @@ daemon_reload(struct daemon *d)
 	daemon_plan(d);
 }
 
+/* Claimed messages that no connection started go back to the queue. */
+static void
+daemon_release(struct daemon *d)
+{
+	struct outgoing	taken[SENDER_MAX];
+	int		n = sender_take_back(d->sender, taken, SENDER_MAX), rc;
+
+	if (n == 0)
+		return;
+	rc = db_begin(d->db);
+	for (int i = 0; i < n && rc == DB_OK; i++)
+		rc = queue_release(d->db, &taken[i], daemon_now());
+	if (rc == DB_OK)
+		rc = db_commit(d->db);
+	if (rc != DB_OK) {
+		/* They stay "sending", and go at the next start. */
+		db_rollback(d->db);
+		log_warnx("%d claimed message%s stay claimed until the next start",
+		    n, n == 1 ? "" : "s");
+	}
+	for (int i = 0; i < n; i++)
+		queue_free(&taken[i]);
+}
+
 static void
 daemon_stop(struct daemon *d, const char *why)
 {
+	int busy;
+
 	if (d->stopping)
 		return;
 	d->stopping = 1;
 	sd_notify(0, "STOPPING=1");
-	log_info("%s: stopping after %d message%s in flight", why, d->busy,
-	    d->busy == 1 ? "" : "s");
+	daemon_release(d);
+	busy = sender_busy(d->sender);
+	log_info("%s: stopping after %d message%s in flight", why, busy,
+	    busy == 1 ? "" : "s");
 	uv_timer_stop(&d->due_timer);
 	uv_timer_stop(&d->plan_timer);
 	uv_timer_stop(&d->change_timer);
 	uv_fs_event_stop(&d->db_watch);
-	if (d->busy == 0)
+	d->watching = 0;
+	if (busy == 0)
 		uv_stop(&d->loop);
 }
 
@@ -526,10 +526,12 @@ daemon_watchdog(uv_timer_t *t)
 static int
 daemon_watch(struct daemon *d)
 {
-	char	*dir = strdup(d->cfg->database_path), *slash;
+	char	*dir, *slash;
 	int	 rc;
 
-	if (dir == NULL)
+	if (d->watching)
+		return 0;
+	if ((dir = strdup(d->cfg->database_path)) == NULL)
 		return -1;
 	if ((slash = strrchr(dir, '/')) != NULL)
 		*(slash == dir ? slash + 1 : slash) = '\0';
@@ -538,6 +540,7 @@ daemon_watch(struct daemon *d)
 	if (rc < 0)
 		log_error("cannot watch %s for new sales: %s", dir, uv_strerror(rc));
 	free(dir);
+	d->watching = rc == 0;
 	return rc < 0 ? -1 : 0;
 }
 
@@ -546,11 +549,7 @@ daemon_start(struct daemon *d)
 {
 	uint64_t	usec;
 	int		recovered, rc;
-	char		threads[16];
 
-	/* One pool thread per connection, and one for libuv's own use. */
-	snprintf(threads, sizeof(threads), "%d", d->nworkers + 1);
-	setenv("UV_THREADPOOL_SIZE", threads, 1);
 	if (uv_loop_init(&d->loop) != 0)
 		return -1;
 	d->loop.data = d;
@@ -559,14 +558,14 @@ daemon_start(struct daemon *d)
 	uv_timer_init(&d->loop, &d->change_timer);
 	uv_timer_init(&d->loop, &d->watchdog);
 	uv_fs_event_init(&d->loop, &d->db_watch);
-	uv_check_init(&d->loop, &d->record);
+	uv_async_init(&d->loop, &d->answered, daemon_answered);
 	uv_signal_init(&d->loop, &d->sigterm);
 	uv_signal_init(&d->loop, &d->sigint);
 	uv_signal_init(&d->loop, &d->sighup);
 	d->due_timer.data = d->plan_timer.data = d->change_timer.data = d;
 	d->watchdog.data = d;
 	d->db_watch.data = d->sigterm.data = d->sigint.data = d->sighup.data = d;
-	d->record.data = d;
+	d->answered.data = d;
 	uv_signal_start(&d->sigterm, daemon_signal, SIGTERM);
 	uv_signal_start(&d->sigint, daemon_signal, SIGINT);
 	uv_signal_start(&d->sighup, daemon_signal, SIGHUP);
@@ -577,7 +576,8 @@ daemon_start(struct daemon *d)
 		log_warnx("%d message%s were being sent when aftersale last "
 		    "stopped; sending them again", recovered,
 		    recovered == 1 ? "" : "s");
-	if (daemon_watch(d) == -1)
+	if (daemon_watch(d) == -1 || sender_start(&d->sender, d->nworkers,
+	    &d->answered, d->cfg, d->password) == -1)
 		return -1;
 	d->data_version = daemon_data_version(d);
 	if (sd_watchdog_enabled(0, &usec) > 0)
@@ -627,17 +627,9 @@ daemon_run(const char *config_path, struct config *cfg)
 		status = rc == DB_BUSY ? EX_TEMPFAIL : EX_UNAVAILABLE;
 		goto out;
 	}
-	if (daemon_password(&d, cfg) == -1) {
+	if (daemon_password(cfg, &d.password) == -1) {
 		status = EX_CONFIG;
 		goto out;
-	}
-	if ((d.workers = calloc((size_t)d.nworkers, sizeof(*d.workers))) == NULL) {
-		status = EX_SOFTWARE;
-		goto out;
-	}
-	for (int i = 0; i < d.nworkers; i++) {
-		d.workers[i].d = &d;
-		d.workers[i].work.data = &d.workers[i];
 	}
 	if (daemon_start(&d) == -1) {
 		status = EX_UNAVAILABLE;
@@ -646,6 +638,8 @@ daemon_run(const char *config_path, struct config *cfg)
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 	if (d.failed)
 		status = EX_IOERR;
+	sender_free(d.sender);		/* before the handle its threads wake */
+	d.sender = NULL;
 	log_info("stopped: %ld sent, %ld deferred, %ld failed since start",
 	    d.sent, d.deferred, d.failures);
 
@@ -653,14 +647,8 @@ daemon_run(const char *config_path, struct config *cfg)
 	uv_run(&d.loop, UV_RUN_DEFAULT);	/* let the closes finish */
 	uv_loop_close(&d.loop);
 out:
-	for (int i = 0; d.workers != NULL && i < d.nworkers; i++) {
-		smtp_conn_cleanup(&d.workers[i].conn);
-		queue_free(&d.workers[i].msg);
-	}
-	free(d.workers);
-	if (d.password != NULL)
-		memset(d.password, 0, strlen(d.password));
-	free(d.password);
+	sender_free(d.sender);
+	daemon_forget(d.password);
 	db_close(d.db);
 	config_free(d.cfg);
 	curl_global_cleanup();

@@ -29,6 +29,22 @@ queue_recover(struct db *db, int64_t now, int *count)
 	return rc;
 }
 
+static const char sql_release[] =
+    "UPDATE messages SET state = 'scheduled', attempts = attempts - 1,"
+    " first_attempt_at = CASE WHEN attempts = 1 THEN NULL"
+    "   ELSE first_attempt_at END, updated_at = ?2"
+    " WHERE id = ?1 AND state = 'sending'";
+
+/*
+ * A claimed message that never reached the relay goes back as it was,
+ * inside the caller's write transaction: the daemon is stopping.
+ */
+int
+queue_release(struct db *db, const struct outgoing *o, int64_t now)
+{
+	return db_write(db, sql_release, o->id, now, NULL);
+}
+
 static const char sql_next_due[] =
     "SELECT due_at FROM messages WHERE state IN ('scheduled', 'deferred')"
     " ORDER BY due_at LIMIT 1";

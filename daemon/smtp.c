@@ -52,6 +52,11 @@ smtp_password(const struct config *cfg, char **password)
 	return *password != NULL ? 0 : -1;
 }
 
+/*
+ * The message text.  libcurl stops reading at the size it was told and
+ * never asks for the end, so the last byte is held back until may_end()
+ * says the message may be completed.
+ */
 static size_t
 smtp_read(char *out, size_t size, size_t nmemb, void *arg)
 {
@@ -59,6 +64,10 @@ smtp_read(char *out, size_t size, size_t nmemb, void *arg)
 	size_t			 left = c->msg->text.len - c->offset;
 	size_t			 n = size * nmemb < left ? size * nmemb : left;
 
+	if (c->may_end != NULL && n == left && left > 1)
+		n--;
+	else if (c->may_end != NULL && left == 1 && !c->may_end(c->may_end_arg))
+		return CURL_READFUNC_ABORT;
 	memcpy(out, c->msg->text.data + c->offset, n);
 	c->offset += n;
 	return n;
@@ -162,9 +171,7 @@ smtp_conn_cleanup(struct smtp_conn *c)
 
 /*
  * Deliver one message; blocks until the relay answered the end of DATA or
- * the transfer failed.  Runs on a worker thread: libcurl's multi interface
- * waits for that answer blocking (curl issue 8555), so N connections can
- * only work at once on N threads.
+ * the transfer failed.  Runs on a sender thread (see sender.c).
  */
 void
 smtp_send(struct smtp_conn *c, const struct outgoing *msg)

@@ -9,12 +9,12 @@
 
 /*
  * One connection to the relay.  Its easy handle keeps the connection open
- * between messages and is only ever used by one thread at a time: the
- * loop sets it up, a worker thread runs the transfer, the loop reads the
- * outcome.
+ * between messages; it belongs to one sender thread.
  */
 struct smtp_conn {
 	CURL			*easy;
+	int			(*may_end)(void *);	/* before the end of DATA */
+	void			*may_end_arg;
 	struct curl_slist	*rcpt;
 	const struct outgoing	*msg;		/* the transfer in progress */
 	size_t			 offset;

@@ -110,6 +110,26 @@ class Daemons(DaemonTest):
         self.assertEqual(self.shop.scalar("SELECT state FROM messages"), "sent")
         self.assertIn("stopping after 1 message in flight", self.daemon.text())
 
+    def test_sigterm_gives_back_what_no_connection_started(self):
+        # Four connections, each with a message in transfer and one waiting.
+        self.sink.stop()
+        self.sink = self.keep(Sink(self.shop.dir, "-w", "2").start())
+        self.configure(NOW)
+        for i in range(12):
+            self.shop.sale("A-%d" % i, "c%d@example.com" % i, at="2026-11-01")
+        self.daemon = Daemon(self.shop)
+        deadline = time.monotonic() + 20
+        while self.shop.scalar("SELECT count(*) FROM messages WHERE state = 'sending'") < 8:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.02)
+        self.daemon.signal(signal.SIGTERM)
+        self.assertEqual(self.daemon.stop(), 0)
+        self.assertIn("stopping after 4 messages in flight", self.daemon.text())
+        self.assertEqual(self.shop.query(
+            "SELECT state, attempts, first_attempt_at IS NULL, count(*) FROM messages"
+            " GROUP BY 1, 2, 3 ORDER BY 1"), [("scheduled", 0, 1, 8), ("sent", 1, 0, 4)])
+        self.assertEqual(len(self.sink.received()), 4)
+
 
 class Notify(DaemonTest):
     """A NOTIFY_SOCKET of our own stands in for systemd."""

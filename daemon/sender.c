@@ -1,0 +1,325 @@
+/*
+ * The sender: one thread and one relay connection per
+ * smtp.max_connections.  libcurl's multi interface waits, blocking, for the
+ * reply to the end of DATA (curl issue 8555), so N connections can only
+ * work at once on N threads.
+ *
+ * The loop owns the database and hands each worker claimed messages; a
+ * worker holds at most one in transfer and one waiting, so that it starts
+ * the next transaction while the loop records the last answer.  The dup
+ * bound of DESIGN holds because a worker never ends a message's DATA (nor
+ * posts another answer) before its previous answer is committed: a crash
+ * can duplicate at most one message per connection.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "sender.h"
+#include "smtp.h"
+
+struct sender_worker {
+	uv_thread_t		 thread;
+	uv_cond_t		 wake;
+	struct sender		*s;
+	struct smtp_conn	 conn;		/* the worker thread's own */
+	struct outgoing		 next;		/* claimed, waiting for it */
+	struct outgoing		 current;	/* in transfer */
+	struct sender_result	 result;	/* answered, not yet recorded */
+	int			 queued;	/* next holds a message */
+	int			 sending;
+	int			 answered;	/* result holds an answer */
+	int			 collected;	/* the loop is recording it */
+	int			 stale;		/* settings changed: remake */
+};
+
+/* Everything but the connections is shared, under the one lock. */
+struct sender {
+	uv_mutex_t		 lock;
+	uv_async_t		*answered;	/* wakes the loop */
+	const struct config	*cfg;		/* the loop's, swapped under lock */
+	const char		*password;
+	int			 quitting;
+	int			 n;
+	struct sender_worker	*workers;
+};
+
+/*
+ * Called by smtp_read() when the body is all out, before the end of DATA:
+ * wait until this worker's previous answer is recorded.  0 aborts the
+ * transfer (the daemon is going away).
+ */
+static int
+sender_may_end(void *arg)
+{
+	struct sender_worker	*w = arg;
+	struct sender		*s = w->s;
+	int			 ok;
+
+	uv_mutex_lock(&s->lock);
+	while (w->answered && !s->quitting)
+		uv_cond_wait(&w->wake, &s->lock);
+	ok = !s->quitting;
+	uv_mutex_unlock(&s->lock);
+	return ok;
+}
+
+/* Under the lock: (re)make the handle with the current settings. */
+static void
+sender_ready(struct sender *s, struct sender_worker *w)
+{
+	if (w->stale) {
+		smtp_conn_cleanup(&w->conn);
+		w->stale = 0;
+	}
+	if (w->conn.easy != NULL)
+		return;
+	/* Without a handle the transfer fails at once, as the relay's
+	 * trouble: deferred, no attempt spent. */
+	if (smtp_conn_init(&w->conn, s->cfg, s->password) == -1)
+		log_error("cannot make a libcurl handle");
+	w->conn.may_end = sender_may_end;
+	w->conn.may_end_arg = w;
+}
+
+static void
+sender_main(void *arg)
+{
+	struct sender_worker	*w = arg;
+	struct sender		*s = w->s;
+	enum queue_outcome	 outcome;
+	char			 why[sizeof(w->result.why)];
+
+	uv_mutex_lock(&s->lock);
+	for (;;) {
+		while (!w->queued && !s->quitting)
+			uv_cond_wait(&w->wake, &s->lock);
+		if (s->quitting)
+			break;
+		w->current = w->next;
+		memset(&w->next, 0, sizeof(w->next));
+		w->queued = 0;
+		w->sending = 1;
+		sender_ready(s, w);
+		uv_mutex_unlock(&s->lock);
+
+		smtp_send(&w->conn, &w->current);
+		outcome = smtp_outcome(&w->conn, why, sizeof(why));
+
+		uv_mutex_lock(&s->lock);
+		while (w->answered && !s->quitting)
+			uv_cond_wait(&w->wake, &s->lock);
+		w->sending = 0;
+		if (s->quitting) {
+			/* Still "sending" in the database: sent again at start. */
+			queue_free(&w->current);
+			break;
+		}
+		w->result.msg = w->current;
+		memset(&w->current, 0, sizeof(w->current));
+		w->result.outcome = outcome;
+		memcpy(w->result.why, why, sizeof(why));
+		w->answered = 1;
+		uv_async_send(s->answered);
+	}
+	uv_mutex_unlock(&s->lock);
+}
+
+/*
+ * Start nworkers threads.  `answered` is sent when an answer waits for
+ * sender_results(); cfg and password stay the caller's, and must outlive
+ * the sender or be swapped by sender_reconfigure() first.
+ */
+int
+sender_start(struct sender **sp, int nworkers, uv_async_t *answered,
+    const struct config *cfg, const char *password)
+{
+	struct sender	*s;
+	int		 started = 0;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->workers = calloc((size_t)nworkers, sizeof(*s->workers))) == NULL) {
+		free(s);
+		return -1;
+	}
+	uv_mutex_init(&s->lock);
+	s->answered = answered;
+	s->cfg = cfg;
+	s->password = password;
+	s->n = nworkers;
+	*sp = s;
+	for (; started < nworkers; started++) {
+		struct sender_worker *w = &s->workers[started];
+
+		w->s = s;
+		uv_cond_init(&w->wake);
+		if (uv_thread_create(&w->thread, sender_main, w) != 0) {
+			uv_cond_destroy(&w->wake);
+			break;
+		}
+	}
+	s->n = started;
+	if (started < nworkers) {
+		log_error("cannot start the sender's threads");
+		return -1;
+	}
+	return 0;
+}
+
+/* How many more messages the workers would take now. */
+int
+sender_slots(struct sender *s)
+{
+	int n = 0;
+
+	uv_mutex_lock(&s->lock);
+	for (int i = 0; i < s->n; i++)
+		n += !s->workers[i].queued;
+	uv_mutex_unlock(&s->lock);
+	return n;
+}
+
+/* Messages claimed and not yet recorded: waiting, in transfer, answered. */
+int
+sender_busy(struct sender *s)
+{
+	int n = 0;
+
+	uv_mutex_lock(&s->lock);
+	for (int i = 0; i < s->n; i++) {
+		const struct sender_worker *w = &s->workers[i];
+
+		n += w->queued + w->sending + w->answered;
+	}
+	uv_mutex_unlock(&s->lock);
+	return n;
+}
+
+/* Hand over a claimed message (taken: *msg is emptied); needs a slot. */
+void
+sender_give(struct sender *s, struct outgoing *msg)
+{
+	struct sender_worker *w = NULL;
+
+	uv_mutex_lock(&s->lock);
+	for (int i = 0; i < s->n; i++) {
+		struct sender_worker *c = &s->workers[i];
+
+		if (c->queued)
+			continue;
+		if (w == NULL || (!c->sending && !c->answered))
+			w = c;
+		if (!c->sending && !c->answered)
+			break;		/* an idle one starts at once */
+	}
+	if (w != NULL) {
+		w->next = *msg;
+		w->queued = 1;
+		uv_cond_signal(&w->wake);
+	} else {
+		queue_free(msg);	/* the caller counted slots: cannot be */
+	}
+	memset(msg, 0, sizeof(*msg));
+	uv_mutex_unlock(&s->lock);
+}
+
+/*
+ * The answers waiting to be recorded, at most SENDER_MAX.  They stay put
+ * (and their workers hold back) until sender_recorded().
+ */
+int
+sender_results(struct sender *s, struct sender_result **out)
+{
+	int n = 0;
+
+	uv_mutex_lock(&s->lock);
+	for (int i = 0; i < s->n; i++) {
+		struct sender_worker *w = &s->workers[i];
+
+		if (w->answered && !w->collected) {
+			w->collected = 1;
+			out[n++] = &w->result;
+		}
+	}
+	uv_mutex_unlock(&s->lock);
+	return n;
+}
+
+/* What sender_results() gave out is committed: the workers go on. */
+void
+sender_recorded(struct sender *s)
+{
+	uv_mutex_lock(&s->lock);
+	for (int i = 0; i < s->n; i++) {
+		struct sender_worker *w = &s->workers[i];
+
+		if (!w->collected)
+			continue;
+		queue_free(&w->result.msg);
+		w->answered = w->collected = 0;
+		uv_cond_signal(&w->wake);
+	}
+	uv_mutex_unlock(&s->lock);
+}
+
+/* Take back the messages no worker has started (when stopping). */
+int
+sender_take_back(struct sender *s, struct outgoing *out, int max)
+{
+	int n = 0;
+
+	uv_mutex_lock(&s->lock);
+	for (int i = 0; i < s->n && n < max; i++) {
+		struct sender_worker *w = &s->workers[i];
+
+		if (!w->queued)
+			continue;
+		out[n++] = w->next;
+		memset(&w->next, 0, sizeof(w->next));
+		w->queued = 0;
+	}
+	uv_mutex_unlock(&s->lock);
+	return n;
+}
+
+/* New settings: each connection is remade before its next message. */
+void
+sender_reconfigure(struct sender *s, const struct config *cfg,
+    const char *password)
+{
+	uv_mutex_lock(&s->lock);
+	s->cfg = cfg;
+	s->password = password;
+	for (int i = 0; i < s->n; i++)
+		s->workers[i].stale = 1;
+	uv_mutex_unlock(&s->lock);
+}
+
+/*
+ * Stop and join the threads.  A transfer in progress ends first (within
+ * smtp.timeout); one waiting for its end of DATA is aborted.
+ */
+void
+sender_free(struct sender *s)
+{
+	if (s == NULL)
+		return;
+	uv_mutex_lock(&s->lock);
+	s->quitting = 1;
+	for (int i = 0; i < s->n; i++)
+		uv_cond_signal(&s->workers[i].wake);
+	uv_mutex_unlock(&s->lock);
+	for (int i = 0; i < s->n; i++) {
+		struct sender_worker *w = &s->workers[i];
+
+		uv_thread_join(&w->thread);
+		uv_cond_destroy(&w->wake);
+		smtp_conn_cleanup(&w->conn);
+		queue_free(&w->next);
+		queue_free(&w->result.msg);
+	}
+	uv_mutex_destroy(&s->lock);
+	free(s->workers);
+	free(s);
+}
