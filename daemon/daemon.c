@@ -39,7 +39,7 @@ struct daemon {
 	uv_timer_t	 watchdog;	/* housekeeping: only under systemd */
 	uv_fs_event_t	 db_watch;	/* other processes' commits */
 	int		 watching;	/* db_watch is started */
-	uv_async_t	 answered;	/* the relay answered a sender thread */
+	uv_async_t	 sender_wake;	/* an answer, or room for a message */
 	uv_signal_t	 sigterm, sigint, sighup;
 
 	int64_t		 data_version;	/* of the last change we saw */
@@ -300,7 +300,7 @@ daemon_pump(struct daemon *d)
 }
 
 static void
-daemon_answered(uv_async_t *h)
+daemon_sender_wake(uv_async_t *h)
 {
 	daemon_pump(h->data);
 }
@@ -558,14 +558,14 @@ daemon_start(struct daemon *d)
 	uv_timer_init(&d->loop, &d->change_timer);
 	uv_timer_init(&d->loop, &d->watchdog);
 	uv_fs_event_init(&d->loop, &d->db_watch);
-	uv_async_init(&d->loop, &d->answered, daemon_answered);
+	uv_async_init(&d->loop, &d->sender_wake, daemon_sender_wake);
 	uv_signal_init(&d->loop, &d->sigterm);
 	uv_signal_init(&d->loop, &d->sigint);
 	uv_signal_init(&d->loop, &d->sighup);
 	d->due_timer.data = d->plan_timer.data = d->change_timer.data = d;
 	d->watchdog.data = d;
 	d->db_watch.data = d->sigterm.data = d->sigint.data = d->sighup.data = d;
-	d->answered.data = d;
+	d->sender_wake.data = d;
 	uv_signal_start(&d->sigterm, daemon_signal, SIGTERM);
 	uv_signal_start(&d->sigint, daemon_signal, SIGINT);
 	uv_signal_start(&d->sighup, daemon_signal, SIGHUP);
@@ -577,7 +577,7 @@ daemon_start(struct daemon *d)
 		    "stopped; sending them again", recovered,
 		    recovered == 1 ? "" : "s");
 	if (daemon_watch(d) == -1 || sender_start(&d->sender, d->nworkers,
-	    &d->answered, d->cfg, d->password) == -1)
+	    &d->sender_wake, d->cfg, d->password) == -1)
 		return -1;
 	d->data_version = daemon_data_version(d);
 	if (sd_watchdog_enabled(0, &usec) > 0)

@@ -37,7 +37,7 @@ struct sender_worker {
 /* Everything but the connections is shared, under the one lock. */
 struct sender {
 	uv_mutex_t		 lock;
-	uv_async_t		*answered;	/* wakes the loop */
+	uv_async_t		*wake;		/* the loop: an answer or a free slot */
 	const struct config	*cfg;		/* the loop's, swapped under lock */
 	const char		*password;
 	int			 quitting;
@@ -101,6 +101,7 @@ sender_main(void *arg)
 		memset(&w->next, 0, sizeof(w->next));
 		w->queued = 0;
 		w->sending = 1;
+		uv_async_send(s->wake);		/* claim the one after */
 		sender_ready(s, w);
 		uv_mutex_unlock(&s->lock);
 
@@ -121,18 +122,18 @@ sender_main(void *arg)
 		w->result.outcome = outcome;
 		memcpy(w->result.why, why, sizeof(why));
 		w->answered = 1;
-		uv_async_send(s->answered);
+		uv_async_send(s->wake);
 	}
 	uv_mutex_unlock(&s->lock);
 }
 
 /*
- * Start nworkers threads.  `answered` is sent when an answer waits for
- * sender_results(); cfg and password stay the caller's, and must outlive
- * the sender or be swapped by sender_reconfigure() first.
+ * Start nworkers threads.  `wake` is sent when an answer waits for
+ * sender_results() or a slot frees up; cfg and password stay the caller's,
+ * and must outlive the sender or be swapped by sender_reconfigure() first.
  */
 int
-sender_start(struct sender **sp, int nworkers, uv_async_t *answered,
+sender_start(struct sender **sp, int nworkers, uv_async_t *wake,
     const struct config *cfg, const char *password)
 {
 	struct sender	*s;
@@ -144,7 +145,7 @@ sender_start(struct sender **sp, int nworkers, uv_async_t *answered,
 		return -1;
 	}
 	uv_mutex_init(&s->lock);
-	s->answered = answered;
+	s->wake = wake;
 	s->cfg = cfg;
 	s->password = password;
 	s->n = nworkers;

@@ -18,7 +18,7 @@ struct sender_result {
 	char			why[600];
 };
 
-int	sender_start(struct sender **s, int nworkers, uv_async_t *answered,
+int	sender_start(struct sender **s, int nworkers, uv_async_t *wake,
 	    const struct config *cfg, const char *password);
 int	sender_slots(struct sender *s);
 int	sender_busy(struct sender *s);
