@@ -80,7 +80,7 @@ daemon_now(void)
 static void
 daemon_status(struct daemon *d)
 {
-	int64_t	counts[8], due;
+	int64_t	counts[QUEUE_NSTATES], due;
 	char	when[TIMESTAMP_LEN] = "nothing";
 
 	if (!d->notify || uv_now(&d->loop) - d->status_at < 5000)

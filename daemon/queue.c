@@ -355,25 +355,26 @@ queue_reconfigure(struct db *db, const struct config *old,
 	return rc;
 }
 
-static const char *const queue_states[8] = {
+/* The message states, in the order of DESIGN's list. */
+const char *const queue_states[QUEUE_NSTATES] = {
 	"scheduled", "sending", "sent", "deferred", "failed", "cancelled",
 	"expired", "suppressed",
 };
 static const char sql_counts[] =
     "SELECT state, count(*) FROM messages GROUP BY state";
 
-/* Messages by state, in the order of DESIGN's list. */
+/* Messages by state, in the order of queue_states. */
 int
-queue_counts(struct db *db, int64_t counts[8])
+queue_counts(struct db *db, int64_t counts[QUEUE_NSTATES])
 {
 	sqlite3_stmt	*st = db_prepare(db, sql_counts);
 	int		 rc;
 
-	memset(counts, 0, 8 * sizeof(counts[0]));
+	memset(counts, 0, QUEUE_NSTATES * sizeof(counts[0]));
 	if (st == NULL)
 		return DB_ERROR;
 	while ((rc = db_step(db, st)) == SQLITE_ROW)
-		for (int i = 0; i < 8; i++)
+		for (int i = 0; i < QUEUE_NSTATES; i++)
 			if (strcmp(queue_states[i],
 			    (const char *)sqlite3_column_text(st, 0)) == 0)
 				counts[i] = sqlite3_column_int64(st, 1);
@@ -384,7 +385,7 @@ queue_counts(struct db *db, int64_t counts[8])
 const char *
 queue_state_name(const char *name)
 {
-	for (size_t i = 0; i < sizeof(queue_states) / sizeof(queue_states[0]); i++)
+	for (int i = 0; i < QUEUE_NSTATES; i++)
 		if (strcmp(queue_states[i], name) == 0)
 			return queue_states[i];
 	return NULL;

@@ -39,7 +39,10 @@ int	queue_result(struct db *db, const struct config *cfg,
 int	queue_release(struct db *db, const struct outgoing *o, int64_t now);
 int	queue_reconfigure(struct db *db, const struct config *old,
 	    const struct config *cfg, int64_t now);
-int	queue_counts(struct db *db, int64_t counts[8]);
+#define QUEUE_NSTATES	8
+extern const char *const queue_states[QUEUE_NSTATES];
+
+int	queue_counts(struct db *db, int64_t counts[QUEUE_NSTATES]);
 void	queue_free(struct outgoing *o);
 
 /* The queue and retry commands. */

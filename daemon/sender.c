@@ -219,7 +219,10 @@ sender_give(struct sender *s, struct outgoing *msg)
 		w->queued = 1;
 		uv_cond_signal(&w->wake);
 	} else {
-		queue_free(msg);	/* the caller counted slots: cannot be */
+		/* Slots only free up between sender_slots() and here. */
+		log_error("no connection for message %lld: it goes at the next "
+		    "start", (long long)msg->id);
+		queue_free(msg);
 	}
 	memset(msg, 0, sizeof(*msg));
 	uv_mutex_unlock(&s->lock);

@@ -4,14 +4,10 @@
 #include <string.h>
 
 #include "money.h"
+#include "queue.h"
 #include "stats.h"
 #include "timestamp.h"
 
-static const char *const stats_states[] = {
-	"scheduled", "sending", "sent", "deferred", "failed", "cancelled",
-	"expired", "suppressed",
-};
-#define STATS_NSTATES	(sizeof(stats_states) / sizeof(stats_states[0]))
 
 static json_t *
 stats_time(int64_t t, int64_t none)
@@ -100,8 +96,8 @@ stats_state_counts(void)
 {
 	json_t *o = json_object();
 
-	for (size_t i = 0; i < STATS_NSTATES; i++)
-		json_object_set_new(o, stats_states[i], json_integer(0));
+	for (int i = 0; i < QUEUE_NSTATES; i++)
+		json_object_set_new(o, queue_states[i], json_integer(0));
 	return o;
 }
 
@@ -159,10 +155,10 @@ stats_messages(struct db *db, const struct config *cfg,
 		json_object_foreach(by_name, name, c) {
 			json_t *entry = json_pack("{s:s}", "name", name);
 
-			for (size_t i = 0; i < STATS_NSTATES; i++)
-				if (strcmp(stats_states[i], "sending") != 0)
-					json_object_set(entry, stats_states[i],
-					    json_object_get(c, stats_states[i]));
+			for (int i = 0; i < QUEUE_NSTATES; i++)
+				if (strcmp(queue_states[i], "sending") != 0)
+					json_object_set(entry, queue_states[i],
+					    json_object_get(c, queue_states[i]));
 			json_object_set_new(entry, "conversions", json_integer(0));
 			json_object_set_new(entry, "revenue", json_object());
 			json_array_append_new(campaigns, entry);
@@ -377,9 +373,9 @@ stats_print(const json_t *stats, FILE *out)
 	stats_print_revenue(json_object_get(sales, "revenue"), out);
 
 	fputs("\n\nMessages\n ", out);
-	for (i = 0; i < STATS_NSTATES; i++)
-		fprintf(out, " %s %lld", stats_states[i],
-		    (long long)stats_int(messages, stats_states[i]));
+	for (i = 0; i < QUEUE_NSTATES; i++)
+		fprintf(out, " %s %lld", queue_states[i],
+		    (long long)stats_int(messages, queue_states[i]));
 
 	fprintf(out, "\n\nCampaigns\n  %-20s %9s %6s %8s %6s %9s %7s %10s %11s  %s\n",
 	    "name", "scheduled", "sent", "deferred", "failed", "cancelled",
