@@ -21,6 +21,7 @@
 #define RELAY_BACKOFF_MIN	5	/* seconds, doubling while it stays down */
 #define RELAY_BACKOFF_MAX	300
 #define DAEMON_SETTLE_MS	50	/* after another process's last write */
+#define DAEMON_BUSY_RETRY_MS	1000	/* after the busy timeout ran out */
 
 /* The daemon's whole state, owned by the loop thread. */
 struct daemon {
@@ -95,12 +96,21 @@ daemon_status(struct daemon *d)
 	    (long long)counts[3], sender_busy(d->sender), when, d->sent);
 }
 
-/* A database error in the loop: log it (done), stop, exit non-zero. */
+/*
+ * A database error in the loop: log it (done), stop, exit non-zero.  A
+ * lock held by another process past the busy timeout (a big import) is
+ * not an error: the turn is tried again a little later, since answers may
+ * be waiting with their connections held back.
+ */
 static void
 daemon_db_failed(struct daemon *d, int rc)
 {
-	if (rc == DB_BUSY)
-		return;		/* another process holds the lock: try later */
+	if (rc == DB_BUSY) {
+		log_warnx("the database is locked by another process; trying "
+		    "again in %d ms", DAEMON_BUSY_RETRY_MS);
+		uv_timer_start(&d->due_timer, daemon_due, DAEMON_BUSY_RETRY_MS, 0);
+		return;
+	}
 	log_error("stopping: the database cannot be used");
 	d->failed = 1;
 	d->stopping = 1;

@@ -30,7 +30,7 @@ struct sender_worker {
 	int			 queued;	/* next holds a message */
 	int			 sending;
 	int			 answered;	/* result holds an answer */
-	int			 collected;	/* the loop is recording it */
+	int			 collected;	/* given out by sender_results() */
 	int			 stale;		/* settings changed: remake */
 };
 
@@ -230,7 +230,8 @@ sender_give(struct sender *s, struct outgoing *msg)
 
 /*
  * The answers waiting to be recorded, at most SENDER_MAX.  They stay put
- * (and their workers hold back) until sender_recorded().
+ * (and their workers hold back) until sender_recorded(); if recording
+ * fails, the next call gives them out again.
  */
 int
 sender_results(struct sender *s, struct sender_result **out)
@@ -241,16 +242,15 @@ sender_results(struct sender *s, struct sender_result **out)
 	for (int i = 0; i < s->n; i++) {
 		struct sender_worker *w = &s->workers[i];
 
-		if (w->answered && !w->collected) {
-			w->collected = 1;
+		w->collected = w->answered;
+		if (w->answered)
 			out[n++] = &w->result;
-		}
 	}
 	uv_mutex_unlock(&s->lock);
 	return n;
 }
 
-/* What sender_results() gave out is committed: the workers go on. */
+/* What the last sender_results() gave out is committed: go on. */
 void
 sender_recorded(struct sender *s)
 {

@@ -110,6 +110,31 @@ class Daemons(DaemonTest):
         self.assertEqual(self.shop.scalar("SELECT state FROM messages"), "sent")
         self.assertIn("stopping after 1 message in flight", self.daemon.text())
 
+    def test_a_lock_held_past_the_busy_timeout_only_delays(self):
+        # Another process (a big import, say) holds the write lock for
+        # longer than the 5 s busy timeout while answers wait to be
+        # recorded: all 8 messages claimed (4 connections, each with one
+        # waiting), so only the daemon's retry can record them.
+        self.sink.stop()
+        self.sink = self.keep(Sink(self.shop.dir, "-w", "1").start())
+        self.configure(NOW)
+        for i in range(8):
+            self.shop.sale("A-%d" % i, "c%d@example.com" % i, at="2026-11-01")
+        self.daemon = Daemon(self.shop)
+        deadline = time.monotonic() + 20
+        while self.shop.scalar("SELECT count(*) FROM messages WHERE state = 'sending'") < 8:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.02)
+        with self.shop.db() as conn:
+            conn.isolation_level = None
+            conn.execute("BEGIN IMMEDIATE")
+            time.sleep(12)      # past two busy timeouts, and the wake-ups pending
+            conn.execute("COMMIT")
+        self.daemon.wait_states({"sent": 8}, timeout=30)
+        self.assertIn("the database is locked by another process", self.daemon.text())
+        self.assertEqual(self.daemon.stop(), 0)
+        self.assertEqual(len(self.sink.received()), 8)
+
     def test_sigterm_gives_back_what_no_connection_started(self):
         # Four connections, each with a message in transfer and one waiting.
         self.sink.stop()
