@@ -423,51 +423,6 @@ daemon_forget(char *password)
 	free(password);
 }
 
-/* SIGHUP: a bad configuration is reported and the running one kept. */
-static void
-daemon_reload(struct daemon *d)
-{
-	struct config	*cfg = NULL;
-	char		*password = NULL;
-	int		 rc;
-
-	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
-	    (unsigned long long)uv_hrtime() / 1000);
-	log_info("reloading %s", d->config_path);
-	if (config_load(d->config_path, &cfg) == -1 ||
-	    daemon_password(cfg, &password) == -1) {
-		if (cfg != NULL)
-			config_free(cfg);
-		/* config_load set TZ from the new file; put ours back. */
-		timestamp_set_timezone(d->cfg->timezone);
-		log_error("%s has errors; keeping the running configuration",
-		    d->config_path);
-		sd_notify(0, "READY=1");
-		return;
-	}
-	if ((rc = queue_reconfigure(d->db, d->cfg, cfg, daemon_now())) != DB_OK) {
-		config_free(cfg);
-		daemon_forget(password);
-		timestamp_set_timezone(d->cfg->timezone);
-		daemon_db_failed(d, rc);
-		return;
-	}
-	/* The sender's threads let go of the old ones first. */
-	sender_reconfigure(d->sender, cfg, password);
-	config_free(d->cfg);
-	daemon_forget(d->password);
-	d->cfg = cfg;
-	d->password = password;
-	log_set_level(cfg->log_level);
-	if (cfg->smtp.max_connections != d->nworkers)
-		log_warnx("smtp.max_connections changes at the next restart");
-	d->relay_down_until = 0;
-	d->backoff = 0;
-	log_info("reloaded %s: %zu campaigns", d->config_path, cfg->ncampaigns);
-	sd_notify(0, "READY=1");
-	daemon_plan(d);
-}
-
 /* Claimed messages that no connection started go back to the queue. */
 static void
 daemon_release(struct daemon *d)
@@ -490,6 +445,53 @@ daemon_release(struct daemon *d)
 	}
 	for (int i = 0; i < n; i++)
 		queue_free(&taken[i]);
+}
+
+/* SIGHUP: a bad configuration is reported and the running one kept. */
+static void
+daemon_reload(struct daemon *d)
+{
+	struct config	*cfg = NULL;
+	char		*password = NULL;
+	int		 rc;
+
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)uv_hrtime() / 1000);
+	log_info("reloading %s", d->config_path);
+	if (config_load(d->config_path, &cfg) == -1 ||
+	    daemon_password(cfg, &password) == -1) {
+		if (cfg != NULL)
+			config_free(cfg);
+		/* config_load set TZ from the new file; put ours back. */
+		timestamp_set_timezone(d->cfg->timezone);
+		log_error("%s has errors; keeping the running configuration",
+		    d->config_path);
+		sd_notify(0, "READY=1");
+		return;
+	}
+	/* Messages no connection started yet follow the new campaigns too. */
+	daemon_release(d);
+	if ((rc = queue_reconfigure(d->db, d->cfg, cfg, daemon_now())) != DB_OK) {
+		config_free(cfg);
+		daemon_forget(password);
+		timestamp_set_timezone(d->cfg->timezone);
+		daemon_db_failed(d, rc);
+		return;
+	}
+	/* The sender's threads let go of the old ones first. */
+	sender_reconfigure(d->sender, cfg, password);
+	config_free(d->cfg);
+	daemon_forget(d->password);
+	d->cfg = cfg;
+	d->password = password;
+	log_set_level(cfg->log_level);
+	if (cfg->smtp.max_connections != d->nworkers)
+		log_warnx("smtp.max_connections changes at the next restart");
+	d->relay_down_until = 0;
+	d->backoff = 0;
+	log_info("reloaded %s: %zu campaigns", d->config_path, cfg->ncampaigns);
+	sd_notify(0, "READY=1");
+	daemon_plan(d);
 }
 
 static void

@@ -135,6 +135,23 @@ class Daemons(DaemonTest):
         self.assertEqual(self.daemon.stop(), 0)
         self.assertEqual(len(self.sink.received()), 8)
 
+    def test_sighup_cancels_claimed_messages_no_connection_started(self):
+        self.sink.stop()
+        self.sink = self.keep(Sink(self.shop.dir, "-w", "2").start())
+        self.configure(NOW)
+        for i in range(8):
+            self.shop.sale("A-%d" % i, "c%d@example.com" % i, at="2026-11-01")
+        self.daemon = Daemon(self.shop)
+        deadline = time.monotonic() + 20
+        while self.shop.scalar("SELECT count(*) FROM messages WHERE state = 'sending'") < 8:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.02)
+        self.configure(LATER % "7d")        # thank-you removed
+        self.reload()
+        self.daemon.wait_states({"sent": 4, "cancelled": 4})
+        self.assertEqual(self.daemon.stop(), 0)
+        self.assertEqual(len(self.sink.received()), 4)
+
     def test_sigterm_gives_back_what_no_connection_started(self):
         # Four connections, each with a message in transfer and one waiting.
         self.sink.stop()
