@@ -95,36 +95,52 @@ class Daemons(DaemonTest):
         self.assertGreaterEqual(len(received), total)
         self.assertLessEqual(len(received) - total, 4, "more duplicates than connections")
 
-    def test_sigterm_lets_in_flight_transfers_finish(self):
+    def start_claimed(self, sales, delay, claimed):
+        """`sales` messages due, a sink that waits `delay` s before answering
+        DATA, and a daemon started until it has claimed `claimed` of them."""
         self.sink.stop()
-        self.sink = self.keep(Sink(self.shop.dir, "-w", "2").start())  # 2 s before DATA's reply
+        self.sink = self.keep(Sink(self.shop.dir, "-w", str(delay)).start())
         self.configure(NOW)
-        self.shop.sale("A-1", "ana@example.com", at="2026-11-01")
+        for i in range(sales):
+            self.shop.sale("A-%d" % i, "c%d@example.com" % i, at="2026-11-01")
         self.daemon = Daemon(self.shop)
         deadline = time.monotonic() + 20
-        while self.shop.scalar("SELECT count(*) FROM messages WHERE state = 'sending'") == 0:
+        while self.shop.scalar("SELECT count(*) FROM messages WHERE state = 'sending'") < claimed:
             self.assertLess(time.monotonic(), deadline)
             time.sleep(0.02)
+
+    def test_sigterm_lets_in_flight_transfers_finish(self):
+        self.start_claimed(1, delay=2, claimed=1)
         self.daemon.signal(signal.SIGTERM)
         self.assertEqual(self.daemon.stop(), 0)
         self.assertEqual(self.shop.scalar("SELECT state FROM messages"), "sent")
         self.assertIn("stopping after 1 message in flight", self.daemon.text())
+
+    def test_sigterm_gives_back_what_no_connection_started(self):
+        # Four connections, each with a message in transfer and one waiting.
+        self.start_claimed(12, delay=2, claimed=8)
+        self.daemon.signal(signal.SIGTERM)
+        self.assertEqual(self.daemon.stop(), 0)
+        self.assertIn("stopping after 4 messages in flight", self.daemon.text())
+        self.assertEqual(self.shop.query(
+            "SELECT state, attempts, first_attempt_at IS NULL, count(*) FROM messages"
+            " GROUP BY 1, 2, 3 ORDER BY 1"), [("scheduled", 0, 1, 8), ("sent", 1, 0, 4)])
+        self.assertEqual(len(self.sink.received()), 4)
+
+    def test_sighup_cancels_claimed_messages_no_connection_started(self):
+        self.start_claimed(8, delay=2, claimed=8)
+        self.configure(LATER % "7d")        # thank-you removed
+        self.reload()
+        self.daemon.wait_states({"sent": 4, "cancelled": 4})
+        self.assertEqual(self.daemon.stop(), 0)
+        self.assertEqual(len(self.sink.received()), 4)
 
     def test_a_lock_held_past_the_busy_timeout_only_delays(self):
         # Another process (a big import, say) holds the write lock for
         # longer than the 5 s busy timeout while answers wait to be
         # recorded: all 8 messages claimed (4 connections, each with one
         # waiting), so only the daemon's retry can record them.
-        self.sink.stop()
-        self.sink = self.keep(Sink(self.shop.dir, "-w", "1").start())
-        self.configure(NOW)
-        for i in range(8):
-            self.shop.sale("A-%d" % i, "c%d@example.com" % i, at="2026-11-01")
-        self.daemon = Daemon(self.shop)
-        deadline = time.monotonic() + 20
-        while self.shop.scalar("SELECT count(*) FROM messages WHERE state = 'sending'") < 8:
-            self.assertLess(time.monotonic(), deadline)
-            time.sleep(0.02)
+        self.start_claimed(8, delay=1, claimed=8)
         with self.shop.db() as conn:
             conn.isolation_level = None
             conn.execute("BEGIN IMMEDIATE")
@@ -134,43 +150,6 @@ class Daemons(DaemonTest):
         self.assertIn("the database is locked by another process", self.daemon.text())
         self.assertEqual(self.daemon.stop(), 0)
         self.assertEqual(len(self.sink.received()), 8)
-
-    def test_sighup_cancels_claimed_messages_no_connection_started(self):
-        self.sink.stop()
-        self.sink = self.keep(Sink(self.shop.dir, "-w", "2").start())
-        self.configure(NOW)
-        for i in range(8):
-            self.shop.sale("A-%d" % i, "c%d@example.com" % i, at="2026-11-01")
-        self.daemon = Daemon(self.shop)
-        deadline = time.monotonic() + 20
-        while self.shop.scalar("SELECT count(*) FROM messages WHERE state = 'sending'") < 8:
-            self.assertLess(time.monotonic(), deadline)
-            time.sleep(0.02)
-        self.configure(LATER % "7d")        # thank-you removed
-        self.reload()
-        self.daemon.wait_states({"sent": 4, "cancelled": 4})
-        self.assertEqual(self.daemon.stop(), 0)
-        self.assertEqual(len(self.sink.received()), 4)
-
-    def test_sigterm_gives_back_what_no_connection_started(self):
-        # Four connections, each with a message in transfer and one waiting.
-        self.sink.stop()
-        self.sink = self.keep(Sink(self.shop.dir, "-w", "2").start())
-        self.configure(NOW)
-        for i in range(12):
-            self.shop.sale("A-%d" % i, "c%d@example.com" % i, at="2026-11-01")
-        self.daemon = Daemon(self.shop)
-        deadline = time.monotonic() + 20
-        while self.shop.scalar("SELECT count(*) FROM messages WHERE state = 'sending'") < 8:
-            self.assertLess(time.monotonic(), deadline)
-            time.sleep(0.02)
-        self.daemon.signal(signal.SIGTERM)
-        self.assertEqual(self.daemon.stop(), 0)
-        self.assertIn("stopping after 4 messages in flight", self.daemon.text())
-        self.assertEqual(self.shop.query(
-            "SELECT state, attempts, first_attempt_at IS NULL, count(*) FROM messages"
-            " GROUP BY 1, 2, 3 ORDER BY 1"), [("scheduled", 0, 1, 8), ("sent", 1, 0, 4)])
-        self.assertEqual(len(self.sink.received()), 4)
 
 
 class Notify(DaemonTest):
