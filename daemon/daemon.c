@@ -7,10 +7,12 @@
 #include <sysexits.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "daemon.h"
 #include "db.h"
+#include "instance.h"
 #include "log.h"
 #include "planner.h"
 #include "queue.h"
@@ -622,7 +624,7 @@ int
 daemon_run(const char *config_path, struct config *cfg)
 {
 	struct daemon	d;
-	int		rc, status = EX_OK;
+	int		rc, status = EX_OK, lock = -1;
 
 	memset(&d, 0, sizeof(d));
 	d.config_path = config_path;
@@ -634,6 +636,10 @@ daemon_run(const char *config_path, struct config *cfg)
 		log_error("cannot initialize libcurl");
 		config_free(cfg);
 		return EX_SOFTWARE;
+	}
+	if ((rc = instance_lock(cfg->database_path, &lock)) != 0) {
+		status = rc == INSTANCE_HELD ? EX_TEMPFAIL : EX_UNAVAILABLE;
+		goto out;
 	}
 	if ((rc = db_open(cfg->database_path, &d.db)) != DB_OK) {
 		status = rc == DB_BUSY ? EX_TEMPFAIL : EX_UNAVAILABLE;
@@ -664,5 +670,7 @@ out:
 	db_close(d.db);
 	config_free(d.cfg);
 	curl_global_cleanup();
+	if (lock != -1)
+		close(lock);
 	return status;
 }

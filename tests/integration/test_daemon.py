@@ -135,6 +135,26 @@ class Daemons(DaemonTest):
         self.assertEqual(self.daemon.stop(), 0)
         self.assertEqual(len(self.sink.received()), 4)
 
+    def test_a_second_daemon_on_the_database_refuses_to_start(self):
+        # Regression: the second one took the first's claims for a crashed
+        # run's and sent all 8 in-flight messages again.
+        self.start_claimed(8, delay=2, claimed=8)
+        second = Daemon(self.shop)
+        self.assertEqual(second.proc.wait(20), 75)
+        second.log.close()
+        self.assertIn("another aftersale run (pid %d) is using" % self.daemon.proc.pid,
+                      second.text())
+        self.assertEqual(self.shop.scalar("SELECT count(*) FROM messages"
+                                          " WHERE state IN ('sending', 'sent')"), 8)
+        # SIGKILL leaves no stale lock behind.
+        self.daemon.kill()
+        self.daemon = Daemon(self.shop)
+        self.daemon.wait_states({"sent": 8})
+        self.assertEqual(self.daemon.stop(), 0)
+        recipients = [BytesHeaderParser().parsebytes(raw)["To"] for raw in self.sink.received()]
+        self.assertEqual(len(set(recipients)), 8)
+        self.assertLessEqual(len(recipients), 8 + 4, "more duplicates than connections")
+
     def test_a_lock_held_past_the_busy_timeout_only_delays(self):
         # Another process (a big import, say) holds the write lock for
         # longer than the 5 s busy timeout while answers wait to be
