@@ -1,8 +1,10 @@
 /* The SQLite database: opening, migrations, transactions, statements. */
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "log.h"
@@ -210,6 +212,26 @@ fail:
 }
 
 /*
+ * The database holds customers' names and addresses: create it 0600
+ * whatever the umask.  SQLite gives its -wal and -shm files the mode of
+ * the database file, so they follow.  A file that is already there keeps
+ * the mode its owner gave it.
+ */
+static int
+db_create_private(struct db *db)
+{
+	int fd = open(db->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd == -1) {
+		log_warn("cannot open database %s (does its folder exist and "
+		    "is it writable?)", db->path);
+		return DB_ERROR;
+	}
+	close(fd);
+	return DB_OK;
+}
+
+/*
  * Open (creating if need be) and migrate the database.  WAL lets the CLI
  * read while the daemon writes; NORMAL sync is durable across application
  * crashes, which is what WAL needs it for.
@@ -236,6 +258,10 @@ db_open(const char *path, struct db **out)
 	 * are ignored.
 	 */
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	if ((rc = db_create_private(db)) != DB_OK) {
+		db_close(db);
+		return rc;
+	}
 	rc = sqlite3_open_v2(path, &db->sqlite, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {

@@ -135,6 +135,22 @@ class Daemons(DaemonTest):
         self.assertEqual(self.daemon.stop(), 0)
         self.assertEqual(len(self.sink.received()), 4)
 
+    def test_the_database_and_its_wal_are_private(self):
+        # Regression: created 0644 under the usual umask, with customers'
+        # names and addresses inside.
+        self.configure(NOW)
+        old = os.umask(0o022)
+        try:
+            self.shop.sale("A-1", "ana@example.com", at="2026-11-01")
+            self.daemon = Daemon(self.shop)
+            self.daemon.wait_states({"sent": 1})
+            for suffix in ("", "-wal", "-shm"):
+                mode = os.stat(self.shop.database + suffix).st_mode & 0o777
+                self.assertEqual(mode, 0o600, "aftersale.db%s is %o" % (suffix, mode))
+        finally:
+            os.umask(old)
+        self.assertEqual(self.daemon.stop(), 0)
+
     def test_a_second_daemon_on_the_database_refuses_to_start(self):
         # Regression: the second one took the first's claims for a crashed
         # run's and sent all 8 in-flight messages again.
