@@ -18,7 +18,6 @@ class Sink:
         self.dumps = os.path.join(folder, "sink-%d" % self.port)
         os.makedirs(self.dumps, exist_ok=True)
         # smtp-sink drops to nobody when run as root: let nobody write here.
-        os.chmod(folder, 0o755)
         os.chmod(self.dumps, 0o777)
         self.options = list(options)
         self.proc = None
@@ -26,9 +25,14 @@ class Sink:
     def start(self):
         # -a: do not announce AUTH, which smtp-sink would accept blindly.
         self.log = open(self.dumps + ".log", "ab")
+        if os.geteuid() == 0:
+            # It must drop to an unprivileged user, who may not be able to
+            # reach a folder under /root: it chroots into the dumps first.
+            where = ["-u", "nobody", "-R", self.dumps, "-d", "/%M%S."]
+        else:
+            where = ["-d", os.path.join(self.dumps, "%M%S.")]
         self.proc = subprocess.Popen(
-            [SMTP_SINK, "-a", "-u", "nobody", "-d", os.path.join(self.dumps, "%M%S.")]
-            + self.options + ["127.0.0.1:%d" % self.port, "64"],
+            [SMTP_SINK, "-a"] + where + self.options + ["127.0.0.1:%d" % self.port, "64"],
             stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
