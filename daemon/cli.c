@@ -94,6 +94,7 @@ cli_status(int db_rc)
 	case DB_BUSY:
 		return EX_TEMPFAIL;
 	case DB_NEWER:
+	case DB_OLD:
 		return EX_UNAVAILABLE;
 	default:
 		return EX_IOERR;
@@ -101,19 +102,30 @@ cli_status(int db_rc)
 }
 
 /*
- * Load the configuration (every problem reported) and, if asked, open the
- * database it names.  Returns an exit status.
+ * Load the configuration (every problem reported) and open the database
+ * it names as asked: CLI_DB_NONE, CLI_DB_READ or CLI_DB_WRITE.  Returns an
+ * exit status.
  */
 int
-cli_open(struct cli *cli, int with_db)
+cli_open(struct cli *cli, enum cli_db db)
 {
 	if (cli->config_path == NULL)
 		cli->config_path = config_default_path();
 	if (config_load(cli->config_path, &cli->cfg) == -1)
 		return EX_CONFIG;
-	if (!with_db)
+	if (db == CLI_DB_NONE)
 		return EX_OK;
-	return cli_status(db_open(cli->cfg->database_path, &cli->db));
+	return cli_open_db(cli, db);
+}
+
+/* Open the configured database for reading or writing: an exit status. */
+int
+cli_open_db(struct cli *cli, enum cli_db db)
+{
+	const char *path = cli->cfg->database_path;
+
+	return cli_status(db == CLI_DB_READ ? db_open_readonly(path, &cli->db) :
+	    db_open(path, &cli->db));
 }
 
 void

@@ -38,7 +38,15 @@ int	cli_no_arguments(struct cli *cli, const struct cmd *cmd, int argc,
 void	cli_usage(const struct cmd *cmd, FILE *out);
 int	cli_usage_error(const struct cmd *cmd, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
-int	cli_open(struct cli *cli, int with_db);
+/* What a command does with the database. */
+enum cli_db {
+	CLI_DB_NONE,
+	CLI_DB_READ,		/* looks only: works on a read-only database */
+	CLI_DB_WRITE,		/* creates and migrates it if need be */
+};
+
+int	cli_open(struct cli *cli, enum cli_db db);
+int	cli_open_db(struct cli *cli, enum cli_db db);
 void	cli_close(struct cli *cli);
 int	cli_status(int db_rc);
 int	cli_time(const struct cmd *cmd, const char *option, const char *text,

@@ -8,7 +8,7 @@ cmd_check_config(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 	int rc;
 
 	if ((rc = cli_no_arguments(cli, cmd, argc, argv)) != CLI_CONTINUE ||
-	    (rc = cli_open(cli, 0)) != EX_OK)
+	    (rc = cli_open(cli, CLI_DB_NONE)) != EX_OK)
 		return rc;
 	printf("%s: ok, %zu campaign%s\n", cli->config_path,
 	    cli->cfg->ncampaigns, cli->cfg->ncampaigns == 1 ? "" : "s");

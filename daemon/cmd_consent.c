@@ -35,7 +35,7 @@ cmd_consent(struct cli *cli, const struct cmd *cmd, int argc, char **argv,
 	else if (argc - optind != 0 || token == NULL)
 		return cli_usage_error(cmd, subscribed ? "give one address" :
 		    "give one address, or --token TOKEN");
-	if ((rc = cli_open(cli, 1)) != EX_OK)
+	if ((rc = cli_open(cli, CLI_DB_WRITE)) != EX_OK)
 		return rc;
 
 	if ((rc = db_begin(cli->db)) != DB_OK)

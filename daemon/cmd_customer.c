@@ -22,7 +22,7 @@ cmd_customer(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return cli_usage_error(cmd, "give one address");
-	if ((rc = cli_open(cli, 1)) != EX_OK)
+	if ((rc = cli_open(cli, CLI_DB_READ)) != EX_OK)
 		return rc;
 	if ((rc = customer_collect(cli->db, argv[optind], &c)) <= 0) {
 		if (rc == 0)

@@ -9,7 +9,7 @@ cmd_migrate(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 	int rc;
 
 	if ((rc = cli_no_arguments(cli, cmd, argc, argv)) != CLI_CONTINUE ||
-	    (rc = cli_open(cli, 1)) != EX_OK)
+	    (rc = cli_open(cli, CLI_DB_WRITE)) != EX_OK)
 		return rc;
 	printf("%s: schema version %d\n", cli->cfg->database_path,
 	    migrations_count);

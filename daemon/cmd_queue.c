@@ -91,7 +91,7 @@ cmd_queue(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 	if (optind != argc)
 		return cli_usage_error(cmd, "unexpected argument \"%s\"",
 		    argv[optind]);
-	if ((rc = cli_open(cli, 1)) != EX_OK)
+	if ((rc = cli_open(cli, CLI_DB_READ)) != EX_OK)
 		return rc;
 	if ((rc = queue_list(cli->db, state, campaign, (int)limit, &list)) != DB_OK) {
 		json_decref(list);
@@ -162,7 +162,7 @@ cmd_retry(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 		free(ids);
 		return ids == NULL ? EX_OSERR : EX_USAGE;
 	}
-	if ((rc = cli_open(cli, 1)) != EX_OK) {
+	if ((rc = cli_open(cli, CLI_DB_WRITE)) != EX_OK) {
 		free(ids);
 		return rc;
 	}

@@ -10,7 +10,7 @@ cmd_run(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 	int		 rc;
 
 	if ((rc = cli_no_arguments(cli, cmd, argc, argv)) != CLI_CONTINUE ||
-	    (rc = cli_open(cli, 0)) != EX_OK)
+	    (rc = cli_open(cli, CLI_DB_NONE)) != EX_OK)
 		return rc;
 	/* The daemon owns the configuration from here, reloads and all. */
 	cfg = cli->cfg;

@@ -58,7 +58,7 @@ cmd_sale_add(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 		    argv[optind]);
 	if (fields[SALE_ORDER_ID] == NULL || fields[SALE_EMAIL] == NULL)
 		return cli_usage_error(cmd, "--order and --email are required");
-	if ((rc = cli_open(cli, 1)) != EX_OK)
+	if ((rc = cli_open(cli, CLI_DB_WRITE)) != EX_OK)
 		return rc;
 
 	cmd_sale_begin(cli, &im);
@@ -100,7 +100,7 @@ cmd_sale_import(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 		log_error("cannot open %s: %s", path, strerror(errno));
 		return errno == ENOENT ? EX_NOINPUT : EX_IOERR;
 	}
-	if ((rc = cli_open(cli, 1)) != EX_OK)
+	if ((rc = cli_open(cli, CLI_DB_WRITE)) != EX_OK)
 		goto out;
 
 	cmd_sale_begin(cli, &im);

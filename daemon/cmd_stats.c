@@ -37,7 +37,7 @@ cmd_stats(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 		return cli_usage_error(cmd, "unexpected argument \"%s\"",
 		    argv[optind]);
 	/* Plain dates are read in the configured timezone: load it first. */
-	if ((rc = cli_open(cli, 0)) != EX_OK)
+	if ((rc = cli_open(cli, CLI_DB_NONE)) != EX_OK)
 		return rc;
 	if ((since && (rc = cli_time(cmd, "--since", since, &f.since)) != EX_OK) ||
 	    (until && (rc = cli_time(cmd, "--until", until, &f.until)) != EX_OK))
@@ -47,7 +47,7 @@ cmd_stats(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 	if (f.campaign != NULL && config_campaign(cli->cfg, f.campaign) == NULL)
 		return cli_usage_error(cmd, "no campaign \"%s\" in %s",
 		    f.campaign, cli->config_path);
-	if ((rc = cli_status(db_open(cli->cfg->database_path, &cli->db))) != EX_OK)
+	if ((rc = cli_open_db(cli, CLI_DB_READ)) != EX_OK)
 		return rc;
 
 	if ((rc = stats_collect(cli->db, cli->cfg, &f, (int64_t)time(NULL),

@@ -1,5 +1,7 @@
 /* The SQLite database: opening, migrations, transactions, statements. */
 
+#include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -279,6 +281,116 @@ db_open(const char *path, struct db **out)
 	    (rc = db_migrate(db)) != DB_OK) {
 		db_close(db);
 		return rc;
+	}
+	*out = db;
+	return DB_OK;
+}
+
+/*
+ * A file: URI for path with SQLite's "immutable" flag: every byte that is
+ * not unreserved is percent-encoded, so no name can add a parameter.
+ */
+static char *
+db_immutable_uri(const char *path)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const char	*suffix = "?immutable=1";
+	char		*uri, *p;
+
+	if ((uri = malloc(5 + 3 * strlen(path) + strlen(suffix) + 1)) == NULL)
+		fatalx("out of memory");
+	p = stpcpy(uri, "file:");
+	for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+		if (isalnum(*c) || strchr("/-._~", *c) != NULL) {
+			*p++ = (char)*c;
+		} else {
+			*p++ = '%';
+			*p++ = hex[*c >> 4];
+			*p++ = hex[*c & 0xf];
+		}
+	}
+	strcpy(p, suffix);
+	return uri;
+}
+
+/*
+ * Open a read-only connection and read the schema version through it.
+ * SQLite needs the -wal and -shm files to read a WAL database, and
+ * cannot create them in a folder we may not write; with no -wal file
+ * all the data is in the database file, and it is opened immutable.
+ */
+static int
+db_connect_readonly(struct db *db, int *version)
+{
+	char	*wal, *uri = NULL;
+	int	 rc, immutable = 0;
+
+	for (;;) {
+		rc = sqlite3_open_v2(uri ? uri : db->path, &db->sqlite,
+		    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI,
+		    NULL);
+		free(uri);
+		uri = NULL;
+		if (rc != SQLITE_OK) {
+			log_error("cannot open database %s: %s (is it readable?)",
+			    db->path, db->sqlite ? sqlite3_errmsg(db->sqlite) :
+			    sqlite3_errstr(rc));
+			return DB_ERROR;
+		}
+		sqlite3_extended_result_codes(db->sqlite, 1);
+		sqlite3_busy_timeout(db->sqlite, DB_BUSY_TIMEOUT_MS);
+		if (immutable || ((rc = sqlite3_exec(db->sqlite,
+		    "PRAGMA user_version", NULL, NULL, NULL)) & 0xff) !=
+		    SQLITE_READONLY)
+			break;
+		if (asprintf(&wal, "%s-wal", db->path) == -1)
+			fatalx("out of memory");
+		immutable = access(wal, F_OK) == -1 && errno == ENOENT;
+		free(wal);
+		if (!immutable)
+			break;
+		sqlite3_close(db->sqlite);
+		db->sqlite = NULL;
+		uri = db_immutable_uri(db->path);
+	}
+	return db_user_version(db, version);
+}
+
+/*
+ * Open the database for reading only, for the commands that only look:
+ * they work on a database they cannot write (a copy, a read-only mount,
+ * the daemon's file seen by another user), and never switch its journal
+ * mode or migrate it.  A database that is not there yet is created as
+ * db_open() does, so that a new shop's stats are zeros, not an error.
+ * DB_OLD when migrations are pending.
+ */
+int
+db_open_readonly(const char *path, struct db **out)
+{
+	struct db	*db;
+	int		 rc, version;
+
+	if (access(path, F_OK) == -1 && errno == ENOENT)
+		return db_open(path, out);
+	if ((db = calloc(1, sizeof(*db))) == NULL || (db->path = strdup(path)) == NULL)
+		fatalx("out of memory");
+	if ((rc = db_connect_readonly(db, &version)) != DB_OK ||
+	    (rc = db_cache_size(db, DB_CACHE_KIB)) != DB_OK) {
+		db_close(db);
+		return rc;
+	}
+	if (version != migrations_count) {
+		if (version > migrations_count)
+			log_error("database %s has schema version %d, newer than "
+			    "this aftersale knows (%d): upgrade aftersale",
+			    path, version, migrations_count);
+		else
+			log_error("database %s has schema version %d and this "
+			    "aftersale needs %d: run `aftersale migrate` as a "
+			    "user who can write it", path, version,
+			    migrations_count);
+		db_close(db);
+		return version > migrations_count ? DB_NEWER : DB_OLD;
 	}
 	*out = db;
 	return DB_OK;

@@ -10,6 +10,7 @@
 #define DB_ERROR	(-1)	/* logged; the database is unusable for this */
 #define DB_BUSY		(-2)	/* logged; another process holds the lock */
 #define DB_NEWER	(-3)	/* logged; the schema is newer than we are */
+#define DB_OLD		(-4)	/* logged; migrations are pending (read-only) */
 
 #define DB_BUSY_TIMEOUT_MS	5000
 #define DB_CACHE_MAX		64	/* prepared statements kept */
@@ -27,6 +28,7 @@ struct db {
 };
 
 int	db_open(const char *path, struct db **out);
+int	db_open_readonly(const char *path, struct db **out);
 void	db_close(struct db *db);
 int	db_exec(struct db *db, const char *sql);
 int	db_cache_size(struct db *db, int kib);

@@ -2,11 +2,13 @@
 
 import glob
 import os
+import shutil
 import sqlite3
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import SRCDIR, ShopTest, main  # noqa: E402
+from harness import SRCDIR, Shop, ShopTest, main  # noqa: E402
 
 EX_IOERR, EX_UNAVAILABLE = 74, 69
 MIGRATIONS = sorted(glob.glob(os.path.join(SRCDIR, "migrations", "*.sql")))
@@ -71,6 +73,64 @@ class Migrate(ShopTest):
         self.assertEqual(p.returncode, EX_IOERR)
         self.assertIn("cannot open database", p.stderr)
         self.assertIn("does its folder exist", p.stderr)
+
+
+NOBODY = 65534
+
+
+class ReadOnly(ShopTest):
+    """The commands that only look work on a database they cannot write.
+    Regression: stats, queue and customer switched the journal mode and
+    migrated on open, so a read-only file could not even be read."""
+
+    def setUp(self):
+        # A folder an unprivileged user can reach wherever the checkout
+        # lives (root's home is 0700): the reader runs as nobody when we
+        # are root, since root writes through any file mode.
+        self.base = tempfile.mkdtemp(prefix="aftersale-ro-", dir="/tmp")
+        os.chmod(self.base, 0o755)
+        self.shop = Shop(self.id().split(".")[-1], base=self.base)
+        os.chmod(self.shop.dir, 0o755)
+        self.user = NOBODY if os.geteuid() == 0 else None
+        self.shop.sale("A-1", "ana@example.com", amount="12.00", currency="EUR")
+        self.shop.sale("A-2", "ana@example.com", amount="8.00", currency="EUR")
+
+    def tearDown(self):
+        os.chmod(self.shop.dir, 0o755)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    def lock_down(self):
+        for root, dirs, files in os.walk(self.shop.dir):
+            for name in files:
+                os.chmod(os.path.join(root, name), 0o444)
+            for name in dirs:
+                os.chmod(os.path.join(root, name), 0o555)
+        os.chmod(self.shop.dir, 0o555)
+
+    def test_stats_queue_and_customer_read_a_read_only_database(self):
+        before = open(self.shop.database, "rb").read()
+        self.lock_down()
+        for args in (["stats", "--json"], ["queue", "--json"],
+                     ["customer", "ana@example.com", "--json"]):
+            p = self.shop.run(*args, user=self.user)
+            self.assertEqual(p.returncode, 0, "%s: %s" % (args, p.stderr))
+        p = self.shop.run("stats", "--json", user=self.user)
+        import json
+        self.assertEqual(json.loads(p.stdout)["sales"]["orders"], 2)
+        self.assertEqual(open(self.shop.database, "rb").read(), before)
+        self.assertEqual(sorted(os.listdir(self.shop.dir)),
+                         ["aftersale.conf", "aftersale.db", "templates"])
+        p = self.shop.run("sale", "add", "--order", "A-3", "--email", "bo@example.com",
+                          user=self.user)
+        self.assertNotEqual(p.returncode, 0)
+
+    def test_a_pending_migration_is_named_not_applied(self):
+        self.shop.query("PRAGMA user_version = %d" % (LATEST - 1))
+        self.lock_down()
+        p = self.shop.run("stats", user=self.user)
+        self.assertEqual(p.returncode, EX_UNAVAILABLE, p.stderr)
+        self.assertIn("run `aftersale migrate`", p.stderr)
+        self.assertEqual(self.shop.scalar("PRAGMA user_version"), LATEST - 1)
 
 
 if __name__ == "__main__":

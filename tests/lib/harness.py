@@ -58,9 +58,9 @@ class Shop:
     """One shop: a folder with a config, the sample templates and a database."""
 
     def __init__(self, name, extra="", campaigns=DEFAULT_CAMPAIGNS, smtp_port=2525,
-                 smtp='tls = "none";'):
-        os.makedirs(TMPDIR, exist_ok=True)
-        self.dir = tempfile.mkdtemp(prefix=name + "-", dir=TMPDIR)
+                 smtp='tls = "none";', base=TMPDIR):
+        os.makedirs(base, exist_ok=True)
+        self.dir = tempfile.mkdtemp(prefix=name + "-", dir=base)
         shutil.copytree(os.path.join(SRCDIR, "conf", "templates"),
                         os.path.join(self.dir, "templates"))
         self.config = os.path.join(self.dir, "aftersale.conf")
@@ -85,10 +85,14 @@ class Shop:
             f.write(data)
         return self.path(name)
 
-    def run(self, *args, input=None, config=True, env=None, timeout=60, binary=False):
-        """Run aftersale; returns the CompletedProcess (text unless binary,
-        not checked)."""
+    def run(self, *args, input=None, config=True, env=None, timeout=60, binary=False,
+            user=None):
+        """Run aftersale (as `user`'s uid and gid if given, when root);
+        returns the CompletedProcess (text unless binary, not checked)."""
         cmd = [AFTERSALE]
+        if user is not None:
+            cmd = ["setpriv", "--reuid=%d" % user, "--regid=%d" % user,
+                   "--clear-groups"] + cmd
         if config:
             cmd += ["-c", self.config]
         environ = {k: v for k, v in os.environ.items() if k != "AFTERSALE_CONFIG"}
