@@ -24,6 +24,8 @@
 #define RELAY_BACKOFF_MAX	300
 #define DAEMON_SETTLE_MS	50	/* after another process's last write */
 #define DAEMON_BUSY_RETRY_MS	1000	/* after the busy timeout ran out */
+#define DAEMON_FULL_RETRY_MS	1000	/* a full disk: doubling while it is */
+#define DAEMON_FULL_RETRY_MAX_MS 60000
 
 /* The daemon's whole state, owned by the loop thread. */
 struct daemon {
@@ -48,6 +50,7 @@ struct daemon {
 	int64_t		 data_version;	/* of the last change we saw */
 	int64_t		 relay_down_until;
 	int		 backoff;
+	uint64_t	 full_ms;	/* the disk is full: the next wait */
 	double		 tokens;	/* smtp.rate's bucket */
 	uint64_t	 tokens_at;	/* ms */
 	int		 stopping;
@@ -99,10 +102,12 @@ daemon_status(struct daemon *d)
 }
 
 /*
- * A database error in the loop: log it (done), stop, exit non-zero.  A
- * lock held by another process past the busy timeout (a big import) is
- * not an error: the turn is tried again a little later, since answers may
- * be waiting with their connections held back.
+ * A database error in the loop: log it (done), stop, exit non-zero.  Two
+ * are not errors, and the turn is tried again later, since answers may
+ * be waiting with their connections held back: a lock held by another
+ * process past the busy timeout (a big import), tried again a second
+ * later; and a full disk, tried again after a wait that doubles up to a
+ * minute, sending paused meanwhile.
  */
 static void
 daemon_db_failed(struct daemon *d, int rc)
@@ -111,6 +116,13 @@ daemon_db_failed(struct daemon *d, int rc)
 		log_warnx("the database is locked by another process; trying "
 		    "again in %d ms", DAEMON_BUSY_RETRY_MS);
 		uv_timer_start(&d->due_timer, daemon_due, DAEMON_BUSY_RETRY_MS, 0);
+		return;
+	}
+	if (rc == DB_FULL) {
+		d->full_ms = d->full_ms ? d->full_ms * 2 : DAEMON_FULL_RETRY_MS;
+		if (d->full_ms > DAEMON_FULL_RETRY_MAX_MS)
+			d->full_ms = DAEMON_FULL_RETRY_MAX_MS;
+		uv_timer_start(&d->due_timer, daemon_due, d->full_ms, 0);
 		return;
 	}
 	log_error("stopping: the database cannot be used");
@@ -290,6 +302,7 @@ daemon_pump(struct daemon *d)
 		daemon_db_failed(d, rc);
 		return;
 	}
+	d->full_ms = 0;
 	sender_recorded(d->sender);
 	for (int i = 0; i < n; i++) {
 		if (d->cfg->smtp.rate > 0)
@@ -333,6 +346,10 @@ daemon_plan(struct daemon *d)
 		return;
 	if ((rc = planner_run(d->db, d->cfg, daemon_now(), &planned, &more)) != DB_OK) {
 		daemon_db_failed(d, rc);
+		/* A lock or a full disk passes: plan again with the turn. */
+		if (rc == DB_BUSY || rc == DB_FULL)
+			uv_timer_start(&d->plan_timer, daemon_plan_timer,
+			    uv_timer_get_due_in(&d->due_timer) + 1, 0);
 		return;
 	}
 	if (planned > 0)

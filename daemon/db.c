@@ -26,6 +26,14 @@ db_fail(struct db *db, int rc, const char *doing)
 		    "try again later", db->path, doing);
 		return DB_BUSY;
 	}
+	if (primary == SQLITE_FULL) {
+		/* Said once: the daemon retries until there is room. */
+		if (!db->full)
+			log_error("database %s: the disk is full while %s; free "
+			    "some space", db->path, doing);
+		db->full = 1;
+		return DB_FULL;
+	}
 	log_error("database %s: %s while %s", db->path,
 	    sqlite3_errmsg(db->sqlite), doing);
 	return DB_ERROR;
@@ -137,7 +145,26 @@ db_begin(struct db *db)
 int
 db_commit(struct db *db)
 {
-	return db_exec(db, "COMMIT");
+	int rc = db_exec(db, "COMMIT");
+
+	if (rc == DB_OK && db->full) {
+		log_info("database %s: there is room on the disk again", db->path);
+		db->full = 0;
+	}
+	return rc;
+}
+
+/*
+ * After a large write: copy the WAL back into the database and cut it to
+ * the size limit now, rather than leave a WAL as big as the import on a
+ * small disk.  Readers in the way make it a partial checkpoint, which is
+ * fine: the next one finishes it.
+ */
+void
+db_checkpoint(struct db *db)
+{
+	sqlite3_wal_checkpoint_v2(db->sqlite, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+	    NULL, NULL);
 }
 
 void
@@ -234,6 +261,12 @@ db_create_private(struct db *db)
 }
 
 /*
+ * A big import grows the WAL to its size; once checkpointed, the file is
+ * cut back to this instead of keeping that disk space for good.
+ */
+#define DB_JOURNAL_SIZE_LIMIT	"PRAGMA journal_size_limit = 16777216"
+
+/*
  * Open (creating if need be) and migrate the database.  WAL lets the CLI
  * read while the daemon writes; NORMAL sync is durable across application
  * crashes, which is what WAL needs it for.
@@ -277,6 +310,7 @@ db_open(const char *path, struct db **out)
 	sqlite3_busy_timeout(db->sqlite, DB_BUSY_TIMEOUT_MS);
 	if ((rc = db_exec(db, "PRAGMA journal_mode = WAL")) != DB_OK ||
 	    (rc = db_exec(db, "PRAGMA synchronous = NORMAL")) != DB_OK ||
+	    (rc = db_exec(db, DB_JOURNAL_SIZE_LIMIT)) != DB_OK ||
 	    (rc = db_cache_size(db, DB_CACHE_KIB)) != DB_OK ||
 	    (rc = db_migrate(db)) != DB_OK) {
 		db_close(db);

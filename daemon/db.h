@@ -11,6 +11,7 @@
 #define DB_BUSY		(-2)	/* logged; another process holds the lock */
 #define DB_NEWER	(-3)	/* logged; the schema is newer than we are */
 #define DB_OLD		(-4)	/* logged; migrations are pending (read-only) */
+#define DB_FULL		(-5)	/* logged once; the disk is full */
 
 #define DB_BUSY_TIMEOUT_MS	5000
 #define DB_CACHE_MAX		64	/* prepared statements kept */
@@ -25,6 +26,7 @@ struct db {
 		sqlite3_stmt	*stmt;
 	}		 cache[DB_CACHE_MAX];
 	size_t		 ncache;
+	int		 full;		/* the disk was full: said once */
 };
 
 int	db_open(const char *path, struct db **out);
@@ -41,6 +43,7 @@ int	db_write(struct db *db, const char *sql, int64_t a, int64_t b,
 int	db_begin(struct db *db);
 int	db_commit(struct db *db);
 void	db_rollback(struct db *db);
+void	db_checkpoint(struct db *db);
 int	db_fail(struct db *db, int rc, const char *doing);
 
 #endif

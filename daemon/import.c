@@ -207,7 +207,9 @@ import_csv(struct import *im, FILE *fp, const char *name)
 	}
 	if (rc == IMPORT_OK)
 		rc = db_commit(im->db);
-	if (rc != IMPORT_OK)
+	if (rc == IMPORT_OK)
+		db_checkpoint(im->db);
+	else
 		db_rollback(im->db);
 	return rc;
 }

@@ -2,12 +2,15 @@
 one), SIGKILL loses nothing, SIGTERM drains, and under systemd it speaks
 the notify protocol: READY, STATUS, WATCHDOG, RELOADING, STOPPING."""
 
+import errno
 import os
 import re
 import signal
 import socket
+import subprocess
 import sys
 import time
+import unittest
 from email.parser import BytesHeaderParser
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -170,6 +173,37 @@ class Daemons(DaemonTest):
         recipients = [BytesHeaderParser().parsebytes(raw)["To"] for raw in self.sink.received()]
         self.assertEqual(len(set(recipients)), 8)
         self.assertLessEqual(len(recipients), 8 + 4, "more duplicates than connections")
+
+    @unittest.skipUnless(os.geteuid() == 0, "mounting a small tmpfs needs root")
+    def test_a_full_disk_pauses_sending_instead_of_exiting(self):
+        # Regression: on a small disk the daemon exited at every full WAL.
+        disk = self.shop.path("disk")
+        os.mkdir(disk)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", disk], check=True)
+        self.addCleanup(subprocess.run, ["umount", "-l", disk])
+        self.shop.move_database("disk/aftersale.db")
+        self.start_claimed(8, delay=3, claimed=8)
+        filler = os.path.join(disk, "filler")
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+        try:
+            while True:
+                os.write(fd, b"\0" * 4096)
+        except OSError as e:
+            self.assertEqual(e.errno, errno.ENOSPC)
+        finally:
+            os.close(fd)
+        self.daemon.wait_log("the disk is full")
+        p = self.shop.run("sale", "add", "--order", "B-1", "--email", "bo@example.com")
+        self.assertEqual(p.returncode, 74)
+        self.assertIn("the disk is full", p.stderr)
+        time.sleep(4)       # retries at 1 s and 2 s: still one error, still running
+        self.assertIsNone(self.daemon.proc.poll())
+        self.assertEqual(self.daemon.text().count("the disk is full"), 1)
+        os.unlink(filler)
+        self.daemon.wait_states({"sent": 8}, timeout=60)
+        self.assertIn("there is room on the disk again", self.daemon.text())
+        self.assertEqual(self.daemon.stop(), 0)
+        self.assertEqual(len(self.sink.received()), 8)
 
     def test_a_lock_held_past_the_busy_timeout_only_delays(self):
         # Another process (a big import, say) holds the write lock for

@@ -22,7 +22,7 @@ SRCDIR = os.environ.get("AFTERSALE_SRCDIR", ".")
 TMPDIR = os.environ.get("AFTERSALE_TMPDIR", tempfile.gettempdir())
 
 BASE_CONFIG = """\
-database  = "aftersale.db";
+database  = "{database}";
 timezone  = "Europe/London";
 templates = "templates";
 shop = {{ name = "Acme Coffee"; url = "https://acme.example"; currency = "EUR"; }};
@@ -57,6 +57,8 @@ THANK_YOU_NOW = '  { name = "thank-you"; on = "sale"; after = "0s"; template = "
 class Shop:
     """One shop: a folder with a config, the sample templates and a database."""
 
+    database_name = "aftersale.db"      # in the config, relative to the folder
+
     def __init__(self, name, extra="", campaigns=DEFAULT_CAMPAIGNS, smtp_port=2525,
                  smtp='tls = "none";', base=TMPDIR):
         os.makedirs(base, exist_ok=True)
@@ -64,17 +66,23 @@ class Shop:
         shutil.copytree(os.path.join(SRCDIR, "conf", "templates"),
                         os.path.join(self.dir, "templates"))
         self.config = os.path.join(self.dir, "aftersale.conf")
-        self.database = os.path.join(self.dir, "aftersale.db")
+        self.database = os.path.join(self.dir, self.database_name)
         self.write_config(extra=extra, campaigns=campaigns, smtp_port=smtp_port, smtp=smtp)
 
     def write_config(self, extra="", campaigns=DEFAULT_CAMPAIGNS, smtp_port=2525,
                      smtp='tls = "none";'):
         with open(self.config, "w") as f:
             f.write(BASE_CONFIG.format(extra=extra, campaigns=campaigns,
-                                       smtp_port=smtp_port, smtp=smtp))
+                                       smtp_port=smtp_port, smtp=smtp,
+                                       database=self.database_name))
 
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def move_database(self, name):
+        """Keep the database at `name` in the shop's folder from now on."""
+        self.database_name = name
+        self.database = self.path(name)
 
     def path(self, name):
         return os.path.join(self.dir, name)
