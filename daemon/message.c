@@ -1,10 +1,12 @@
 /* The RFC 5322 / MIME text of one follow-up email. */
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "log.h"
 #include "message.h"
 #include "money.h"
 #include "text.h"
@@ -44,18 +46,31 @@ message_base64(struct buf *b, const unsigned char *in, size_t len)
 /*
  * RFC 2047 encoded words, "=?UTF-8?B?...?=", each under 75 characters and
  * never splitting a UTF-8 sequence, folded onto continuation lines.
+ * The text should be UTF-8, but a database edited by hand can hold any
+ * bytes: what is not UTF-8 is sent as U+FFFD, so that the words always
+ * decode to the charset they name and every step takes at least one
+ * whole character (backing up over continuation bytes alone once
+ * shrank a chunk to nothing and looped forever).
  */
 void
 message_encode_word(struct buf *b, const char *text)
 {
-	const unsigned char	*p = (const unsigned char *)text;
-	size_t			 len = strlen(text);
+	char			*valid = text_utf8_repair(text);
+	const unsigned char	*p = (const unsigned char *)valid;
+	size_t			 len;
 
+	if (valid == NULL) {
+		b->failed = 1;
+		return;
+	}
+	len = strlen(valid);
 	while (len > 0) {
 		size_t n = len < 45 ? len : 45;
 
+		/* Valid UTF-8: a sequence starts within the last 3 bytes. */
 		while (n < len && (p[n] & 0xc0) == 0x80)
 			n--;
+		assert(n > 0);
 		buf_addstr(b, "=?UTF-8?B?");
 		message_base64(b, p, n);
 		buf_addstr(b, "?=");
@@ -64,6 +79,7 @@ message_encode_word(struct buf *b, const char *text)
 		if (len > 0)
 			buf_addstr(b, "\r\n ");
 	}
+	free(valid);
 }
 
 /*
@@ -117,14 +133,31 @@ message_header_text(struct buf *b, const char *name, const char *value)
 	free(safe);
 }
 
-/* "Display Name" <addr>, the name quoted or encoded as it needs. */
+/*
+ * "Display Name" <addr>, the name quoted or encoded as it needs.  The
+ * address was checked on the way in, but the database may have been
+ * edited since: one with a line break, a space or an angle bracket could
+ * add headers or recipients, so it is refused (logged, and b marked
+ * failed so the message is not built) rather than cleaned.
+ */
 static void
 message_header_address(struct buf *b, const char *header, const char *name,
     const char *address)
 {
-	char *safe = message_header_safe(name ? name : "");
+	char *safe;
 
-	if (safe == NULL) {
+	for (const unsigned char *p = (const unsigned char *)address;
+	    *p != '\0'; p++) {
+		if (*p <= ' ' || *p == 0x7f || *p == '<' || *p == '>') {
+			log_error("the %s address contains a line break, a "
+			    "space, a control character or an angle bracket "
+			    "(was the database edited by hand?); refusing to "
+			    "build the message", header);
+			b->failed = 1;
+			return;
+		}
+	}
+	if ((safe = message_header_safe(name ? name : "")) == NULL) {
 		b->failed = 1;
 		return;
 	}

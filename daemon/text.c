@@ -1,50 +1,90 @@
 /* Checks on untrusted text: UTF-8, control characters, near misses. */
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "text.h"
 
 /*
- * Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing past
- * U+10FFFF.  Returns 1 when valid.
+ * The length of the strict UTF-8 (RFC 3629) sequence at p: no overlong
+ * forms, no surrogates, nothing past U+10FFFF.  0 when p does not start
+ * one; *cp gets the code point otherwise.
  */
+static int
+text_utf8_sequence(const unsigned char *p, uint32_t *cp)
+{
+	int n;
+
+	if (*p < 0x80) {
+		*cp = *p;
+		return 1;
+	} else if ((*p & 0xe0) == 0xc0) {
+		*cp = *p & 0x1f;
+		n = 1;
+	} else if ((*p & 0xf0) == 0xe0) {
+		*cp = *p & 0x0f;
+		n = 2;
+	} else if ((*p & 0xf8) == 0xf0) {
+		*cp = *p & 0x07;
+		n = 3;
+	} else {
+		return 0;
+	}
+	for (int i = 1; i <= n; i++) {
+		if ((p[i] & 0xc0) != 0x80)	/* the NUL ends it too */
+			return 0;
+		*cp = (*cp << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 1 && *cp < 0x80) || (n == 2 && *cp < 0x800) ||
+	    (n == 3 && *cp < 0x10000) || *cp > 0x10ffff ||
+	    (*cp >= 0xd800 && *cp <= 0xdfff))
+		return 0;
+	return n + 1;
+}
+
+/* Strict UTF-8 (RFC 3629).  Returns 1 when valid. */
 int
 text_utf8_valid(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char	*p = (const unsigned char *)s;
+	uint32_t		 cp;
+	int			 n;
 
-	while (*p != '\0') {
-		uint32_t	cp;
-		int		n;
-
-		if (*p < 0x80) {
-			p++;
-			continue;
-		} else if ((*p & 0xe0) == 0xc0) {
-			cp = *p & 0x1f;
-			n = 1;
-		} else if ((*p & 0xf0) == 0xe0) {
-			cp = *p & 0x0f;
-			n = 2;
-		} else if ((*p & 0xf8) == 0xf0) {
-			cp = *p & 0x07;
-			n = 3;
-		} else {
+	for (; *p != '\0'; p += n)
+		if ((n = text_utf8_sequence(p, &cp)) == 0)
 			return 0;
-		}
-		for (int i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
-		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		p += n + 1;
-	}
 	return 1;
+}
+
+/*
+ * A copy of s (malloc'd; the caller frees it; NULL when out of memory)
+ * in which every byte that does not belong to a valid UTF-8 sequence is
+ * replaced by U+FFFD, as the Unicode standard recommends for display.
+ */
+char *
+text_utf8_repair(const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	char			*out, *o;
+	uint32_t		 cp;
+	int			 n;
+
+	/* Each byte becomes at most the three of U+FFFD. */
+	if ((out = o = malloc(strlen(s) * 3 + 1)) == NULL)
+		return NULL;
+	for (; *p != '\0'; p += n) {
+		if ((n = text_utf8_sequence(p, &cp)) == 0) {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			n = 1;
+			continue;
+		}
+		memcpy(o, p, (size_t)n);
+		o += n;
+	}
+	*o = '\0';
+	return out;
 }
 
 /*

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 int	text_utf8_valid(const char *s);
+char	*text_utf8_repair(const char *s);
 int	text_has_control(const char *s);
 size_t	text_utf8_length(const char *s);
 int	text_distance(const char *a, const char *b);

@@ -105,6 +105,34 @@ class Preview(ShopTest):
         self.assertEqual(len(msg.get_all("To")), 1)
         self.assertEqual(msg["To"].addresses[0].addr_spec, "chloe@example.com")
 
+    def test_invalid_utf8_in_the_database_ends(self):
+        # Regression (issue 9 defect 17): 45+ continuation bytes made the
+        # encoded-word chunk 0 bytes long and preview spun forever.  Input
+        # checks refuse such names; this goes straight to the database.
+        for name in (b"\x80" * 60, b"\xbf" + "Chloé".encode() + b"\xff\xc3"):
+            with self.shop.db() as db:
+                db.execute("UPDATE customers SET name = CAST(? AS TEXT)", (name,))
+            p = self.shop.run("preview", "--campaign", "thank-you", "--order", "A-1",
+                              binary=True, timeout=10)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            msg = self.assertWellFormed(p.stdout)
+            # Python's address parser keeps the folding space between
+            # encoded words, which RFC 2047 (6.2) drops: compare without it.
+            shown = name.decode("utf-8", "replace")
+            self.assertEqual(msg["To"].addresses[0].display_name.replace(" ", ""), shown)
+            self.assertEqual(msg["To"].addresses[0].addr_spec, "chloe@example.com")
+
+    def test_address_with_line_break_is_refused(self):
+        # The display name was cleaned; the address itself was not (defect 17).
+        with self.shop.db() as db:
+            db.execute("UPDATE customers SET email = ?",
+                       ("chloe@example.com\r\nBcc: victim@example.com",))
+        p = self.shop.run("preview", "--campaign", "thank-you", "--order", "A-1",
+                          binary=True, timeout=10)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertNotIn(b"victim", p.stdout)
+        self.assertIn(b"the To address contains a line break", p.stderr)
+
     def test_referral_thanks_goes_to_the_referrer(self):
         code = self.shop.code_of("chloe@example.com")
         self.shop.sale("B-1", "bo@example.com", name="Bo", referral=code)

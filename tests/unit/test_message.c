@@ -1,10 +1,15 @@
 /* MIME encodings: quoted-printable bodies and RFC 2047 encoded words. */
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "unit.h"
 
+#include "config.h"
 #include "message.h"
+#include "text.h"
 
 static char *
 qp(const char *in, struct buf *b)
@@ -84,6 +89,182 @@ test_encoded_words(void **state)
 	buf_free(&b);
 }
 
+/* Decode standard base64 (no line breaks) into out; returns its length. */
+static size_t
+unbase64(const char *in, size_t len, unsigned char *out)
+{
+	static const char	alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned		v = 0;
+	size_t			n = 0;
+	int			bits = 0;
+
+	for (size_t i = 0; i < len && in[i] != '='; i++) {
+		const char *c = strchr(alphabet, in[i]);
+
+		assert_non_null(c);
+		v = (v << 6) | (unsigned)(c - alphabet);
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			out[n++] = (unsigned char)(v >> bits);
+		}
+	}
+	return n;
+}
+
+/*
+ * Check that b holds encoded words only, one per line, each within 75
+ * characters, and that each decodes to valid UTF-8 on its own; return
+ * what they decode to together (malloc'd).
+ */
+static char *
+check_words(const struct buf *b)
+{
+	char	*all = calloc(1, b->len + 1), *copy = strdup(b->data);
+	char	*line, *save = NULL;
+	size_t	 n = 0;
+
+	assert_non_null(all);
+	assert_non_null(copy);
+	for (line = strtok_r(copy, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		size_t	 len = strcspn(line, "\r");
+		char	 word[80];
+		size_t	 wlen;
+
+		if (line != copy) {
+			assert_int_equal(*line, ' ');
+			line++;
+			len--;
+		}
+		assert_true(len <= 75);
+		assert_true(strncmp(line, "=?UTF-8?B?", 10) == 0);
+		assert_true(strncmp(line + len - 2, "?=", 2) == 0);
+		wlen = unbase64(line + 10, len - 12, (unsigned char *)word);
+		word[wlen] = '\0';
+		assert_true(text_utf8_valid(word));
+		memcpy(all + n, word, wlen);
+		n += wlen;
+	}
+	free(copy);
+	return all;
+}
+
+/*
+ * Regression: 45 or more continuation bytes in a row made the chunk size
+ * 0, and the encoder looped forever (issue 9 defect 17).  Any bytes end,
+ * and become words that decode to UTF-8, U+FFFD for what was not.
+ */
+static void
+test_encoded_words_invalid_utf8(void **state)
+{
+	static const char *const inputs[] = {
+		"\x80", "\x80\x80\x80 abc", "\xc3", "abc\xe2\x82",
+		"\xed\xa0\x80", "\xc0\xaf", "\xf4\x90\x80\x80",
+	};
+	char		 in[301], expect[1000];
+	struct buf	 b = { 0 };
+	char		*out;
+
+	(void)state;
+	alarm(10);		/* a loop fails the test instead of hanging it */
+	memset(in, 0x80, 300);
+	in[300] = '\0';
+	message_encode_word(&b, in);
+	assert_false(b.failed);
+	out = check_words(&b);
+	expect[0] = '\0';
+	for (int i = 0; i < 300; i++)
+		strcat(expect, "\xef\xbf\xbd");
+	assert_string_equal(out, expect);
+	free(out);
+	buf_free(&b);
+
+	/* A valid character after a run of stray bytes stays whole. */
+	memset(in, 0xbf, 44);
+	strcpy(in + 44, "é€😀x");
+	message_encode_word(&b, in);
+	out = check_words(&b);
+	assert_non_null(strstr(out, "\xef\xbf\xbd\xc3\xa9€😀x"));
+	free(out);
+	buf_free(&b);
+
+	for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+		message_encode_word(&b, inputs[i]);
+		free(check_words(&b));
+		buf_free(&b);
+	}
+
+	/* Every byte value at every offset of a chunk. */
+	for (int c = 1; c < 256; c++) {
+		for (int len = 1; len < 100; len += 7) {
+			memset(in, c, (size_t)len);
+			in[len] = '\0';
+			message_encode_word(&b, in);
+			free(check_words(&b));
+			buf_free(&b);
+		}
+	}
+	alarm(0);
+}
+
+/* Build the sample config's first campaign's message for facts f. */
+static int
+build(const struct message_facts *f, struct buf *b)
+{
+	const char	*src = getenv("AFTERSALE_SRCDIR");
+	char		 path[4200];
+	struct config	*cfg;
+	int		 rc;
+
+	snprintf(path, sizeof(path), "%s/conf/aftersale.conf", src ? src : ".");
+	assert_int_equal(config_load(path, &cfg), 0);
+	memset(b, 0, sizeof(*b));
+	rc = message_build(cfg, &cfg->campaigns[0], f, 1790000000, b);
+	config_free(cfg);
+	return rc;
+}
+
+/*
+ * A recipient address with a line break would add a header (Bcc: ...)
+ * even though the display name was cleaned; it is refused, not sent
+ * (issue 9 defect 17).
+ */
+static void
+test_address_with_line_break(void **state)
+{
+	static const char *const bad[] = {
+		"chloe@example.com\r\nBcc: all@evil.example",
+		"chloe@example.com\nX: y", "chloe@example.com\r",
+		"chloe@example.com> , <all@evil.example",
+		"chloe @example.com",
+	};
+	struct message_facts	 f = {
+		.name = "Chloé", .currency = "EUR", .amount = 1250,
+		.order_id = "A-1", .unsubscribe_token = "T",
+	};
+	struct buf		 b;
+	char			*err;
+
+	(void)state;
+	strcpy(f.email, "chloe@example.com");
+	assert_int_equal(build(&f, &b), 0);
+	assert_non_null(strstr(b.data, "\r\nTo: =?UTF-8?B?Q2hsb8Op?= "
+	    "<chloe@example.com>\r\n"));
+	buf_free(&b);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(f.email, sizeof(f.email), "%s", bad[i]);
+		unit_capture_begin();
+		assert_int_equal(build(&f, &b), -1);
+		err = unit_capture_end();
+		assert_non_null(strstr(err, "the To address contains a line "
+		    "break"));
+		assert_true(b.data == NULL || strstr(b.data, "evil") == NULL);
+		free(err);
+		buf_free(&b);
+	}
+}
+
 int
 main(void)
 {
@@ -91,6 +272,8 @@ main(void)
 		cmocka_unit_test(test_qp_basics),
 		cmocka_unit_test(test_qp_line_length),
 		cmocka_unit_test(test_encoded_words),
+		cmocka_unit_test(test_encoded_words_invalid_utf8),
+		cmocka_unit_test(test_address_with_line_break),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
