@@ -131,6 +131,90 @@ test_limits(void **state)
 	free(big);
 }
 
+/*
+ * A record far over the limit is skipped to its end without being held:
+ * an unquoted line, and a quoted field running over many lines; the
+ * lines after it keep their numbers (issue 9 defect 15).
+ */
+static void
+test_huge_records_are_skipped(void **state)
+{
+	struct collected	 c;
+	size_t			 n = 1024 * 1024, len;
+	char			*big = malloc(n + 100);
+
+	(void)state;
+	assert_non_null(big);
+	memcpy(big, "a\n", 2);
+	memset(big + 2, 'x', n);
+	memcpy(big + 2 + n, "\nok\n", 4);
+	assert_int_equal(parse(big, n + 6, &c), 0);
+	assert_string_equal(c.text, "1:a\n2:TOOLONG\n3:ok\n");
+
+	/* "x\n" n/2 times inside quotes, "" pairs among them: lines 2..n/2+2. */
+	len = 0;
+	memcpy(big, "a\n\"", 3);
+	len = 3;
+	for (size_t i = 0; i < n / 2; i++) {
+		memcpy(big + len, i % 1000 == 0 ? "\"\"" : "x\n", 2);
+		len += 2;
+	}
+	memcpy(big + len, "\"\nok\n", 5);
+	len += 5;
+	assert_int_equal(parse(big, len, &c), 0);
+	snprintf(big, 100, "1:a\n2:TOOLONG\n%zu:ok\n", 2 + n / 2 - n / 2 / 1000);
+	assert_string_equal(c.text, big);
+	free(big);
+}
+
+/* A line that never ends is given up on, not read to the end (defect 15). */
+static void
+test_endless_line(void **state)
+{
+	struct collected	 c;
+	size_t			 n = 40 * 1024 * 1024;
+	char			*big = malloc(n), *err;
+
+	(void)state;
+	assert_non_null(big);
+	memcpy(big, "a\nb\n", 4);
+	memset(big + 4, 'y', n - 4);
+	unit_capture_begin();
+	assert_int_equal(parse(big, n, &c), CSVREAD_MALFORMED);
+	err = unit_capture_end();
+	assert_non_null(strstr(err, "test.csv:3: the record is longer than "
+	    "65536 bytes and does not end within 16 MiB"));
+	assert_string_equal(c.text, "1:a\n2:b\n");
+	free(err);
+
+	memset(big, 0, n);	/* /dev/zero */
+	unit_capture_begin();
+	assert_int_equal(parse(big, n, &c), CSVREAD_MALFORMED);
+	err = unit_capture_end();
+	assert_non_null(strstr(err, "test.csv:1: the record is longer"));
+	assert_int_equal(c.records, 0);
+	free(err);
+	free(big);
+}
+
+/* A read error is an error, never the end of the file (defect 14). */
+static void
+test_read_error(void **state)
+{
+	struct collected	 c = { 0 };
+	FILE			*fp = fopen(".", "r");
+	char			*err;
+
+	(void)state;
+	assert_non_null(fp);
+	unit_capture_begin();
+	assert_int_equal(csvread(fp, "dir", collect, &c), CSVREAD_IOERR);
+	err = unit_capture_end();
+	fclose(fp);
+	assert_non_null(strstr(err, "dir:1: cannot read: Is a directory"));
+	free(err);
+}
+
 int
 main(void)
 {
@@ -141,6 +225,9 @@ main(void)
 		cmocka_unit_test(test_utf8_passes_through),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_huge_records_are_skipped),
+		cmocka_unit_test(test_endless_line),
+		cmocka_unit_test(test_read_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
