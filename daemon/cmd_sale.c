@@ -1,5 +1,7 @@
 /* Record sales: one with "sale add", many from CSV with "sale import". */
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <string.h>
 #include <time.h>
@@ -85,6 +87,7 @@ cmd_sale_import(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 	const char	*path = "-";
 	struct import	 im;
 	FILE		*fp = stdin;
+	struct stat	 st;
 	int		 ch, rc, skip_invalid = 0;
 
 	while ((ch = cli_getopt(cli, cmd, argc, argv, CLI_SHORT, longopts)) != -1) {
@@ -99,6 +102,16 @@ cmd_sale_import(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 	if (strcmp(path, "-") != 0 && (fp = fopen(path, "r")) == NULL) {
 		log_error("cannot open %s: %s", path, strerror(errno));
 		return errno == ENOENT ? EX_NOINPUT : EX_IOERR;
+	}
+	/*
+	 * fopen() opens a folder for reading and only read() fails, which
+	 * would look like trouble with the disk; it is the wrong input.
+	 */
+	if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+		log_error("%s is a folder; give the CSV file to import",
+		    fp == stdin ? "<stdin>" : path);
+		rc = EX_NOINPUT;
+		goto out;
 	}
 	if ((rc = cli_open(cli, CLI_DB_WRITE)) != EX_OK)
 		goto out;

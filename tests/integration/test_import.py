@@ -154,6 +154,17 @@ class BadFiles(ShopTest):
         self.assertFails(EX_NOINPUT, "sale", "import", self.shop.path("nope.csv"),
                          stderr="cannot open")
 
+    def test_folder(self):
+        # Exited 74, as for a failing disk (issue 9 defect 19).
+        self.assertFails(EX_NOINPUT, "sale", "import", self.shop.dir,
+                         stderr="%s is a folder; give the CSV file to import" % self.shop.dir)
+        folder = os.open(self.shop.dir, os.O_RDONLY)
+        self.addCleanup(os.close, folder)
+        p = subprocess.run([AFTERSALE, "-c", self.shop.config, "sale", "import", "-"],
+                           stdin=folder, capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, EX_NOINPUT, p.stderr)
+        self.assertIn("<stdin> is a folder", p.stderr)
+
     def test_conflict_inside_one_file(self):
         path = self.shop.write("s.csv", HEADER +
                                "A-1,ana@example.com,,,,1.00,EUR,2026-11-01,\n"
