@@ -51,7 +51,8 @@ import_record(struct import *im, char *fields[SALE_NFIELDS], const char *file,
 		/* Name the order, unless the order id is what is wrong. */
 		order = fields[SALE_ORDER_ID] ? fields[SALE_ORDER_ID] : "";
 		if (*order != '\0' && text_utf8_valid(order) &&
-		    !text_has_control(order) && strlen(order) <= 128)
+		    !text_has_control(order) && !text_find_format(order, 0) &&
+		    strlen(order) <= 128)
 			import_report(0, file, line, "order \"%s\": %s", order, err);
 		else
 			import_report(0, file, line, "%s", err);
@@ -123,7 +124,8 @@ import_header(struct import_csv *c, long line, char **names, int n)
 			    line, sale_field_names[f]);
 			continue;
 		}
-		if (!text_utf8_valid(names[i]) || text_has_control(names[i]))
+		if (!text_utf8_valid(names[i]) || text_has_control(names[i]) ||
+		    text_find_format(names[i], 0))
 			names[i] = (char *)"?";
 		hint = text_closest(names[i], sale_field_names, SALE_NFIELDS);
 		log_error("%s:%ld: unknown column \"%.64s\"%s%s%s; the columns "

@@ -1,6 +1,7 @@
 /* A sale as a shop reports it: text fields checked into typed values. */
 
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -52,7 +53,7 @@ sale_trim(char *s)
 /*
  * Check fields[] (text as given, NULL where absent; trimmed of spaces in
  * place) and fill *out.  Every field is UTF-8 without control characters
- * and within its length; then each is checked for what it is.  Returns 0,
+ * or invisible format characters and within its length; then each is checked for what it is.  Returns 0,
  * or -1 with one sentence in err naming the field and what to do.
  */
 int
@@ -61,6 +62,7 @@ sale_parse(char *fields[SALE_NFIELDS], const char *default_currency,
 {
 	const char	*v[SALE_NFIELDS], *why, *currency;
 	int		 decimals;
+	uint32_t	 cp;
 
 	memset(out, 0, sizeof(*out));
 	for (int i = 0; i < SALE_NFIELDS; i++) {
@@ -73,6 +75,20 @@ sale_parse(char *fields[SALE_NFIELDS], const char *default_currency,
 		if (text_has_control(v[i])) {
 			snprintf(err, SALE_ERROR_LEN, "%s contains a line break "
 			    "or another control character", sale_field_names[i]);
+			return -1;
+		}
+		/*
+		 * An invisible character makes "A-1001" and a look-alike two
+		 * orders, and a bidirectional override shows a name or an
+		 * id other than it is; names and products may keep the
+		 * joiners scripts and emoji need.
+		 */
+		if ((cp = text_find_format(v[i], i == SALE_NAME ||
+		    i == SALE_PRODUCT)) != 0) {
+			snprintf(err, SALE_ERROR_LEN, "%s contains the invisible "
+			    "formatting character U+%04" PRIX32 " (a zero-width "
+			    "space, byte order mark or direction control); "
+			    "remove it", sale_field_names[i], cp);
 			return -1;
 		}
 		if (strlen(v[i]) > sale_field_max[i]) {

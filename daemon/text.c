@@ -1,4 +1,4 @@
-/* Checks on untrusted text: UTF-8, control characters, near misses. */
+/* Checks on untrusted text: UTF-8, control and format characters, near misses. */
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -85,6 +85,113 @@ text_utf8_repair(const char *s)
 	}
 	*o = '\0';
 	return out;
+}
+
+struct text_range {
+	uint32_t	first, last;
+};
+
+/*
+ * Unicode's format characters (general category Cf) as of Unicode 15.1,
+ * sorted: they draw nothing, so two strings that look the same can
+ * differ by them, and the bidirectional ones reorder what a reader sees.
+ * A unit test checks this table against Python's unicodedata.
+ */
+static const struct text_range text_format[] = {
+	{ 0x00ad, 0x00ad },	/* soft hyphen */
+	{ 0x0600, 0x0605 },	/* Arabic number signs */
+	{ 0x061c, 0x061c },	/* Arabic letter mark (bidi) */
+	{ 0x06dd, 0x06dd },
+	{ 0x070f, 0x070f },
+	{ 0x0890, 0x0891 },
+	{ 0x08e2, 0x08e2 },
+	{ 0x180e, 0x180e },	/* Mongolian vowel separator */
+	{ 0x200b, 0x200f },	/* zero-width space, ZWNJ, ZWJ, LRM, RLM */
+	{ 0x202a, 0x202e },	/* bidi embeddings and overrides */
+	{ 0x2060, 0x2064 },	/* word joiner, invisible operators */
+	{ 0x2066, 0x206f },	/* bidi isolates, deprecated formats */
+	{ 0xfeff, 0xfeff },	/* byte order mark, zero-width no-break space */
+	{ 0xfff9, 0xfffb },	/* interlinear annotation */
+	{ 0x110bd, 0x110bd },
+	{ 0x110cd, 0x110cd },
+	{ 0x13430, 0x1343f },	/* Egyptian hieroglyph format controls */
+	{ 0x1bca0, 0x1bca3 },
+	{ 0x1d173, 0x1d17a },
+	{ 0xe0001, 0xe0001 },	/* language tag */
+	{ 0xe0020, 0xe007f },	/* tag characters */
+};
+
+/*
+ * The format characters that may stay in a name or a product: the
+ * joiners that emoji and Indic and Arabic scripts need, the soft hyphen,
+ * script number signs and marks, and the tags of flag emoji.  What is
+ * left is invisible or reorders text without being part of any script.
+ */
+static const struct text_range text_format_in_prose[] = {
+	{ 0x00ad, 0x00ad },
+	{ 0x0600, 0x0605 },
+	{ 0x06dd, 0x06dd },
+	{ 0x070f, 0x070f },
+	{ 0x0890, 0x0891 },
+	{ 0x08e2, 0x08e2 },
+	{ 0x200c, 0x200d },
+	{ 0x110bd, 0x110bd },
+	{ 0x110cd, 0x110cd },
+	{ 0x13430, 0x1343f },
+	{ 0x1bca0, 0x1bca3 },
+	{ 0x1d173, 0x1d17a },
+	{ 0xe0020, 0xe007f },
+};
+
+static int
+text_in(uint32_t cp, const struct text_range *r, size_t n)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cp < r[mid].first)
+			hi = mid;
+		else if (cp > r[mid].last)
+			lo = mid + 1;
+		else
+			return 1;
+	}
+	return 0;
+}
+
+#define TEXT_NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* Whether code point cp is a Unicode format character (category Cf). */
+int
+text_is_format(uint32_t cp)
+{
+	return text_in(cp, text_format, TEXT_NELEM(text_format));
+}
+
+/*
+ * The first format character (Cf) in valid UTF-8 s that an identifier
+ * must not hold (any), or, with prose set, that a name or product must
+ * not (all but those in text_format_in_prose).  0 when there is none.
+ */
+uint32_t
+text_find_format(const char *s, int prose)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	uint32_t		 cp;
+	int			 n;
+
+	for (; *p != '\0'; p += n) {
+		if ((n = text_utf8_sequence(p, &cp)) == 0) {
+			n = 1;		/* not UTF-8: another check's job */
+			continue;
+		}
+		if (text_is_format(cp) && !(prose && text_in(cp,
+		    text_format_in_prose, TEXT_NELEM(text_format_in_prose))))
+			return cp;
+	}
+	return 0;
 }
 
 /*

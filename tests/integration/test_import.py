@@ -1,10 +1,12 @@
 """sale import: CSV in, all or nothing, every bad row named by its line."""
 
 import os
+import re
 import resource
 import subprocess
 import sys
 import threading
+import unicodedata
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from harness import AFTERSALE, SRCDIR, ShopTest, main  # noqa: E402
@@ -263,6 +265,84 @@ class HugeInput(ShopTest):
         self.assertEqual(status, EX_DATAERR, err)
         self.assertIn("<stdin>:1: the record is longer than 65536 bytes", err)
         self.assertLess(rss, RSS_BOUND_KIB)
+
+
+class InvisibleCharacters(ShopTest):
+    """Format characters (Unicode category Cf) draw nothing: in an id they
+    make look-alikes, in a name they reorder what a reader sees (issue 9
+    defect 16)."""
+
+    def setUp(self):
+        super().setUp()
+        self.shop.sale("OK-1", "existing@example.com", amount="1.00")
+
+    def test_look_alikes_are_refused(self):
+        path = self.shop.write("s.csv", (
+            HEADER +
+            "A-1001,ana@example.com,,,,1.00,EUR,,\n"
+            "\ufeffA-1001,ana@example.com,,,,1.00,EUR,,\n"       # 3: a BOM mid-file
+            "A-1001\u200b,ana@example.com,,,,1.00,EUR,,\n"      # 4
+            "A-\u202e1001,ana@example.com,,,,1.00,EUR,,\n"      # 5
+            "A-1002,ana@example.com,\u202eAna,,,1.00,EUR,,\n"   # 6
+            "A-1003,ana@example.com,,\u2066X,,1.00,EUR,,\n"     # 7
+            "A-1004,ana@example.com,,,\ufeffMug,1.00,EUR,,\n"   # 8
+            "A-1005,ana@example.com,,,,1.00,\u200bEUR,,\n"      # 9
+            "A-1006,ana@example.com,,,,1.00,EUR,,AB\u00adC\n"   # 10
+            ).encode())
+        p = self.assertFails(EX_DATAERR, "sale", "import", path)
+        for line, field, cp in ((3, "order_id", "FEFF"), (4, "order_id", "200B"),
+                                (5, "order_id", "202E"), (6, "name", "202E"),
+                                (7, "sku", "2066"), (8, "product", "FEFF"),
+                                (9, "currency", "200B"), (10, "referral_code", "00AD")):
+            self.assertIn("%s:%d: %s%s contains the invisible formatting character U+%s"
+                          % (path, line, 'order "A-100%d": ' % (line - 4) if line > 5 else "",
+                             field, cp), p.stderr)
+        # The id is not echoed when it is what is wrong: U+202E would
+        # reverse the rest of the terminal line.
+        self.assertNotIn("\u202e", p.stderr)
+        self.assertIn("8 bad rows; nothing was stored", p.stderr)
+
+    def test_sale_add(self):
+        for option, value, field in (("--order", "A-1\u200b", "order_id"),
+                                     ("--sku", "\ufeffSKU", "sku"),
+                                     ("--name", "Ana\u200f", "name"),
+                                     ("--referral", "\u2060ABC", "referral_code"),
+                                     ("--currency", "EU\u200dR", "currency")):
+            # A later --order overrides the first.
+            self.assertFails(EX_DATAERR, "sale", "add", "--order", "A-1",
+                             "--email", "ana@example.com", option, value,
+                             stderr="%s contains the invisible formatting character U+"
+                                    % field)
+
+    def test_joiners_stay_in_names_and_a_leading_bom_is_fine(self):
+        data = ("\ufefforder_id,email,name,product\n"
+                "A-1,ana@example.com,\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645,"
+                "\U0001f469\u200d\U0001f4bb mug\n").encode()
+        self.shop.ok("sale", "import", self.shop.write("s.csv", data))
+        self.assertEqual(self.shop.query("SELECT product FROM sales WHERE order_id = 'A-1'"),
+                         [("\U0001f469\u200d\U0001f4bb mug",)])
+        self.assertEqual(self.shop.scalar("SELECT name FROM customers WHERE email = ?",
+                                          "ana@example.com"),
+                         "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645")
+
+    def test_table_matches_unicodedata(self):
+        # Every Cf code point Python knows is refused in an order id, and
+        # the assigned characters either side of each run are not.
+        fmt = [cp for cp in range(0x110000) if unicodedata.category(chr(cp)) == "Cf"]
+        edges = {cp + d for cp in fmt for d in (-1, 1)} - set(fmt)
+        edges = [cp for cp in sorted(edges)
+                 if unicodedata.category(chr(cp)) not in ("Cc", "Cs", "Cn")]
+        cps = sorted(fmt + edges)
+        rows = "".join("T-%X-%s,ana@example.com\n" % (cp, chr(cp)) for cp in cps)
+        path = self.shop.write("s.csv", ("order_id,email\n" + rows).encode())
+        p = self.shop.run("sale", "import", "--skip-invalid", path)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        refused = {int(m.group(2), 16) for m in re.finditer(
+            r":(\d+): order_id contains the invisible formatting character U\+([0-9A-F]+)",
+            p.stderr)}
+        self.assertEqual(sorted(refused), fmt)
+        self.assertEqual(self.shop.scalar("SELECT count(*) FROM sales"), 1 + len(edges))
+        self.assertGreater(len(fmt), 150)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,26 @@ test_closest(void **state)
 	assert_null(text_closest("schedule", keys, 4));
 }
 
+static void
+test_format(void **state)
+{
+	(void)state;
+	assert_int_equal(text_find_format("A-1001", 0), 0);
+	assert_int_equal(text_find_format("\xef\xbb\xbf" "A-1001", 0), 0xfeff);
+	assert_int_equal(text_find_format("A-1001\xe2\x80\x8b", 0), 0x200b);
+	assert_int_equal(text_find_format("A-\xe2\x80\xae" "1001", 1), 0x202e);
+	assert_int_equal(text_find_format("\xf3\xa0\x80\x81", 0), 0xe0001);
+	/* ZWJ in an emoji stays in prose, not in an id. */
+	assert_int_equal(text_find_format("\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb", 1), 0);
+	assert_int_equal(text_find_format("\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb", 0), 0x200d);
+	/* The ends of each run, and their neighbours. */
+	assert_true(text_is_format(0x2066) && text_is_format(0x206f));
+	assert_false(text_is_format(0x2065) || text_is_format(0x2070));
+	assert_true(text_is_format(0xe0020) && text_is_format(0xe007f));
+	assert_false(text_is_format(0xe0080) || text_is_format(0xad + 1));
+	assert_false(text_is_format('A') || text_is_format(0x10ffff));
+}
+
 int
 main(void)
 {
@@ -52,6 +72,7 @@ main(void)
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_control),
 		cmocka_unit_test(test_closest),
+		cmocka_unit_test(test_format),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
