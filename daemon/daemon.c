@@ -17,6 +17,7 @@
 #include "planner.h"
 #include "queue.h"
 #include "sender.h"
+#include "store.h"
 #include "smtp.h"
 #include "timestamp.h"
 
@@ -266,44 +267,98 @@ daemon_follow(struct daemon *d)
 }
 
 /*
- * One write transaction per turn: the answers the sender brought back are
- * recorded, and as many due messages as it has room for are claimed; the
- * commit comes before any of them reaches the relay.  Then sleep until
- * the next message is due, or the sender answers.
+ * Build the due messages that have no bytes yet, outside any write
+ * transaction: rendering templates then holds no lock that another process
+ * (a sale being recorded) waits on.  queue_claim() stores the bytes.
+ * DB_OK or DB_*; built[0 .. *n) are the caller's to free either way.
+ */
+static int
+daemon_build(struct daemon *d, int64_t now, int max, struct outgoing *built,
+    int *n)
+{
+	struct queue_unbuilt	todo[SENDER_MAX];
+	int			ntodo, rc;
+
+	*n = 0;
+	if ((rc = queue_unbuilt(d->db, now, todo, max, &ntodo)) != DB_OK)
+		return rc;
+	for (int i = 0; i < ntodo; i++) {
+		const struct campaign	*c = config_campaign(d->cfg,
+					    todo[i].campaign);
+		struct message_facts	 facts;
+		struct outgoing		*o = &built[*n];
+
+		if (c == NULL)
+			continue;	/* removed: queue_claim cancels it */
+		if ((rc = store_message_facts(d->db, todo[i].customer,
+		    todo[i].sale, &facts)) != DB_OK)
+			return rc;
+		memset(o, 0, sizeof(*o));
+		o->id = todo[i].id;
+		(*n)++;
+		if (message_build(d->cfg, c, &facts, now, &o->text) == -1)
+			fatalx("out of memory building message %lld",
+			    (long long)o->id);
+	}
+	return DB_OK;
+}
+
+/*
+ * Record the answers the sender brought back, then claim as many due
+ * messages as it has room for, each in a write transaction committed
+ * before any claimed message reaches the relay.  The answers go first:
+ * they say whether the relay is usable.  Messages are built between the
+ * two, outside both.  Then sleep until the next message is due, or the
+ * sender answers.
  */
 static void
 daemon_pump(struct daemon *d)
 {
 	struct sender_result	*done[SENDER_MAX];
-	struct outgoing		 batch[SENDER_MAX];
+	struct outgoing		 batch[SENDER_MAX], built[SENDER_MAX];
 	uint64_t		 wait_ms = 0;
 	int64_t			 now = daemon_now();
-	int			 n = 0, ndone, want, rc;
+	int			 n = 0, nbuilt = 0, ndone, want, rc = DB_OK;
 
-	if ((rc = db_begin(d->db)) != DB_OK) {
+	ndone = sender_results(d->sender, done);
+	if (ndone > 0 && (rc = db_begin(d->db)) == DB_OK) {
+		for (int i = 0; i < ndone && rc == DB_OK; i++)
+			rc = queue_result(d->db, d->cfg, &done[i]->msg,
+			    done[i]->outcome, done[i]->why, now,
+			    daemon_judge(d, done[i], now));
+		if (rc == DB_OK)
+			rc = db_commit(d->db);
+		if (rc != DB_OK)
+			db_rollback(d->db);
+	}
+	if (rc != DB_OK) {
+		/* Recorded nothing: those answers are recorded next turn. */
 		daemon_db_failed(d, rc);
 		return;
 	}
-	ndone = sender_results(d->sender, done);
-	for (int i = 0; i < ndone && rc == DB_OK; i++)
-		rc = queue_result(d->db, d->cfg, &done[i]->msg, done[i]->outcome,
-		    done[i]->why, now, daemon_judge(d, done[i], now));
-	want = rc == DB_OK ? daemon_wanted(d, &wait_ms) : 0;
-	if (want > 0)
-		rc = queue_claim(d->db, d->cfg, now, batch, want, &n);
-	if (rc == DB_OK)
-		rc = db_commit(d->db);
+	if (ndone > 0)
+		sender_recorded(d->sender);
+	want = daemon_wanted(d, &wait_ms);
+	if (want > 0 && (rc = daemon_build(d, now, want, built,
+	    &nbuilt)) == DB_OK && (rc = db_begin(d->db)) == DB_OK) {
+		rc = queue_claim(d->db, d->cfg, now, built, nbuilt, batch, want,
+		    &n);
+		if (rc == DB_OK)
+			rc = db_commit(d->db);
+		if (rc != DB_OK) {
+			db_rollback(d->db);
+			for (int i = 0; i < n; i++)
+				queue_free(&batch[i]);
+			n = 0;
+		}
+	}
+	for (int i = 0; i < nbuilt; i++)
+		queue_free(&built[i]);
 	if (rc != DB_OK) {
-		/* Recorded nothing: those messages stay "sending" and go again
-		 * at the next start. */
-		db_rollback(d->db);
-		for (int i = 0; i < n; i++)
-			queue_free(&batch[i]);
 		daemon_db_failed(d, rc);
 		return;
 	}
 	d->full_ms = 0;
-	sender_recorded(d->sender);
 	for (int i = 0; i < n; i++) {
 		if (d->cfg->smtp.rate > 0)
 			d->tokens -= 1;

@@ -24,6 +24,20 @@ struct message_facts {
 	int64_t	sold_at;
 };
 
+/*
+ * One message on its way: built once (message_build) at its first claim,
+ * its bytes stored with it, and handed whole from the queue to the sender
+ * and the SMTP transfer.  A retry carries the same bytes.
+ */
+struct outgoing {
+	int64_t	id;
+	int64_t	customer;
+	char	campaign[65];
+	char	rcpt[EMAIL_MAX + 1];
+	int	attempts;
+	struct buf text;	/* RFC 5322, CRLF; owned, freed by queue_free */
+};
+
 int	message_build(const struct config *cfg, const struct campaign *c,
 	    const struct message_facts *f, int64_t date, struct buf *out);
 void	message_encode_word(struct buf *b, const char *text);

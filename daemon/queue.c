@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "log.h"
-#include "message.h"
 #include "queue.h"
 #include "store.h"
 #include "view.h"
@@ -32,12 +31,15 @@ queue_recover(struct db *db, int64_t now, int *count)
 static const char sql_release[] =
     "UPDATE messages SET state = 'scheduled', attempts = attempts - 1,"
     " first_attempt_at = CASE WHEN attempts = 1 THEN NULL"
-    "   ELSE first_attempt_at END, updated_at = ?2"
+    "   ELSE first_attempt_at END,"
+    " body = CASE WHEN attempts = 1 THEN NULL ELSE body END, updated_at = ?2"
     " WHERE id = ?1 AND state = 'sending'";
 
 /*
  * A claimed message that never reached the relay goes back as it was,
- * inside the caller's write transaction: the daemon is stopping.
+ * inside the caller's write transaction: the daemon is stopping or
+ * reloading.  Never tried, it is as if never claimed: its bytes go too, so
+ * a reload's templates apply to it.
  */
 int
 queue_release(struct db *db, const struct outgoing *o, int64_t now)
@@ -60,18 +62,25 @@ static const char sql_due[] =
     "SELECT m.id, m.campaign, m.customer_id, m.sale_id, m.due_at, m.attempts,"
     " c.unsubscribed_at IS NOT NULL OR c.bounced_at IS NOT NULL,"
     " (SELECT max(coalesce(sent_at, updated_at)) FROM messages"
-    "   WHERE customer_id = m.customer_id AND state IN ('sent', 'sending'))"
+    "   WHERE customer_id = m.customer_id AND state IN ('sent', 'sending')),"
+    " m.body IS NOT NULL, c.email"
     " FROM messages m JOIN customers c ON c.id = m.customer_id"
     " WHERE m.state IN ('scheduled', 'deferred') AND m.due_at <= ?1"
     " ORDER BY m.due_at, m.id LIMIT ?2";
+static const char sql_unbuilt[] =
+    "SELECT id, campaign, customer_id, sale_id FROM messages"
+    " WHERE state IN ('scheduled', 'deferred') AND due_at <= ?1"
+    " AND body IS NULL ORDER BY due_at, id LIMIT ?2";
 static const char sql_set_state[] =
     "UPDATE messages SET state = ?3, updated_at = ?2 WHERE id = ?1";
 static const char sql_postpone[] =
     "UPDATE messages SET due_at = ?2 WHERE id = ?1";
+static const char sql_body[] =
+    "SELECT body FROM messages WHERE id = ?1";
 static const char sql_claim[] =
     "UPDATE messages SET state = 'sending', attempts = attempts + 1,"
-    " first_attempt_at = coalesce(first_attempt_at, ?2), updated_at = ?2"
-    " WHERE id = ?1";
+    " first_attempt_at = coalesce(first_attempt_at, ?2), updated_at = ?2,"
+    " body = coalesce(body, ?3) WHERE id = ?1";
 
 /* A due message, read before any of them is changed. */
 struct queue_due {
@@ -84,6 +93,8 @@ struct queue_due {
 	int	no_consent;	/* unsubscribed or bounced */
 	int	ever_sent;
 	int64_t	last_sent;	/* or claimed: one in flight counts as sent */
+	int	built;		/* its bytes are stored */
+	char	rcpt[EMAIL_MAX + 1];
 };
 
 /* Why a due message is not sent now; NULL when it is to be sent. */
@@ -107,26 +118,95 @@ queue_hold(const struct config *cfg, const struct campaign *c,
 	return NULL;
 }
 
-static int
-queue_prepare(struct db *db, const struct config *cfg, const struct campaign *c,
-    const struct queue_due *d, int64_t now, struct outgoing *o)
+/*
+ * The due messages not built yet, in the order queue_claim() takes them,
+ * at most `max`: the caller builds them outside any write transaction and
+ * hands the bytes to queue_claim().  DB_OK or DB_*.
+ */
+int
+queue_unbuilt(struct db *db, int64_t now, struct queue_unbuilt *out, int max,
+    int *n)
 {
-	struct message_facts	facts;
-	int			rc;
+	sqlite3_stmt	*st = db_prepare(db, sql_unbuilt);
+	int		 rc = SQLITE_DONE;
 
+	*n = 0;
+	if (st == NULL)
+		return DB_ERROR;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int(st, 2, max);
+	while (*n < max && (rc = db_step(db, st)) == SQLITE_ROW) {
+		struct queue_unbuilt *u = &out[(*n)++];
+
+		u->id = sqlite3_column_int64(st, 0);
+		snprintf(u->campaign, sizeof(u->campaign), "%s",
+		    (const char *)sqlite3_column_text(st, 1));
+		u->customer = sqlite3_column_int64(st, 2);
+		u->sale = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DB_OK : rc;
+}
+
+/* The stored bytes of a message built at an earlier claim. */
+static int
+queue_load_body(struct db *db, int64_t id, struct buf *text)
+{
+	sqlite3_stmt	*st = db_prepare(db, sql_body);
+	int		 rc;
+
+	if (st == NULL)
+		return DB_ERROR;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = db_step(db, st)) != SQLITE_ROW)
+		return rc == SQLITE_DONE ? DB_ERROR : rc;
+	buf_add(text, sqlite3_column_blob(st, 0),
+	    (size_t)sqlite3_column_bytes(st, 0));
+	sqlite3_reset(st);
+	return DB_OK;
+}
+
+/*
+ * Claim one message: its stored bytes if it has them, else the ones built
+ * for it, which are stored with the claim.  1 when it has neither (it
+ * became due after the caller built): it waits for the next turn.
+ */
+static int
+queue_prepare(struct db *db, const struct queue_due *d,
+    struct outgoing *built, int nbuilt, int64_t now, struct outgoing *o)
+{
+	struct outgoing	*b = NULL;
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	for (int i = 0; i < nbuilt && !d->built && b == NULL; i++)
+		if (built[i].id == d->id)
+			b = &built[i];
+	if (!d->built && b == NULL)
+		return 1;
 	memset(o, 0, sizeof(*o));
 	o->id = d->id;
 	o->customer = d->customer;
-	snprintf(o->campaign, sizeof(o->campaign), "%s", c->name);
+	snprintf(o->campaign, sizeof(o->campaign), "%s", d->campaign);
+	snprintf(o->rcpt, sizeof(o->rcpt), "%s", d->rcpt);
 	o->attempts = d->attempts + 1;
-	if ((rc = store_message_facts(db, d->customer, d->sale, &facts)) != DB_OK)
+	if (b != NULL) {
+		o->text = b->text;
+		memset(&b->text, 0, sizeof(b->text));
+	} else if ((rc = queue_load_body(db, d->id, &o->text)) != DB_OK) {
 		return rc;
-	snprintf(o->rcpt, sizeof(o->rcpt), "%s", facts.email);
-	if (message_build(cfg, c, &facts, now, &o->text) == -1) {
-		log_error("out of memory building message %lld", (long long)o->id);
-		return DB_ERROR;
 	}
-	return db_write(db, sql_claim, o->id, now, NULL);
+	if (o->text.failed)
+		fatalx("out of memory loading message %lld", (long long)o->id);
+	if ((st = db_prepare(db, sql_claim)) == NULL)
+		return DB_ERROR;
+	sqlite3_bind_int64(st, 1, o->id);
+	sqlite3_bind_int64(st, 2, now);
+	if (b != NULL)
+		sqlite3_bind_blob(st, 3, o->text.data, (int)o->text.len,
+		    SQLITE_STATIC);
+	rc = db_step(db, st);
+	return rc == SQLITE_DONE ? DB_OK : rc;
 }
 
 #define QUEUE_CLAIM_MAX	64
@@ -137,7 +217,7 @@ queue_read_due(struct db *db, int64_t now, struct queue_due *due, int max,
     int *n)
 {
 	sqlite3_stmt	*st = db_prepare(db, sql_due);
-	int		 rc;
+	int		 rc = SQLITE_DONE;
 
 	*n = 0;
 	if (st == NULL)
@@ -157,6 +237,9 @@ queue_read_due(struct db *db, int64_t now, struct queue_due *due, int max,
 		d->no_consent = sqlite3_column_int(st, 6);
 		d->ever_sent = sqlite3_column_type(st, 7) != SQLITE_NULL;
 		d->last_sent = sqlite3_column_int64(st, 7);
+		d->built = sqlite3_column_int(st, 8);
+		snprintf(d->rcpt, sizeof(d->rcpt), "%s",
+		    (const char *)sqlite3_column_text(st, 9));
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DB_OK : rc;
@@ -165,14 +248,16 @@ queue_read_due(struct db *db, int64_t now, struct queue_due *due, int max,
 /*
  * Claim up to `max` due messages inside the caller's write transaction,
  * which the caller commits before it talks to the relay.  Each is marked
- * "sending" and its text built.  Due messages that must wait (min_gap, the
+ * "sending" with its bytes: those stored at its first claim, or those the
+ * caller built for it (`built`, from queue_unbuilt()), which are moved out
+ * of `built` and stored now.  Due messages that must wait (min_gap, the
  * send window) are moved, and those that must not go (consent, expiry, a
  * removed campaign) end here.  On error the caller rolls back; out holds
  * nothing to free.
  */
 int
 queue_claim(struct db *db, const struct config *cfg, int64_t now,
-    struct outgoing *out, int max, int *n)
+    struct outgoing *built, int nbuilt, struct outgoing *out, int max, int *n)
 {
 	struct queue_due	due[QUEUE_CLAIM_MAX];
 	int64_t			claimed[QUEUE_CLAIM_MAX];
@@ -198,8 +283,11 @@ queue_claim(struct db *db, const struct config *cfg, int64_t now,
 			rc = db_write(db, sql_set_state, d->id, now, end);
 		else if (postpone != 0)
 			rc = db_write(db, sql_postpone, d->id, postpone, NULL);
-		else if ((rc = queue_prepare(db, cfg, c, d, now, &out[*n])) == DB_OK)
+		else if ((rc = queue_prepare(db, d, built, nbuilt, now,
+		    &out[*n])) == DB_OK)
 			claimed[(*n)++] = d->customer;
+		else if (rc == 1)
+			rc = DB_OK;
 		else
 			queue_free(&out[*n]);
 		if (rc != DB_OK)

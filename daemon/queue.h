@@ -10,16 +10,7 @@
 #include "config.h"
 #include "db.h"
 #include "email.h"
-
-/* A claimed message on its way to the relay. */
-struct outgoing {
-	int64_t	id;
-	int64_t	customer;
-	char	campaign[65];
-	char	rcpt[EMAIL_MAX + 1];
-	int	attempts;
-	struct buf text;
-};
+#include "message.h"
 
 enum queue_outcome {
 	QUEUE_SENT,
@@ -31,8 +22,19 @@ enum queue_outcome {
 
 int	queue_recover(struct db *db, int64_t now, int *count);
 int	queue_next_due(struct db *db, int64_t *due);
+/* A due message whose bytes are not built yet. */
+struct queue_unbuilt {
+	int64_t	id;
+	char	campaign[65];
+	int64_t	customer;
+	int64_t	sale;
+};
+
+int	queue_unbuilt(struct db *db, int64_t now, struct queue_unbuilt *out,
+	    int max, int *n);
 int	queue_claim(struct db *db, const struct config *cfg, int64_t now,
-	    struct outgoing *out, int max, int *n);
+	    struct outgoing *built, int nbuilt, struct outgoing *out, int max,
+	    int *n);
 int	queue_result(struct db *db, const struct config *cfg,
 	    const struct outgoing *o, enum queue_outcome outcome,
 	    const char *reply, int64_t now, int64_t requeue_at);

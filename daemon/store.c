@@ -364,7 +364,8 @@ store_copy(char *dst, size_t size, sqlite3_stmt *st, int col)
 /*
  * What a message to `customer` about `sale` needs to know.  A customer's
  * unsubscribe token is drawn here, the first time one is needed, so this
- * writes: call it in a write transaction, or alone.  DB_OK, or DB_ERROR
+ * may write one row (alone, or in the caller's transaction); a token
+ * another writer drew first wins, and is the one read back.  DB_OK, DB_ERROR
  * (logged) also when either row is missing.
  */
 int
@@ -403,8 +404,13 @@ store_message_facts(struct db *db, int64_t customer, int64_t sale,
 		log_warn("cannot draw an unsubscribe token");
 		return DB_ERROR;
 	}
-	return db_write(db, sql_set_unsubscribe_token, customer, 0,
-	    f->unsubscribe_token);
+	if ((rc = db_write(db, sql_set_unsubscribe_token, customer, 0,
+	    f->unsubscribe_token)) != DB_OK)
+		return rc;
+	/* Another writer drew one first: theirs is the customer's token. */
+	if (sqlite3_changes(db->sqlite) == 0)
+		return store_message_facts(db, customer, sale, f);
+	return DB_OK;
 }
 
 static const char sql_sale_by_order_id[] =

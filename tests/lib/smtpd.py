@@ -42,12 +42,16 @@ def make_ca(folder, name="localhost"):
 
 class Handler:
     """Records what arrives; `rcpt_replies` maps an address to the reply
-    its RCPT gets, `data_reply` (if set) answers every end of DATA."""
+    its RCPT gets, `data_reply` (if set) answers every end of DATA;
+    `data_once` holds replies for the next ends of DATA, one each, and what
+    they refused is kept in `refused`."""
 
     def __init__(self):
         self.messages = []
         self.rcpt_replies = {}
         self.data_reply = None
+        self.data_once = []
+        self.refused = []
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -60,6 +64,10 @@ class Handler:
     async def handle_DATA(self, server, session, envelope):
         if self.data_reply:
             return self.data_reply
+        with self.lock:
+            if self.data_once:
+                self.refused.append(envelope.original_content)
+                return self.data_once.pop(0)
         with self.lock:
             self.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
                                   envelope.original_content))
