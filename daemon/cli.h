@@ -28,7 +28,12 @@ struct cmd {
 #define CLI_LONG	{ "config", required_argument, NULL, 'c' }, \
 			{ "help", no_argument, NULL, 'h' }
 
-#define CLI_HELP	(-2)	/* --help was given and answered */
+/*
+ * cli_getopt: --help was given and answered.  No option character (the
+ * long-only ones count up from 0x100), not -1 (the end), and apart from
+ * the DB_* codes, so that one is never taken for another.
+ */
+#define CLI_HELP	(-16)
 #define CLI_CONTINUE	(-1)
 
 int	cli_getopt(struct cli *cli, const struct cmd *cmd, int argc,

@@ -40,14 +40,14 @@ cmd_consent(struct cli *cli, const struct cmd *cmd, int argc, char **argv,
 
 	if ((rc = db_begin(cli->db)) != DB_OK)
 		return cli_status(rc);
-	if ((found = store_find_customer(cli->db, email, token, &id)) == 1 &&
-	    (rc = store_set_consent(cli->db, id, subscribed, (int64_t)time(NULL),
-	    &changed)) == DB_OK)
-		rc = db_commit(cli->db);
-	if (found != 1 || rc != DB_OK) {
-		db_rollback(cli->db);
-		if (found < 0 || rc != DB_OK)
-			return cli_status(found < 0 ? found : rc);
+	if ((found = store_find_customer(cli->db, email, token, &id)) == 1)
+		rc = store_set_consent(cli->db, id, subscribed,
+		    (int64_t)time(NULL), &changed);
+	else
+		rc = found == 0 ? 1 : found;	/* 1: no such customer */
+	if ((rc = db_end(cli->db, rc)) != DB_OK) {
+		if (rc < 0)
+			return cli_status(rc);
 		log_error("no customer has %s \"%s\"", email ? "the address" :
 		    "the unsubscribe token", email ? email : token);
 		return EX_DATAERR;

@@ -185,13 +185,11 @@ cmd_retry(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 		}
 	}
 	free(ids);
-	if (rc == DB_OK && bad == 0)
-		rc = db_commit(cli->db);
-	if (rc != DB_OK || bad > 0) {
-		db_rollback(cli->db);
-		if (bad > 0)
+	/* All or nothing: one message that cannot be retried keeps them all. */
+	if ((rc = db_end(cli->db, rc == DB_OK && bad > 0 ? bad : rc)) != DB_OK) {
+		if (rc > 0)
 			log_error("nothing was retried");
-		return bad > 0 ? EX_DATAERR : cli_status(rc);
+		return rc > 0 ? EX_DATAERR : cli_status(rc);
 	}
 	printf("%d message%s back in the queue, due now\n", count,
 	    count == 1 ? "" : "s");

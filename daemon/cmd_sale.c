@@ -66,12 +66,9 @@ cmd_sale_add(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 	cmd_sale_begin(cli, &im);
 	if ((rc = db_begin(cli->db)) != DB_OK)
 		return cli_status(rc);
-	if ((rc = import_record(&im, fields, NULL, 0)) == IMPORT_OK)
-		rc = db_commit(cli->db);
-	if (rc != IMPORT_OK) {
-		db_rollback(cli->db);
+	if ((rc = db_end(cli->db, import_record(&im, fields, NULL, 0))) !=
+	    IMPORT_OK)
 		return cmd_sale_status(rc);
-	}
 	import_summary(&im, stdout);
 	return EX_OK;
 }

@@ -80,7 +80,7 @@ customer_collect(struct db *db, const char *email, json_t **out)
 	int64_t		 id;
 	int		 rc;
 
-	if ((rc = db_exec(db, "BEGIN")) != DB_OK)
+	if ((rc = db_begin_read(db)) != DB_OK)
 		return rc;
 	if ((st = db_prepare(db, sql_customer)) == NULL) {
 		rc = DB_ERROR;
@@ -122,7 +122,7 @@ customer_collect(struct db *db, const char *email, json_t **out)
 	c = NULL;
 	rc = 1;
 out:
-	db_rollback(db);
+	rc = db_end(db, rc);
 	json_decref(c);
 	return rc;
 }

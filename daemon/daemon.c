@@ -326,10 +326,7 @@ daemon_pump(struct daemon *d)
 			rc = queue_result(d->db, d->cfg, &done[i]->msg,
 			    done[i]->outcome, done[i]->why, now,
 			    daemon_judge(d, done[i], now));
-		if (rc == DB_OK)
-			rc = db_commit(d->db);
-		if (rc != DB_OK)
-			db_rollback(d->db);
+		rc = db_end(d->db, rc);
 	}
 	if (rc != DB_OK) {
 		/* Recorded nothing: those answers are recorded next turn. */
@@ -343,10 +340,7 @@ daemon_pump(struct daemon *d)
 	    &nbuilt)) == DB_OK && (rc = db_begin(d->db)) == DB_OK) {
 		rc = queue_claim(d->db, d->cfg, now, built, nbuilt, batch, want,
 		    &n);
-		if (rc == DB_OK)
-			rc = db_commit(d->db);
-		if (rc != DB_OK) {
-			db_rollback(d->db);
+		if ((rc = db_end(d->db, rc)) != DB_OK) {
 			for (int i = 0; i < n; i++)
 				queue_free(&batch[i]);
 			n = 0;
@@ -506,14 +500,13 @@ daemon_release(struct daemon *d)
 
 	if (n == 0)
 		return;
-	rc = db_begin(d->db);
-	for (int i = 0; i < n && rc == DB_OK; i++)
-		rc = queue_release(d->db, &taken[i], daemon_now());
-	if (rc == DB_OK)
-		rc = db_commit(d->db);
+	if ((rc = db_begin(d->db)) == DB_OK) {
+		for (int i = 0; i < n && rc == DB_OK; i++)
+			rc = queue_release(d->db, &taken[i], daemon_now());
+		rc = db_end(d->db, rc);
+	}
 	if (rc != DB_OK) {
 		/* They stay "sending", and go at the next start. */
-		db_rollback(d->db);
 		log_warnx("%d claimed message%s stay claimed until the next start",
 		    n, n == 1 ? "" : "s");
 	}

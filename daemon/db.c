@@ -135,22 +135,43 @@ db_write(struct db *db, const char *sql, int64_t a, int64_t b,
 	return rc >= 0 ? DB_OK : rc;
 }
 
-/* IMMEDIATE: take the write lock now, so a busy database waits here. */
+/*
+ * A write transaction.  IMMEDIATE: take the write lock now, so a busy
+ * database waits here, not at a write halfway through.  End it with
+ * db_end().
+ */
 int
 db_begin(struct db *db)
 {
 	return db_exec(db, "BEGIN IMMEDIATE");
 }
 
+/* A read transaction: the reads until db_end() see one snapshot. */
 int
-db_commit(struct db *db)
+db_begin_read(struct db *db)
 {
-	int rc = db_exec(db, "COMMIT");
+	return db_exec(db, "BEGIN");
+}
 
-	if (rc == DB_OK && db->full) {
-		log_info("database %s: there is room on the disk again", db->path);
-		db->full = 0;
+/*
+ * End the transaction db_begin() or db_begin_read() opened, whatever
+ * happened in it: commit when rc is DB_OK, else roll back; a positive rc
+ * is the caller's own reason to keep nothing (bad input), a negative one
+ * an error.  Returns rc, or the commit's error (rolled back too).
+ */
+int
+db_end(struct db *db, int rc)
+{
+	if (rc == DB_OK && (rc = db_exec(db, "COMMIT")) == DB_OK) {
+		if (db->full) {
+			log_info("database %s: there is room on the disk again",
+			    db->path);
+			db->full = 0;
+		}
+		return DB_OK;
 	}
+	if (!sqlite3_get_autocommit(db->sqlite))
+		sqlite3_exec(db->sqlite, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
 }
 
@@ -165,13 +186,6 @@ db_checkpoint(struct db *db)
 {
 	sqlite3_wal_checkpoint_v2(db->sqlite, NULL, SQLITE_CHECKPOINT_TRUNCATE,
 	    NULL, NULL);
-}
-
-void
-db_rollback(struct db *db)
-{
-	if (!sqlite3_get_autocommit(db->sqlite))
-		sqlite3_exec(db->sqlite, "ROLLBACK", NULL, NULL, NULL);
 }
 
 static int
@@ -210,13 +224,12 @@ db_migrate(struct db *db)
 		return rc;
 	/* Another process may have migrated while we waited for the lock. */
 	if ((rc = db_user_version(db, &version)) != DB_OK)
-		goto fail;
+		return db_end(db, rc);
 	if (version > latest) {
 		log_error("database %s has schema version %d, newer than this "
 		    "aftersale knows (%d): upgrade aftersale, or point "
 		    "`database` at another file", db->path, version, latest);
-		rc = DB_NEWER;
-		goto fail;
+		return db_end(db, DB_NEWER);
 	}
 	for (int i = version; i < latest; i++) {
 		rc = sqlite3_exec(db->sqlite, migrations[i].sql, NULL, NULL, NULL);
@@ -224,20 +237,16 @@ db_migrate(struct db *db)
 			rc = db_fail(db, rc, "applying a migration");
 			log_error("migration %04d_%s failed; the database is "
 			    "unchanged", migrations[i].version, migrations[i].name);
-			goto fail;
+			return db_end(db, rc);
 		}
 	}
 	snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", latest);
-	if ((rc = db_exec(db, pragma)) != DB_OK || (rc = db_commit(db)) != DB_OK)
-		goto fail;
+	if ((rc = db_end(db, db_exec(db, pragma))) != DB_OK)
+		return rc;
 	if (version > 0)
 		log_info("database %s migrated from schema %d to %d", db->path,
 		    version, latest);
 	return DB_OK;
-
-fail:
-	db_rollback(db);
-	return rc;
 }
 
 /*

@@ -6,6 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * Every db_* and storage function (store, queue, planner, stats, import)
+ * returns DB_OK, a negative DB_* error (already logged), or a positive
+ * count or verdict of its own (1: found; IMPORT_BAD) that its header names.
+ */
 #define DB_OK		0
 #define DB_ERROR	(-1)	/* logged; the database is unusable for this */
 #define DB_BUSY		(-2)	/* logged; another process holds the lock */
@@ -41,8 +46,8 @@ int	db_run(struct db *db, const char *sql, int64_t a, int64_t b,
 int	db_write(struct db *db, const char *sql, int64_t a, int64_t b,
 	    const char *text);
 int	db_begin(struct db *db);
-int	db_commit(struct db *db);
-void	db_rollback(struct db *db);
+int	db_begin_read(struct db *db);
+int	db_end(struct db *db, int rc);
 void	db_checkpoint(struct db *db);
 int	db_fail(struct db *db, int rc, const char *doing);
 

@@ -207,12 +207,8 @@ import_csv(struct import *im, FILE *fp, const char *name)
 	} else if (rc == IMPORT_OK && im->bad > 0 && !im->skip_invalid) {
 		rc = IMPORT_BAD;
 	}
-	if (rc == IMPORT_OK)
-		rc = db_commit(im->db);
-	if (rc == IMPORT_OK)
+	if ((rc = db_end(im->db, rc)) == IMPORT_OK)
 		db_checkpoint(im->db);
-	else
-		db_rollback(im->db);
 	return rc;
 }
 

@@ -166,11 +166,9 @@ planner_run(struct db *db, const struct config *cfg, int64_t now, int *planned,
 	if ((rc = db_begin(db)) != DB_OK)
 		return rc;
 	if ((rc = db_run(db, sql_cursor, 0, 0, NULL, &cursor)) < 0)
-		goto fail;
-	if ((st = db_prepare(db, sql_new_sales)) == NULL) {
-		rc = DB_ERROR;
-		goto fail;
-	}
+		return db_end(db, rc);
+	if ((st = db_prepare(db, sql_new_sales)) == NULL)
+		return db_end(db, DB_ERROR);
 	last = cursor;
 	sqlite3_bind_int64(st, 1, cursor);
 	sqlite3_bind_int(st, 2, PLANNER_BATCH);
@@ -187,20 +185,16 @@ planner_run(struct db *db, const struct config *cfg, int64_t now, int *planned,
 		};
 
 		if ((rc = planner_sale(db, cfg, &s, now, planned)) != DB_OK)
-			goto fail;
+			return db_end(db, rc);
 		last = s.id;
 		n++;
 	}
 	if (rc != SQLITE_DONE)
-		goto fail;
+		return db_end(db, rc);
 	if (n > 0 && (rc = db_run(db, sql_advance, last, 0, NULL, NULL)) < 0)
-		goto fail;
-	if ((rc = db_commit(db)) != DB_OK)
-		goto fail;
+		return db_end(db, rc);
+	if ((rc = db_end(db, DB_OK)) != DB_OK)
+		return rc;
 	*more = n == PLANNER_BATCH;
 	return DB_OK;
-
-fail:
-	db_rollback(db);
-	return rc;
 }

@@ -436,11 +436,7 @@ queue_reconfigure(struct db *db, const struct config *old,
 		if (rc == SQLITE_DONE)
 			rc = DB_OK;
 	}
-	if (rc == DB_OK)
-		rc = db_commit(db);
-	if (rc != DB_OK)
-		db_rollback(db);
-	return rc;
+	return db_end(db, rc);
 }
 
 /* The message states, in the order of DESIGN's list. */

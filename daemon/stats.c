@@ -310,7 +310,7 @@ stats_collect(struct db *db, const struct config *cfg,
 	    "until", stats_time(f->until, INT64_MAX));
 	if (root == NULL)
 		return DB_ERROR;
-	if ((rc = db_exec(db, "BEGIN")) != DB_OK) {
+	if ((rc = db_begin_read(db)) != DB_OK) {
 		json_decref(root);
 		return rc;
 	}
@@ -318,8 +318,7 @@ stats_collect(struct db *db, const struct config *cfg,
 	    (rc = stats_messages(db, cfg, f, root)) == DB_OK &&
 	    (rc = stats_conversions(db, cfg, f, root)) == DB_OK)
 		rc = stats_referrals(db, f, root);
-	db_rollback(db);
-	if (rc != DB_OK) {
+	if ((rc = db_end(db, rc)) != DB_OK) {
 		json_decref(root);
 		return rc;
 	}
