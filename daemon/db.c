@@ -39,7 +39,7 @@ db_fail(struct db *db, int rc, const char *doing)
 	return DB_ERROR;
 }
 
-int
+static int
 db_exec(struct db *db, const char *sql)
 {
 	int rc = sqlite3_exec(db->sqlite, sql, NULL, NULL, NULL);

@@ -37,7 +37,6 @@ struct db {
 int	db_open(const char *path, struct db **out);
 int	db_open_readonly(const char *path, struct db **out);
 void	db_close(struct db *db);
-int	db_exec(struct db *db, const char *sql);
 int	db_cache_size(struct db *db, int kib);
 sqlite3_stmt *db_prepare(struct db *db, const char *sql);
 int	db_step(struct db *db, sqlite3_stmt *stmt);

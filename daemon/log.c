@@ -62,18 +62,6 @@ log_set_level(enum log_level level)
 	log_threshold = level;
 }
 
-int
-log_level_parse(const char *name, enum log_level *level)
-{
-	for (size_t i = 0; i < sizeof(log_names) / sizeof(log_names[0]); i++) {
-		if (strcmp(name, log_names[i]) == 0) {
-			*level = (enum log_level)i;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 #define LOG_LINE_MAX	4096
 
 /* Append to line[*n], keeping room for the newline; truncates. */

@@ -19,7 +19,6 @@ enum log_style {
 
 void	log_init(enum log_style style);
 void	log_set_level(enum log_level level);
-int	log_level_parse(const char *name, enum log_level *level);
 
 /* log_warn and fatal append strerror(errno); the x variants do not. */
 void	log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
