@@ -98,8 +98,10 @@ daemon_status(struct daemon *d)
 	if (queue_next_due(d->db, &due) == 1)
 		timestamp_format(due, when);
 	sd_notifyf(0, "STATUS=%lld scheduled, %lld deferred, %d sending; "
-	    "next due %s; sent %ld since start", (long long)counts[0],
-	    (long long)counts[3], sender_busy(d->sender), when, d->sent);
+	    "next due %s; sent %ld since start",
+	    (long long)counts[QUEUE_STATE_SCHEDULED],
+	    (long long)counts[QUEUE_STATE_DEFERRED], sender_busy(d->sender),
+	    when, d->sent);
 }
 
 /*

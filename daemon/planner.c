@@ -5,6 +5,8 @@
 #include "log.h"
 #include "money.h"
 #include "planner.h"
+#include "queue.h"
+#include "store.h"
 #include "window.h"
 
 /* A sale as the planner sees it. */
@@ -33,8 +35,7 @@ static const char sql_plan[] =
     " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
     " ON CONFLICT (sale_id, campaign) DO NOTHING";
 static const char sql_no_consent[] =
-    "SELECT unsubscribed_at IS NOT NULL OR bounced_at IS NOT NULL"
-    " FROM customers WHERE id = ?1";
+    "SELECT " STORE_NO_CONSENT("customers") " FROM customers WHERE id = ?1";
 static const char sql_had_campaign[] =
     "SELECT EXISTS (SELECT 1 FROM messages WHERE customer_id = ?1"
     " AND campaign = ?3)";
@@ -42,7 +43,7 @@ static const char sql_later_purchase[] =
     "SELECT EXISTS (SELECT 1 FROM sales WHERE customer_id = ?1 AND sold_at > ?2)";
 static const char sql_cancel_earlier[] =
     "UPDATE messages SET state = 'cancelled', updated_at = ?4"
-    " WHERE campaign = ?3 AND state IN ('scheduled', 'deferred')"
+    " WHERE campaign = ?3 AND state IN " QUEUE_OPEN
     " AND sale_id IN (SELECT id FROM sales WHERE customer_id = ?1 AND sold_at < ?2)";
 
 /* Does the campaign want a message for this sale, and to whom? */
@@ -101,7 +102,7 @@ planner_sale(struct db *db, const struct config *cfg, const struct planner_sale 
 	for (size_t i = 0; i < cfg->ncampaigns; i++) {
 		const struct campaign	*c = &cfg->campaigns[i];
 		int64_t			 to, no_consent, had;
-		const char		*state = "scheduled";
+		const char		*state = queue_states[QUEUE_STATE_SCHEDULED];
 		sqlite3_stmt		*st;
 
 		if (!c->enabled || (to = planner_recipient(c, s)) == 0)
@@ -116,13 +117,13 @@ planner_sale(struct db *db, const struct config *cfg, const struct planner_sale 
 		if ((rc = db_run(db, sql_no_consent, to, 0, NULL, &no_consent)) < 0)
 			return rc;
 		if (no_consent)
-			state = "suppressed";
+			state = queue_states[QUEUE_STATE_SUPPRESSED];
 		if (c->stop_on & STOP_ON_REPEAT_PURCHASE) {
 			if (later < 0 && (rc = db_run(db, sql_later_purchase,
 			    s->customer, s->sold_at, NULL, &later)) < 0)
 				return rc;
 			if (later && !no_consent)
-				state = "cancelled";
+				state = queue_states[QUEUE_STATE_CANCELLED];
 			if ((st = db_prepare(db, sql_cancel_earlier)) == NULL)
 				return DB_ERROR;
 			sqlite3_bind_int64(st, 1, s->customer);

@@ -48,7 +48,7 @@ queue_release(struct db *db, const struct outgoing *o, int64_t now)
 }
 
 static const char sql_next_due[] =
-    "SELECT due_at FROM messages WHERE state IN ('scheduled', 'deferred')"
+    "SELECT due_at FROM messages WHERE state IN " QUEUE_OPEN
     " ORDER BY due_at LIMIT 1";
 
 /* 1 and the earliest due time, 0 when nothing waits, or DB_*. */
@@ -60,16 +60,16 @@ queue_next_due(struct db *db, int64_t *due)
 
 static const char sql_due[] =
     "SELECT m.id, m.campaign, m.customer_id, m.sale_id, m.due_at, m.attempts,"
-    " c.unsubscribed_at IS NOT NULL OR c.bounced_at IS NOT NULL,"
+    " " STORE_NO_CONSENT("c") ","
     " (SELECT max(coalesce(sent_at, updated_at)) FROM messages"
     "   WHERE customer_id = m.customer_id AND state IN ('sent', 'sending')),"
     " m.body IS NOT NULL, c.email"
     " FROM messages m JOIN customers c ON c.id = m.customer_id"
-    " WHERE m.state IN ('scheduled', 'deferred') AND m.due_at <= ?1"
+    " WHERE m.state IN " QUEUE_OPEN " AND m.due_at <= ?1"
     " ORDER BY m.due_at, m.id LIMIT ?2";
 static const char sql_unbuilt[] =
     "SELECT id, campaign, customer_id, sale_id FROM messages"
-    " WHERE state IN ('scheduled', 'deferred') AND due_at <= ?1"
+    " WHERE state IN " QUEUE_OPEN " AND due_at <= ?1"
     " AND body IS NULL ORDER BY due_at, id LIMIT ?2";
 static const char sql_set_state[] =
     "UPDATE messages SET state = ?3, updated_at = ?2 WHERE id = ?1";
@@ -104,11 +104,11 @@ queue_hold(const struct config *cfg, const struct campaign *c,
 {
 	*postpone = 0;
 	if (c == NULL)
-		return "cancelled";
+		return queue_states[QUEUE_STATE_CANCELLED];
 	if (d->no_consent)
-		return "suppressed";
+		return queue_states[QUEUE_STATE_SUPPRESSED];
 	if (c->expire_after > 0 && now > d->due + c->expire_after)
-		return "expired";
+		return queue_states[QUEUE_STATE_EXPIRED];
 	if (cfg->delivery.min_gap > 0 && d->ever_sent &&
 	    d->last_sent + cfg->delivery.min_gap > now)
 		*postpone = window_next(&c->send_window,
@@ -389,7 +389,7 @@ queue_result(struct db *db, const struct config *cfg, const struct outgoing *o,
 
 static const char sql_cancel_campaign[] =
     "UPDATE messages SET state = 'cancelled', updated_at = ?2"
-    " WHERE campaign = ?3 AND state IN ('scheduled', 'deferred')";
+    " WHERE campaign = ?3 AND state IN " QUEUE_OPEN;
 static const char sql_move_campaign[] =
     "SELECT m.id, s.sold_at FROM messages m JOIN sales s ON s.id = m.sale_id"
     " WHERE m.campaign = ?1 AND m.state = 'scheduled' AND m.attempts = 0";
@@ -439,10 +439,15 @@ queue_reconfigure(struct db *db, const struct config *old,
 	return db_end(db, rc);
 }
 
-/* The message states, in the order of DESIGN's list. */
 const char *const queue_states[QUEUE_NSTATES] = {
-	"scheduled", "sending", "sent", "deferred", "failed", "cancelled",
-	"expired", "suppressed",
+	[QUEUE_STATE_SCHEDULED] = "scheduled",
+	[QUEUE_STATE_SENDING] = "sending",
+	[QUEUE_STATE_SENT] = "sent",
+	[QUEUE_STATE_DEFERRED] = "deferred",
+	[QUEUE_STATE_FAILED] = "failed",
+	[QUEUE_STATE_CANCELLED] = "cancelled",
+	[QUEUE_STATE_EXPIRED] = "expired",
+	[QUEUE_STATE_SUPPRESSED] = "suppressed",
 };
 static const char sql_counts[] =
     "SELECT state, count(*) FROM messages GROUP BY state";
@@ -536,7 +541,7 @@ queue_list(struct db *db, const char *state, const char *campaign, int limit,
 
 static const char sql_retry_check[] =
     "SELECT m.state, c.email,"
-    " c.unsubscribed_at IS NOT NULL OR c.bounced_at IS NOT NULL"
+    " " STORE_NO_CONSENT("c")
     " FROM messages m JOIN customers c ON c.id = m.customer_id WHERE m.id = ?1";
 static const char sql_retry[] =
     "UPDATE messages SET state = 'scheduled', due_at = ?2, attempts = 0,"
@@ -545,7 +550,7 @@ static const char sql_retry_failed[] =
     "UPDATE messages SET state = 'scheduled', due_at = ?2, attempts = 0,"
     " first_attempt_at = NULL, updated_at = ?2 WHERE state = 'failed'"
     " AND customer_id NOT IN (SELECT id FROM customers"
-    "   WHERE unsubscribed_at IS NOT NULL OR bounced_at IS NOT NULL)";
+    "   WHERE " STORE_NO_CONSENT("customers") ")";
 static const char sql_failed_held[] =
     "SELECT count(*) FROM messages WHERE state = 'failed'";
 

@@ -41,8 +41,27 @@ int	queue_result(struct db *db, const struct config *cfg,
 int	queue_release(struct db *db, const struct outgoing *o, int64_t now);
 int	queue_reconfigure(struct db *db, const struct config *old,
 	    const struct config *cfg, int64_t now);
-#define QUEUE_NSTATES	8
+/* The message states, in the order of DESIGN's list. */
+enum queue_state {
+	QUEUE_STATE_SCHEDULED,
+	QUEUE_STATE_SENDING,
+	QUEUE_STATE_SENT,
+	QUEUE_STATE_DEFERRED,
+	QUEUE_STATE_FAILED,
+	QUEUE_STATE_CANCELLED,
+	QUEUE_STATE_EXPIRED,
+	QUEUE_STATE_SUPPRESSED,
+	QUEUE_NSTATES
+};
+/* Their names, as the messages table stores them. */
 extern const char *const queue_states[QUEUE_NSTATES];
+
+/*
+ * SQL, spliced into literal statements: the states a message can still go
+ * out from, which a stop_on event, a removed campaign or an unsubscribe
+ * ends.
+ */
+#define QUEUE_OPEN	"('scheduled', 'deferred')"
 
 int	queue_counts(struct db *db, int64_t counts[QUEUE_NSTATES]);
 void	queue_free(struct outgoing *o);

@@ -156,7 +156,7 @@ stats_messages(struct db *db, const struct config *cfg,
 			json_t *entry = json_pack("{s:s}", "name", name);
 
 			for (int i = 0; i < QUEUE_NSTATES; i++)
-				if (strcmp(queue_states[i], "sending") != 0)
+				if (i != QUEUE_STATE_SENDING)
 					json_object_set(entry, queue_states[i],
 					    json_object_get(c, queue_states[i]));
 			json_object_set_new(entry, "conversions", json_integer(0));

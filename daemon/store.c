@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "queue.h"
 #include "store.h"
 #include "token.h"
 
@@ -456,7 +457,7 @@ static const char sql_resubscribe[] =
     " WHERE id = ?1";
 static const char sql_suppress_waiting[] =
     "UPDATE messages SET state = 'suppressed', updated_at = ?2"
-    " WHERE customer_id = ?1 AND state IN ('scheduled', 'deferred')";
+    " WHERE customer_id = ?1 AND state IN " QUEUE_OPEN;
 
 /* 1 and the customer's id, by address (any case) or token; 0; DB_*. */
 int

@@ -32,6 +32,14 @@ struct store_result {
 	const char		*conflict;	/* the field that differs */
 };
 
+/*
+ * SQL, spliced into literal statements: true when the customers row
+ * `c` (a table name or alias) may not be mailed: they unsubscribed, or
+ * their address bounced.
+ */
+#define STORE_NO_CONSENT(c) \
+	"(" c ".unsubscribed_at IS NOT NULL OR " c ".bounced_at IS NOT NULL)"
+
 int	store_record_sale(struct db *db, const struct sale *sale, int64_t now,
 	    struct store_result *res);
 const char *store_referral_text(enum store_referral r);
