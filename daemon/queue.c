@@ -1,4 +1,7 @@
-/* The message queue: states, claims and delivery outcomes in SQLite. */
+/*
+ * The message queue, the daemon's side: states, claims and delivery
+ * outcomes in SQLite.  Operators' listing and retry are cmd_queue.c.
+ */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +10,6 @@
 #include "log.h"
 #include "queue.h"
 #include "store.h"
-#include "view.h"
 #include "window.h"
 
 static const char sql_recover[] =
@@ -468,148 +470,6 @@ queue_counts(struct db *db, int64_t counts[QUEUE_NSTATES])
 			    (const char *)sqlite3_column_text(st, 0)) == 0)
 				counts[i] = sqlite3_column_int64(st, 1);
 	return rc == SQLITE_DONE ? DB_OK : rc;
-}
-
-/* A state's name as stored, or NULL when `name` is none of them. */
-const char *
-queue_state_name(const char *name)
-{
-	for (int i = 0; i < QUEUE_NSTATES; i++)
-		if (strcmp(queue_states[i], name) == 0)
-			return queue_states[i];
-	return NULL;
-}
-
-static const char sql_list[] =
-    "SELECT m.id, m.campaign, m.state, c.email, s.order_id, m.due_at,"
-    " m.sent_at, m.attempts, m.last_error"
-    " FROM messages m JOIN customers c ON c.id = m.customer_id"
-    " JOIN sales s ON s.id = m.sale_id"
-    " WHERE (?1 IS NULL OR m.state = ?1) AND (?2 IS NULL OR m.campaign = ?2)"
-    " ORDER BY m.due_at, m.id LIMIT ?3";
-static const char sql_list_total[] =
-    "SELECT count(*) FROM messages"
-    " WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR campaign = ?2)";
-
-static json_t *
-queue_row(sqlite3_stmt *st)
-{
-	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:o, s:i, s:s}",
-	    "id", (json_int_t)sqlite3_column_int64(st, 0),
-	    "campaign", view_text(st, 1),
-	    "state", view_text(st, 2),
-	    "email", view_text(st, 3),
-	    "order_id", view_text(st, 4),
-	    "due_at", view_time(st, 5),
-	    "sent_at", view_time(st, 6),
-	    "attempts", sqlite3_column_int(st, 7),
-	    "last_error", view_text(st, 8));
-}
-
-/*
- * The messages with this state and campaign (NULL: any), next due first,
- * at most `limit` (0: all): { "total": N, "messages": [ ... ] } in *out,
- * the caller's to json_decref.  DB_OK or DB_*.
- */
-int
-queue_list(struct db *db, const char *state, const char *campaign, int limit,
-    json_t **out)
-{
-	sqlite3_stmt	*st;
-	json_t		*list = json_array();
-	int		 rc;
-
-	*out = json_pack("{s:i, s:o}", "total", 0, "messages", list);
-	if ((st = db_prepare(db, sql_list_total)) == NULL)
-		return DB_ERROR;
-	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, campaign, -1, SQLITE_STATIC);
-	if ((rc = db_step(db, st)) != SQLITE_ROW)
-		return rc == SQLITE_DONE ? DB_ERROR : rc;
-	json_object_set_new(*out, "total", json_integer(sqlite3_column_int64(st, 0)));
-	sqlite3_reset(st);
-
-	if ((st = db_prepare(db, sql_list)) == NULL)
-		return DB_ERROR;
-	sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, campaign, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, limit > 0 ? limit : -1);
-	while ((rc = db_step(db, st)) == SQLITE_ROW)
-		json_array_append_new(list, queue_row(st));
-	return rc == SQLITE_DONE ? DB_OK : rc;
-}
-
-static const char sql_retry_check[] =
-    "SELECT m.state, c.email,"
-    " " STORE_NO_CONSENT("c")
-    " FROM messages m JOIN customers c ON c.id = m.customer_id WHERE m.id = ?1";
-static const char sql_retry[] =
-    "UPDATE messages SET state = 'scheduled', due_at = ?2, attempts = 0,"
-    " first_attempt_at = NULL, updated_at = ?2 WHERE id = ?1";
-static const char sql_retry_failed[] =
-    "UPDATE messages SET state = 'scheduled', due_at = ?2, attempts = 0,"
-    " first_attempt_at = NULL, updated_at = ?2 WHERE state = 'failed'"
-    " AND customer_id NOT IN (SELECT id FROM customers"
-    "   WHERE " STORE_NO_CONSENT("customers") ")";
-static const char sql_failed_held[] =
-    "SELECT count(*) FROM messages WHERE state = 'failed'";
-
-/*
- * Put a failed or deferred message back in the queue, due now, with its
- * attempts (and give_up_after) counted afresh, inside the caller's write
- * transaction.  1 when done; 0 when it cannot be, with the reason in why;
- * DB_*.
- */
-int
-queue_retry(struct db *db, int64_t id, int64_t now, char *why, size_t size)
-{
-	sqlite3_stmt	*st = db_prepare(db, sql_retry_check);
-	const char	*state;
-	int		 rc;
-
-	if (st == NULL)
-		return DB_ERROR;
-	sqlite3_bind_int64(st, 1, id);
-	if ((rc = db_step(db, st)) != SQLITE_ROW) {
-		snprintf(why, size, "there is no message %lld", (long long)id);
-		return rc == SQLITE_DONE ? 0 : rc;
-	}
-	state = (const char *)sqlite3_column_text(st, 0);
-	if (strcmp(state, "failed") != 0 && strcmp(state, "deferred") != 0)
-		snprintf(why, size, "message %lld is %s: only failed and deferred "
-		    "messages can be retried", (long long)id, state);
-	else if (sqlite3_column_int(st, 2))
-		snprintf(why, size, "message %lld: %s unsubscribed or bounced; "
-		    "resubscribe %s first", (long long)id,
-		    (const char *)sqlite3_column_text(st, 1),
-		    (const char *)sqlite3_column_text(st, 1));
-	else
-		why[0] = '\0';
-	sqlite3_reset(st);
-	if (why[0] != '\0')
-		return 0;
-	return (rc = db_write(db, sql_retry, id, now, NULL)) == DB_OK ? 1 : rc;
-}
-
-/*
- * Every failed message whose customer may still be mailed goes back in the
- * queue, inside the caller's write transaction.  *held counts the failed
- * ones left (unsubscribed or bounced customers).  DB_OK or DB_*.
- */
-int
-queue_retry_failed(struct db *db, int64_t now, int *count, int *held)
-{
-	int64_t	left = 0;
-	int	rc;
-
-	*count = *held = 0;
-	if ((rc = db_write(db, sql_retry_failed, 0, now, NULL)) != DB_OK)
-		return rc;
-	*count = sqlite3_changes(db->sqlite);
-	if ((rc = db_run(db, sql_failed_held, 0, 0, NULL, &left)) < 0)
-		return rc;
-	*held = (int)left;
-	return DB_OK;
 }
 
 void

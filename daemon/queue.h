@@ -2,7 +2,6 @@
 #ifndef AFTERSALE_QUEUE_H
 #define AFTERSALE_QUEUE_H
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,13 +64,5 @@ extern const char *const queue_states[QUEUE_NSTATES];
 
 int	queue_counts(struct db *db, int64_t counts[QUEUE_NSTATES]);
 void	queue_free(struct outgoing *o);
-
-/* The queue and retry commands. */
-const char *queue_state_name(const char *name);
-int	queue_list(struct db *db, const char *state, const char *campaign,
-	    int limit, json_t **out);
-int	queue_retry(struct db *db, int64_t id, int64_t now, char *why,
-	    size_t size);
-int	queue_retry_failed(struct db *db, int64_t now, int *count, int *held);
 
 #endif
