@@ -84,23 +84,13 @@ static const char sql_claim[] =
     " first_attempt_at = coalesce(first_attempt_at, ?2), updated_at = ?2,"
     " body = coalesce(body, ?3) WHERE id = ?1";
 
-/* A due message, read before any of them is changed. */
-struct queue_due {
-	int64_t	id;
-	char	campaign[65];
-	int64_t	customer;
-	int64_t	sale;
-	int64_t	due;
-	int	attempts;
-	int	no_consent;	/* unsubscribed or bounced */
-	int	ever_sent;
-	int64_t	last_sent;	/* or claimed: one in flight counts as sent */
-	int	built;		/* its bytes are stored */
-	char	rcpt[EMAIL_MAX + 1];
-};
-
-/* Why a due message is not sent now; NULL when it is to be sent. */
-static const char *
+/*
+ * Why a due message is not sent now: the state it ends in (a removed
+ * campaign, no consent, expire_after passed), or NULL when it may go, with
+ * *postpone set (nonzero) when it must wait for min_gap or its send window.
+ * Pure: it reads only its arguments (and the timezone, for the window).
+ */
+const char *
 queue_hold(const struct config *cfg, const struct campaign *c,
     const struct queue_due *d, int64_t now, int64_t *postpone)
 {

@@ -19,6 +19,23 @@ enum queue_outcome {
 	QUEUE_RELAY_DOWN,	/* the relay is unusable: deferred, not an attempt */
 };
 
+/* A due message, read before any of them is changed. */
+struct queue_due {
+	int64_t	id;
+	char	campaign[65];
+	int64_t	customer;
+	int64_t	sale;
+	int64_t	due;
+	int	attempts;
+	int	no_consent;	/* unsubscribed or bounced */
+	int	ever_sent;
+	int64_t	last_sent;	/* or claimed: one in flight counts as sent */
+	int	built;		/* its bytes are stored */
+	char	rcpt[EMAIL_MAX + 1];
+};
+
+const char *queue_hold(const struct config *cfg, const struct campaign *c,
+	    const struct queue_due *d, int64_t now, int64_t *postpone);
 int	queue_recover(struct db *db, int64_t now, int *count);
 int	queue_next_due(struct db *db, int64_t *due);
 /* A due message whose bytes are not built yet. */
