@@ -749,6 +749,16 @@ config_line(const struct config *cfg, const char *path)
 	return s != NULL ? config_setting_source_line(s) : 1;
 }
 
+/* "scheme://user[:password]@host...": an '@' before the path. */
+static int
+config_url_has_userinfo(const char *url)
+{
+	const char *p = strstr(url, "://");
+
+	p = p != NULL ? p + 3 : url;
+	return p[strcspn(p, "/?#@")] == '@';
+}
+
 /* What no single key can check: how keys fit together, and the world. */
 static void
 config_check(struct cfg_ctx *ctx, struct config *cfg)
@@ -764,7 +774,17 @@ config_check(struct cfg_ctx *ctx, struct config *cfg)
 		cfg_error(ctx, config_line(cfg, "shop.currency"), "shop.currency "
 		    "\"%s\" is not a three-letter ISO 4217 code such as \"EUR\"",
 		    cfg->shop.currency);
-	if (strncmp(url, "smtp://", 7) != 0 && strncmp(url, "smtps://", 8) != 0)
+	/*
+	 * libcurl would take "smtp://user:password@host" and the URL is
+	 * logged with every relay error: the password would end up in the
+	 * journal.  Refuse it first, before any message that echoes the URL.
+	 */
+	if (config_url_has_userinfo(url))
+		cfg_error(ctx, config_line(cfg, "smtp.url"), "smtp.url must not "
+		    "hold a user name or password (the part before \"@\"): put "
+		    "the user in smtp.username and the password in "
+		    "smtp.password_file or the systemd credential smtp-password");
+	else if (strncmp(url, "smtp://", 7) != 0 && strncmp(url, "smtps://", 8) != 0)
 		cfg_error(ctx, config_line(cfg, "smtp.url"), "smtp.url \"%s\" must "
 		    "start with smtp:// or smtps://", url);
 	else if ((strncmp(url, "smtps://", 8) == 0) !=

@@ -91,6 +91,30 @@ class CheckConfig(ShopTest):
                       p.stderr)
         self.assertNotIn("hunter2", p.stderr)
 
+    def config_line(self, piece):
+        return [n for n, l in enumerate(open(self.shop.config), 1) if piece in l][0]
+
+    def test_password_in_smtp_url_is_refused(self):
+        # Issue 9 defect 3: the URL is logged; a password in it would be too.
+        for url in ("smtp://acme:hunter2@127.0.0.1:2525",
+                    "smtps://acme:hunter2@127.0.0.1:465/",
+                    "smtp://hunter2@127.0.0.1"):
+            self.shop.write("aftersale.conf", open(self.shop.config).read().replace(
+                "smtp://127.0.0.1:2525", url))
+            line = self.config_line(url)
+            for args in (["check-config"], ["run"]):
+                p = self.shop.run(*args, timeout=10)
+                self.assertEqual(p.returncode, EX_CONFIG, p.stderr)
+                self.assertIn("%s:%d: smtp.url must not hold a user name or password"
+                              % (self.shop.config, line), p.stderr)
+                self.assertIn("smtp.username", p.stderr)
+                self.assertIn("smtp.password_file", p.stderr)
+                self.assertNotIn("hunter2", p.stdout + p.stderr)
+            self.shop.write("aftersale.conf", open(self.shop.config).read().replace(
+                url, "smtp://127.0.0.1:2525"))
+        # An '@' after the host (in a path) is no userinfo.
+        self.assertEqual(self.shop.run("check-config").returncode, 0)
+
 
 if __name__ == "__main__":
     main()
