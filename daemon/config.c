@@ -880,11 +880,43 @@ fail:
 	return -1;
 }
 
+/*
+ * Read the secrets the configuration names (the relay password), each
+ * problem reported at its FILE:LINE.  Only `run` and `check-config` do:
+ * the other commands never need them, and may run as a user who cannot
+ * read them.  Outside `run` (for_run 0), a secret that is to come from a
+ * systemd credential may be missing: only the service sees those.
+ * Returns 0, or -1 when there was any problem.
+ */
+int
+config_secrets(struct config *cfg, int for_run)
+{
+	struct cfg_ctx	ctx = { cfg->path, "", "", 0 };
+	char		why[4300];
+	const char	*file = cfg->smtp.password_file;
+
+	secret_free(cfg->smtp.password);
+	cfg->smtp.password = NULL;
+	if (secret_read(file, "smtp-password", &cfg->smtp.password, why,
+	    sizeof(why)) == -1)
+		cfg_error(&ctx, config_line(cfg, *file != '\0' ?
+		    "smtp.password_file" : "smtp"), "%s: %s", *file != '\0' ?
+		    "smtp.password_file" : "the systemd credential smtp-password",
+		    why);
+	else if (cfg->smtp.username[0] != '\0' && cfg->smtp.password == NULL &&
+	    (for_run || *file != '\0' || getenv("CREDENTIALS_DIRECTORY") != NULL))
+		cfg_error(&ctx, config_line(cfg, "smtp.username"), "smtp.username "
+		    "is set but there is no password: set smtp.password_file or "
+		    "the systemd credential smtp-password");
+	return ctx.errors > 0 ? -1 : 0;
+}
+
 void
 config_free(struct config *cfg)
 {
 	if (cfg == NULL)
 		return;
+	secret_free(cfg->smtp.password);
 	for (size_t i = 0; i < cfg->ncampaigns; i++) {
 		free(cfg->campaigns[i].sku.v);
 		template_free(cfg->campaigns[i].text);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "secret.h"
 #include "template.h"
 
 enum smtp_tls {
@@ -79,6 +80,7 @@ struct config {
 		const char	*ca_file;
 		const char	*username;
 		const char	*password_file;
+		struct secret	*password;	/* config_secrets(); or NULL */
 		const char	*from;
 		char		*from_name;	/* the display name of from */
 		char		*from_address;	/* the address part of from */
@@ -115,6 +117,7 @@ struct config {
 };
 
 int	config_load(const char *path, struct config **out);
+int	config_secrets(struct config *cfg, int for_run);
 void	config_free(struct config *cfg);
 const struct campaign *config_campaign(const struct config *cfg,
 	    const char *name);

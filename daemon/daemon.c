@@ -34,7 +34,6 @@ struct daemon {
 	const char	*config_path;
 	struct config	*cfg;
 	struct db	*db;
-	char		*password;
 
 	struct sender	*sender;
 	int		 nworkers;	/* smtp.max_connections at start */
@@ -471,26 +470,12 @@ daemon_db_changed(uv_fs_event_t *h, const char *file, int events, int status)
 	    DAEMON_SETTLE_MS, 0);
 }
 
-/* The relay password cfg asks for, or -1 with the reason logged. */
-static int
-daemon_password(const struct config *cfg, char **password)
+/* The relay password, or NULL: config_secrets() read it into cfg. */
+static const char *
+daemon_password(const struct config *cfg)
 {
-	if (smtp_password(cfg, password) == -1)
-		return -1;
-	if (cfg->smtp.username[0] != '\0' && *password == NULL) {
-		log_error("smtp.username is set but there is no password: set "
-		    "smtp.password_file or the systemd credential smtp-password");
-		return -1;
-	}
-	return 0;
-}
-
-static void
-daemon_forget(char *password)
-{
-	if (password != NULL)
-		memset(password, 0, strlen(password));
-	free(password);
+	return cfg->smtp.password != NULL ?
+	    secret_value(cfg->smtp.password) : NULL;
 }
 
 /* Claimed messages that no connection started go back to the queue. */
@@ -521,14 +506,13 @@ static void
 daemon_reload(struct daemon *d)
 {
 	struct config	*cfg = NULL;
-	char		*password = NULL;
 	int		 rc;
 
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
 	    (unsigned long long)uv_hrtime() / 1000);
 	log_info("reloading %s", d->config_path);
 	if (config_load(d->config_path, &cfg) == -1 ||
-	    daemon_password(cfg, &password) == -1) {
+	    config_secrets(cfg, 1) == -1) {
 		if (cfg != NULL)
 			config_free(cfg);
 		/* config_load set TZ from the new file; put ours back. */
@@ -542,17 +526,14 @@ daemon_reload(struct daemon *d)
 	daemon_release(d);
 	if ((rc = queue_reconfigure(d->db, d->cfg, cfg, daemon_now())) != DB_OK) {
 		config_free(cfg);
-		daemon_forget(password);
 		timestamp_set_timezone(d->cfg->timezone);
 		daemon_db_failed(d, rc);
 		return;
 	}
 	/* The sender's threads let go of the old ones first. */
-	sender_reconfigure(d->sender, cfg, password);
-	config_free(d->cfg);
-	daemon_forget(d->password);
+	sender_reconfigure(d->sender, cfg, daemon_password(cfg));
+	config_free(d->cfg);		/* and wipe the old password */
 	d->cfg = cfg;
-	d->password = password;
 	log_set_level(cfg->log_level);
 	if (cfg->smtp.max_connections != d->nworkers)
 		log_warnx("smtp.max_connections changes at the next restart");
@@ -658,7 +639,7 @@ daemon_start(struct daemon *d)
 		    "stopped; sending them again", recovered,
 		    recovered == 1 ? "" : "s");
 	if (daemon_watch(d) == -1 || sender_start(&d->sender, d->nworkers,
-	    &d->sender_wake, d->cfg, d->password) == -1)
+	    &d->sender_wake, d->cfg, daemon_password(d->cfg)) == -1)
 		return -1;
 	d->data_version = daemon_data_version(d);
 	if (sd_watchdog_enabled(0, &usec) > 0)
@@ -684,7 +665,8 @@ daemon_close_handle(uv_handle_t *h, void *arg)
 }
 
 /*
- * Run until SIGTERM or SIGINT.  Owns cfg from here on.  Returns an exit
+ * Run until SIGTERM or SIGINT.  Owns cfg from here on, its secrets read
+ * (config_secrets()).  Returns an exit
  * status: 0 after a clean stop.
  */
 int
@@ -712,10 +694,6 @@ daemon_run(const char *config_path, struct config *cfg)
 		status = rc == DB_BUSY ? EX_TEMPFAIL : EX_UNAVAILABLE;
 		goto out;
 	}
-	if (daemon_password(cfg, &d.password) == -1) {
-		status = EX_CONFIG;
-		goto out;
-	}
 	if (daemon_start(&d) == -1) {
 		status = EX_UNAVAILABLE;
 		goto out;
@@ -733,7 +711,6 @@ daemon_run(const char *config_path, struct config *cfg)
 	uv_loop_close(&d.loop);
 out:
 	sender_free(d.sender);
-	daemon_forget(d.password);
 	db_close(d.db);
 	config_free(d.cfg);
 	curl_global_cleanup();

@@ -10,48 +10,6 @@
 #include "log.h"
 #include "smtp.h"
 
-#define SMTP_PASSWORD_MAX	4096
-
-/*
- * The relay password: from smtp.password_file, else from the systemd
- * credential "smtp-password".  Returns 0 with *password (freed by the
- * caller; NULL when none is configured), or -1 with the reason logged.
- * The password itself is never logged.
- */
-int
-smtp_password(const struct config *cfg, char **password)
-{
-	const char	*dir = getenv("CREDENTIALS_DIRECTORY");
-	char		 path[4096], buf[SMTP_PASSWORD_MAX + 2];
-	FILE		*fp;
-	size_t		 n;
-
-	*password = NULL;
-	if (cfg->smtp.password_file[0] != '\0')
-		snprintf(path, sizeof(path), "%s", cfg->smtp.password_file);
-	else if (dir != NULL && *dir != '\0')
-		snprintf(path, sizeof(path), "%s/smtp-password", dir);
-	else
-		return 0;
-	if ((fp = fopen(path, "r")) == NULL) {
-		log_error("cannot read the SMTP password from %s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	if (n > SMTP_PASSWORD_MAX) {
-		log_error("%s: the SMTP password is longer than %d bytes", path,
-		    SMTP_PASSWORD_MAX);
-		return -1;
-	}
-	buf[n] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';	/* editors add a newline */
-	*password = strdup(buf);
-	memset(buf, 0, sizeof(buf));
-	return *password != NULL ? 0 : -1;
-}
-
 /*
  * The message text.  libcurl stops reading at the size it was told and
  * never asks for the end, so the last byte is held back until may_end()

@@ -26,7 +26,6 @@ struct smtp_conn {
 	int			 quitting;
 };
 
-int	smtp_password(const struct config *cfg, char **password);
 int	smtp_conn_init(struct smtp_conn *c, const struct config *cfg,
 	    const char *password);
 void	smtp_conn_cleanup(struct smtp_conn *c);

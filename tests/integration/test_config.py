@@ -115,6 +115,45 @@ class CheckConfig(ShopTest):
         # An '@' after the host (in a path) is no userinfo.
         self.assertEqual(self.shop.run("check-config").returncode, 0)
 
+    def test_secret_file_readable_by_others_is_refused(self):
+        # Issue 9 defect 6: one rule for every secret file.
+        path = self.shop.write("password", "hunter2\n")
+        self.shop.write("aftersale.conf", open(self.shop.config).read().replace(
+            'tls = "none";', 'tls = "none"; username = "acme";\n  password_file = "%s";'
+            % path))
+        line = self.config_line("password_file")
+        for mode, who in ((0o644, "every user"), (0o640, "its group"), (0o604, "every user")):
+            os.chmod(path, mode)
+            for args in (["check-config"], ["run"]):
+                p = self.shop.run(*args, timeout=10)
+                self.assertEqual(p.returncode, EX_CONFIG, p.stderr)
+                self.assertIn("%s:%d: smtp.password_file: %s is readable by %s: run "
+                              "chmod 600 %s" % (self.shop.config, line, path, who, path),
+                              p.stderr)
+                self.assertNotIn("hunter2", p.stdout + p.stderr)
+        os.chmod(path, 0o600)
+        self.assertEqual(self.shop.run("check-config").returncode, 0)
+        for text, why in (("", "is empty"), ("\n", "is empty"),
+                          ("two\nlines\n", "holds more than one line")):
+            self.shop.write_secret("password", text)
+            p = self.shop.run("check-config")
+            self.assertEqual(p.returncode, EX_CONFIG, p.stderr)
+            self.assertIn("%s:%d: smtp.password_file: %s %s" % (self.shop.config, line,
+                                                               path, why), p.stderr)
+        # A systemd credential is systemd's to protect (secret.c says why).
+        creds = os.path.join(self.shop.dir, "credentials")
+        os.mkdir(creds)
+        with open(os.path.join(creds, "smtp-password"), "w") as f:
+            f.write("hunter2")
+        os.chmod(os.path.join(creds, "smtp-password"), 0o444)
+        self.shop.write("aftersale.conf", open(self.shop.config).read().replace(
+            'password_file = "%s";' % path, ""))
+        p = self.shop.run("check-config", env={"CREDENTIALS_DIRECTORY": creds})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = self.shop.run("run", env={"CREDENTIALS_DIRECTORY": self.shop.dir})
+        self.assertEqual(p.returncode, EX_CONFIG, p.stderr)
+        self.assertIn("smtp.username is set but there is no password", p.stderr)
+
 
 if __name__ == "__main__":
     main()

@@ -135,7 +135,7 @@ class Secure(DaemonTest):
         super().setUp()
         self.server = self.keep(SmtpServer(tls_folder=self.shop.dir,
                                            users={"acme": "s3cret pass"}).start())
-        self.shop.write("password", "s3cret pass\n")
+        self.shop.write_secret("password", "s3cret pass\n")
         self.smtp = ('tls = "starttls"; username = "acme"; password_file = "%s"; '
                      'ca_file = "%s";' % (self.shop.path("password"), self.server.ca))
 
@@ -167,7 +167,7 @@ class Secure(DaemonTest):
         self.assertEqual(self.shop.scalar("SELECT attempts FROM messages"), 0)
 
     def test_wrong_password_backs_off(self):
-        self.shop.write("password", "wrong\n")
+        self.shop.write_secret("password", "wrong\n")
         self.configure(self.smtp)
         self.shop.sale("A-1", "ana@example.com", at="2026-11-01")
         self.daemon = Daemon(self.shop)
@@ -181,7 +181,8 @@ class Secure(DaemonTest):
         self.configure(self.smtp.replace(self.shop.path("password"), self.shop.path("nope")))
         self.daemon = Daemon(self.shop)
         self.assertEqual(self.daemon.proc.wait(20), 78)
-        self.assertIn("cannot read the SMTP password", self.daemon.text())
+        self.assertIn("smtp.password_file: cannot read %s" % self.shop.path("nope"),
+                      self.daemon.text())
 
 
 if __name__ == "__main__":

@@ -93,6 +93,12 @@ class Shop:
             f.write(data)
         return self.path(name)
 
+    def write_secret(self, name, data):
+        """A secret file as aftersale wants it: readable by its owner only."""
+        path = self.write(name, data)
+        os.chmod(path, 0o600)
+        return path
+
     def run(self, *args, input=None, config=True, env=None, timeout=60, binary=False,
             user=None):
         """Run aftersale (as `user`'s uid and gid if given, when root);
