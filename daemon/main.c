@@ -7,7 +7,7 @@
 #include "log.h"
 
 static const struct cmd commands[] = {
-	{ "run", "",
+	{ "run", "[--user NAME]",
 	    "run the daemon in the foreground", cmd_run },
 	{ "check-config", "",
 	    "validate the configuration and every template", cmd_check_config },

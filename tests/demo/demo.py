@@ -50,8 +50,13 @@ def main():
               end="")
 
         step("starting the daemon (capture server on 127.0.0.1:%d)" % server.port)
-        daemon = subprocess.Popen([AFTERSALE, "-c", conf, "run"], stderr=subprocess.PIPE,
-                                  text=True)
+        run = [AFTERSALE, "-c", conf, "run"]
+        if os.geteuid() == 0:
+            # aftersale refuses to run as root: it becomes nobody, who must
+            # own the shop's folder (tempfile's is below world-enterable /tmp).
+            run += ["--user", "nobody"]
+            subprocess.run(["chown", "-R", "nobody:", folder], check=True)
+        daemon = subprocess.Popen(run, stderr=subprocess.PIPE, text=True)
         time.sleep(1)
         code = subprocess.run(["sqlite3", os.path.join(folder, "aftersale.db"),
                                "SELECT referral_code FROM customers"

@@ -7,6 +7,7 @@ Runs under Debian's /usr/bin/python3 (it has aiosmtpd for the SMTP tests).
 
 import json
 import os
+import pwd
 import shutil
 import signal
 import sqlite3
@@ -20,6 +21,22 @@ import unittest
 AFTERSALE = os.environ.get("AFTERSALE", "daemon/aftersale")
 SRCDIR = os.environ.get("AFTERSALE_SRCDIR", ".")
 TMPDIR = os.environ.get("AFTERSALE_TMPDIR", tempfile.gettempdir())
+
+# Run as root (CI is), `aftersale run` must be told whom to become, and
+# that user must reach the shop's folder: see Daemon.
+RUN_AS = "nobody" if os.geteuid() == 0 else None
+
+
+def _traversable(path):
+    """Whether every folder down to `path` lets other users through."""
+    path = os.path.abspath(path)
+    while True:
+        if os.path.exists(path) and not os.stat(path).st_mode & 0o001:
+            return False
+        parent = os.path.dirname(path)
+        if parent == path:
+            return True
+        path = parent
 
 BASE_CONFIG = """\
 database  = "{database}";
@@ -60,8 +77,10 @@ class Shop:
     database_name = "aftersale.db"      # in the config, relative to the folder
 
     def __init__(self, name, extra="", campaigns=DEFAULT_CAMPAIGNS, smtp_port=2525,
-                 smtp='tls = "none";', base=TMPDIR):
-        os.makedirs(base, exist_ok=True)
+                 smtp='tls = "none";', base=None):
+        if base is None:
+            os.makedirs(TMPDIR, exist_ok=True)
+            base = TMPDIR if RUN_AS is None or _traversable(TMPDIR) else tempfile.gettempdir()
         self.dir = tempfile.mkdtemp(prefix=name + "-", dir=base)
         shutil.copytree(os.path.join(SRCDIR, "conf", "templates"),
                         os.path.join(self.dir, "templates"))
@@ -257,8 +276,16 @@ class Daemon:
         self.log = open(self.log_path, "ab")
         environ = {k: v for k, v in os.environ.items() if k != "AFTERSALE_CONFIG"}
         environ.update(env or {})
-        self.proc = subprocess.Popen([AFTERSALE, "-c", shop.config, "run"],
-                                     stdout=self.log, stderr=self.log, env=environ)
+        args = [AFTERSALE, "-c", shop.config, "run"]
+        if RUN_AS is not None:
+            # The daemon refuses root; it becomes RUN_AS, which must own
+            # the shop's folder and what is in it (the database above all).
+            args += ["--user", RUN_AS]
+            pw = pwd.getpwnam(RUN_AS)
+            for top, dirs, files in os.walk(shop.dir):
+                for name in [top] + [os.path.join(top, f) for f in files]:
+                    os.lchown(name, pw.pw_uid, pw.pw_gid)
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log, env=environ)
 
     def text(self):
         with open(self.log_path, errors="replace") as f:
