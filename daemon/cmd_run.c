@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -47,6 +48,23 @@ cmd_run_drop(const char *name)
 	return EX_OK;
 }
 
+/*
+ * No core dumps and no ptrace by other processes of the same user: the
+ * process holds the relay password, in libcurl's copies too.  Called
+ * again after dropping privileges, since setuid() resets the flag to
+ * fs.suid_dumpable.
+ */
+static int
+cmd_run_undumpable(void)
+{
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1) {
+		log_error("aftersale run: cannot keep secrets out of core dumps "
+		    "(prctl PR_SET_DUMPABLE): %s", strerror(errno));
+		return EX_OSERR;
+	}
+	return EX_OK;
+}
+
 int
 cmd_run(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 {
@@ -66,7 +84,8 @@ cmd_run(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 	if (optind != argc)
 		return cli_usage_error(cmd, "unexpected argument \"%s\"",
 		    argv[optind]);
-	if ((rc = cli_open(cli, CLI_DB_NONE)) != EX_OK)
+	if ((rc = cmd_run_undumpable()) != EX_OK ||
+	    (rc = cli_open(cli, CLI_DB_NONE)) != EX_OK)
 		return rc;
 	if (config_secrets(cli->cfg, 1) == -1)
 		return EX_CONFIG;
@@ -85,7 +104,8 @@ cmd_run(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 	 * Opened as root, they would be root's, and the next start or a
 	 * re-created WAL would fail with "readonly database".
 	 */
-	if (user != NULL && (rc = cmd_run_drop(user)) != EX_OK)
+	if (user != NULL && ((rc = cmd_run_drop(user)) != EX_OK ||
+	    (rc = cmd_run_undumpable()) != EX_OK))
 		return rc;
 	/* The daemon owns the configuration from here, reloads and all. */
 	cfg = cli->cfg;

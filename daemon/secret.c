@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,20 +16,35 @@ struct secret {
 	char	value[SECRET_MAX + 2];	/* a newline to strip, and NUL */
 };
 
+/*
+ * Each secret lives in pages of its own, left out of core dumps
+ * (MADV_DONTDUMP): a crash report must not carry the relay password.
+ * `run` also makes the whole process non-dumpable (PR_SET_DUMPABLE), which
+ * covers the copies we cannot control, such as libcurl's.
+ */
 static struct secret *
 secret_alloc(void)
 {
-	return calloc(1, sizeof(struct secret));
+	void *p = mmap(NULL, sizeof(struct secret), PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	if (madvise(p, sizeof(struct secret), MADV_DONTDUMP) == -1) {
+		munmap(p, sizeof(struct secret));
+		return NULL;
+	}
+	return p;	/* anonymous pages come zeroed */
 }
 
-/* Wipe before letting go: freed memory is handed out again as it is. */
+/* Wipe before letting go, whoever gets these pages next. */
 void
 secret_free(struct secret *s)
 {
 	if (s == NULL)
 		return;
 	explicit_bzero(s, sizeof(*s));
-	free(s);
+	munmap(s, sizeof(*s));
 }
 
 const char *

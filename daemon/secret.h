@@ -6,6 +6,14 @@
 
 #define SECRET_MAX	4096	/* bytes, after the trailing newline */
 
+/*
+ * A secret is kept in one buffer, out of core dumps and wiped when freed
+ * (a reload frees the old configuration's).  Users of secret_value()
+ * must not copy it; libcurl does copy the password given with
+ * CURLOPT_PASSWORD into its own heap, which we cannot avoid: `run` makes
+ * the process non-dumpable (PR_SET_DUMPABLE 0), and systemd's LimitCORE=0
+ * backs that up.
+ */
 struct secret;
 
 int	secret_read(const char *path, const char *credential,

@@ -3,11 +3,14 @@ privileges dropped for good with it, secrets out of reach of core dumps."""
 
 import os
 import pwd
+import shutil
+import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import RUN_AS, Daemon, DaemonTest, main  # noqa: E402
+from harness import AFTERSALE, RUN_AS, Daemon, DaemonTest, main  # noqa: E402
 from smtpd import SmtpServer  # noqa: E402
 
 unittest_skip_unless_root = unittest.skipUnless(RUN_AS, "needs root")
@@ -57,6 +60,69 @@ class Privileges(DaemonTest):
         for name in ("aftersale.db", "aftersale.db-wal", "aftersale.db-shm"):
             self.assertEqual(os.stat(self.shop.path(name)).st_uid, pw.pw_uid, name)
         self.assertEqual(self.daemon.stop(), 0)
+
+    def start_unprivileged(self):
+        """`aftersale run` started by an unprivileged user, without --user:
+        only the daemon itself can then make it non-dumpable."""
+        kw = {}
+        if RUN_AS is not None:
+            pw = pwd.getpwnam(RUN_AS)
+            for top, _, files in os.walk(self.shop.dir):
+                for name in [top] + [os.path.join(top, f) for f in files]:
+                    os.lchown(name, pw.pw_uid, pw.pw_gid)
+            kw = dict(user=pw.pw_uid, group=pw.pw_gid, extra_groups=[])
+        log = open(self.shop.path("daemon.log"), "ab")
+        self.addCleanup(log.close)
+        proc = subprocess.Popen([AFTERSALE, "-c", self.shop.config, "run"],
+                                stdout=log, stderr=log, **kw)
+        self.addCleanup(lambda: (proc.poll() is None and proc.kill(), proc.wait()))
+        deadline = time.monotonic() + 30
+        while "running:" not in open(self.shop.path("daemon.log")).read():
+            self.assertIsNone(proc.poll(), open(self.shop.path("daemon.log")).read())
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.05)
+        return proc
+
+    def test_password_stays_out_of_core_dumps(self):
+        # Issue 9 defect 7: a gcore of the daemon held 10 copies.
+        password = b"hunter2-correct-horse"
+        path = self.shop.write_secret("password", password.decode() + "\n")
+        self.shop.write_config(campaigns=NOW, smtp_port=self.server.port,
+                               smtp='tls = "none"; username = "acme"; '
+                                    'password_file = "%s";' % path)
+        proc = self.start_unprivileged()
+        # A non-dumpable process's /proc files belong to root, whoever runs it.
+        self.assertEqual(os.stat("/proc/%d/environ" % proc.pid).st_uid, 0,
+                         "the daemon is dumpable")
+        if RUN_AS is None:
+            return  # reading its memory below needs root
+        # The password sits in pages marked "dd" (MADV_DONTDUMP).
+        found = False
+        with open("/proc/%d/smaps" % proc.pid) as smaps, \
+                open("/proc/%d/mem" % proc.pid, "rb") as mem:
+            start = end = None
+            for line in smaps:
+                first = line.split()[0]
+                if "-" in first and not first.endswith(":"):
+                    start, end = (int(x, 16) for x in first.split("-"))
+                elif line.startswith("VmFlags:") and "dd" in line.split()[1:]:
+                    try:
+                        mem.seek(start)
+                        found = found or password in mem.read(end - start)
+                    except OSError:
+                        pass  # [vvar] and the like cannot be read
+        self.assertTrue(found, "no page left out of core dumps holds the password")
+        # And a core file taken from outside holds no copy (no connection
+        # was made, so libcurl has none yet).
+        if shutil.which("gcore") is None:
+            return
+        subprocess.run(["gcore", "-o", self.shop.path("core"), str(proc.pid)],
+                       capture_output=True, timeout=120, check=True)
+        with open(self.shop.path("core.%d" % proc.pid), "rb") as f:
+            core = f.read()
+        os.remove(self.shop.path("core.%d" % proc.pid))
+        self.assertGreater(len(core), 0)
+        self.assertEqual(core.count(password), 0, "the password is in the core file")
 
 
 if __name__ == "__main__":
