@@ -113,6 +113,12 @@ cli_open(struct cli *cli, enum cli_db db)
 		cli->config_path = config_default_path();
 	if (config_load(cli->config_path, &cli->cfg) == -1)
 		return EX_CONFIG;
+	/* Still one thread: the only safe time to set TZ (timestamp.c). */
+	if (timestamp_set_timezone(cli->cfg->timezone) == -1) {
+		log_error("%s: cannot use timezone \"%s\"", cli->config_path,
+		    cli->cfg->timezone);
+		return EX_CONFIG;
+	}
 	if (db == CLI_DB_NONE)
 		return EX_OK;
 	return cli_open_db(cli, db);

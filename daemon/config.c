@@ -766,7 +766,8 @@ config_check(struct cfg_ctx *ctx, struct config *cfg)
 	const char	*why, *url = cfg->smtp.url;
 	struct stat	 st;
 
-	if (timestamp_set_timezone(cfg->timezone) == -1)
+	/* Only checked: cli_open() sets it, once (timestamp.c says why). */
+	if (!timestamp_zone_valid(cfg->timezone))
 		cfg_error(ctx, config_line(cfg, "timezone"), "timezone \"%s\" is "
 		    "not a known zone name such as \"Europe/London\" (see "
 		    "/usr/share/zoneinfo; install tzdata)", cfg->timezone);

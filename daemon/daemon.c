@@ -515,8 +515,6 @@ daemon_reload(struct daemon *d)
 	    config_secrets(cfg, 1) == -1) {
 		if (cfg != NULL)
 			config_free(cfg);
-		/* config_load set TZ from the new file; put ours back. */
-		timestamp_set_timezone(d->cfg->timezone);
 		log_error("%s has errors; keeping the running configuration",
 		    d->config_path);
 		sd_notify(0, "READY=1");
@@ -526,7 +524,6 @@ daemon_reload(struct daemon *d)
 	daemon_release(d);
 	if ((rc = queue_reconfigure(d->db, d->cfg, cfg, daemon_now())) != DB_OK) {
 		config_free(cfg);
-		timestamp_set_timezone(d->cfg->timezone);
 		daemon_db_failed(d, rc);
 		return;
 	}
@@ -535,6 +532,14 @@ daemon_reload(struct daemon *d)
 	config_free(d->cfg);		/* and wipe the old password */
 	d->cfg = cfg;
 	log_set_level(cfg->log_level);
+	/*
+	 * TZ cannot change under the sender's threads (timestamp.c), and
+	 * glibc knows no other way to name a zone.
+	 */
+	if (strcmp(cfg->timezone, timestamp_timezone()) != 0)
+		log_warnx("timezone \"%s\": timezone changes take effect at "
+		    "restart; \"%s\" stays until then", cfg->timezone,
+		    timestamp_timezone());
 	if (cfg->smtp.max_connections != d->nworkers)
 		log_warnx("smtp.max_connections changes at the next restart");
 	d->relay_down_until = 0;

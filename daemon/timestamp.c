@@ -10,35 +10,57 @@
 
 #define TZDIR_DEFAULT	"/usr/share/zoneinfo"
 
-/*
- * Dates without an offset are read in the shop's timezone.  The process
- * has one timezone, the configured one, so TZ is the natural place for it:
- * mktime() and localtime_r() then do the DST arithmetic for us.
- */
+static char timestamp_zone[256];	/* the zone in TZ; "" before any */
+
+/* Whether `name` is a zone of the tz database, such as "Europe/London". */
 int
-timestamp_set_timezone(const char *name)
+timestamp_zone_valid(const char *name)
 {
 	const char	*dir = getenv("TZDIR");
 	char		 path[4096], magic[4];
 	FILE		*fp;
 	size_t		 n;
 
-	if (name[0] == '\0' || name[0] == '/' || strstr(name, "..") != NULL)
-		return -1;
+	if (name[0] == '\0' || name[0] == '/' || strstr(name, "..") != NULL ||
+	    strlen(name) >= sizeof(timestamp_zone))
+		return 0;
 	if (dir == NULL || dir[0] == '\0')
 		dir = TZDIR_DEFAULT;
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
-		return -1;
+		return 0;
 	if ((fp = fopen(path, "rb")) == NULL)
-		return -1;
+		return 0;
 	n = fread(magic, 1, sizeof(magic), fp);
 	fclose(fp);
-	if (n != sizeof(magic) || memcmp(magic, "TZif", 4) != 0)
-		return -1;
-	if (setenv("TZ", name, 1) == -1)
+	return n == sizeof(magic) && memcmp(magic, "TZif", 4) == 0;
+}
+
+/*
+ * Dates without an offset are read in the shop's timezone.  The process
+ * has one timezone, the configured one, so TZ is the natural place for it:
+ * mktime() and localtime_r() then do the DST arithmetic for us (glibc has
+ * no other way to name a zone).
+ *
+ * Call it only while the process has one thread: setenv() races with
+ * every thread that reads the environment, and libcurl's do (proxy
+ * variables, at each transfer).  So the daemon sets the zone once, at
+ * start, and a reload that changes it waits for the next start.
+ */
+int
+timestamp_set_timezone(const char *name)
+{
+	if (!timestamp_zone_valid(name) || setenv("TZ", name, 1) == -1)
 		return -1;
 	tzset();
+	snprintf(timestamp_zone, sizeof(timestamp_zone), "%s", name);
 	return 0;
+}
+
+/* The zone timestamp_set_timezone() set, or "" when none was. */
+const char *
+timestamp_timezone(void)
+{
+	return timestamp_zone;
 }
 
 /* Read exactly `width` digits. */
