@@ -103,6 +103,12 @@ cfg_string(struct cfg_ctx *ctx, const struct cfg_key *key,
 		    "valid UTF-8", ctx->path, key->name);
 		return -1;
 	}
+	if (key->max > 0 && strlen(s) > (size_t)key->max) {
+		cfg_error(ctx, v->line, "%s%s is %zu bytes long; at most %lld "
+		    "fit in a mail header line", ctx->path, key->name, strlen(s),
+		    (long long)key->max);
+		return -1;
+	}
 	if ((key->flags & CFG_REQUIRED) && *s == '\0') {
 		cfg_error(ctx, v->line, "%s%s must not be empty", ctx->path,
 		    key->name);
@@ -432,6 +438,15 @@ cfg_amount(struct cfg_ctx *ctx, const struct cfg_key *key,
 static int cfg_group(struct cfg_ctx *, const struct cfg_key *,
     const struct cfg_value *, void *);
 
+/*
+ * What goes into header lines, bounded so that none can pass RFC 5322's
+ * 998 octets: a name quoted with every character escaped doubles (400),
+ * encoded in RFC 2047 words it is folded; an address is at most 254
+ * (email_check); a link of 512 plus its token fits with its header name.
+ */
+#define CFG_NAME_MAX	200
+#define CFG_LINK_MAX	512
+
 #define OFF(field)	offsetof(struct config, field)
 #define COFF(field)	offsetof(struct campaign, field)
 #define DAY		86400LL
@@ -446,7 +461,7 @@ static const char *const log_level_choices[] = {
 };
 
 static const struct cfg_key shop_keys[] = {
-	{ "name", cfg_string, OFF(shop.name), NULL, CFG_REQUIRED, 0, 0, NULL },
+	{ "name", cfg_string, OFF(shop.name), NULL, CFG_REQUIRED, 0, CFG_NAME_MAX, NULL },
 	{ "url", cfg_string, OFF(shop.url), "", 0, 0, 0, NULL },
 	{ "currency", cfg_string, OFF(shop.currency), "EUR", 0, 0, 0, NULL },
 	CFG_END
@@ -475,7 +490,7 @@ static const struct cfg_key delivery_keys[] = {
 };
 
 static const struct cfg_key referral_keys[] = {
-	{ "link", cfg_string, OFF(referral.link), "", 0, 0, 0, NULL },
+	{ "link", cfg_string, OFF(referral.link), "", 0, 0, CFG_LINK_MAX, NULL },
 	CFG_END
 };
 
@@ -485,7 +500,7 @@ static const struct cfg_key attribution_keys[] = {
 };
 
 static const struct cfg_key unsubscribe_keys[] = {
-	{ "link", cfg_string, OFF(unsubscribe.link), "", 0, 0, 0, NULL },
+	{ "link", cfg_string, OFF(unsubscribe.link), "", 0, 0, CFG_LINK_MAX, NULL },
 	{ "mailto", cfg_string, OFF(unsubscribe.mailto), "", 0, 0, 0, NULL },
 	CFG_END
 };
@@ -736,6 +751,10 @@ config_from(struct cfg_ctx *ctx, struct config *cfg, int line)
 	}
 	if (cfg->smtp.from_address == NULL || cfg->smtp.from_name == NULL)
 		return;
+	if (strlen(cfg->smtp.from_name) > CFG_NAME_MAX)
+		cfg_error(ctx, line, "smtp.from: the name is %zu bytes long; at "
+		    "most %d fit in a mail header line",
+		    strlen(cfg->smtp.from_name), CFG_NAME_MAX);
 	if ((why = email_check(cfg->smtp.from_address)) != NULL)
 		cfg_error(ctx, line, "smtp.from: \"%s\" is not a valid address: "
 		    "%s", cfg->smtp.from_address, why);

@@ -190,6 +190,79 @@ test_values(void **state)
 	free(err);
 }
 
+/* A config whose shop name, from name and links are `n` bytes long. */
+static void
+write_long(size_t name, size_t link, size_t address)
+{
+	char	*text, *n = malloc(name + 1), *l = malloc(link + 1);
+	char	*a = malloc(address + 1);
+
+	memset(n, 'n', name);
+	n[name] = '\0';
+	memset(l, 'l', link);
+	l[link] = '\0';
+	memset(a, 'a', address);
+	a[address] = '\0';
+	assert_true(asprintf(&text,
+	    "database = \"test.db\";\n"				/* 1 */
+	    "shop = { name = \"%s\"; };\n"				/* 2 */
+	    "smtp = {\n"						/* 3 */
+	    "  url = \"smtp://127.0.0.1:2525\"; tls = \"none\";\n"	/* 4 */
+	    "  from = \"%s <hello@acme.example>\";\n"		/* 5 */
+	    "  reply_to = \"%s@acme.example\";\n"			/* 6 */
+	    "};\n"							/* 7 */
+	    "unsubscribe = { link = \"https://x.example/%s\";\n"	/* 8 */
+	    "  mailto = \"%s@acme.example\"; };\n"			/* 9 */
+	    "campaigns = ();\n", n, n, a, l, a) != -1);
+	unit_write(conf, text);
+	free(text);
+	free(n);
+	free(l);
+	free(a);
+}
+
+/* Issue 9 defect 18: nothing from the config makes a header over 998. */
+static void
+test_header_lengths(void **state)
+{
+	struct config	*cfg;
+	char		*err;
+
+	(void)state;
+	write_long(200, 512 - 18, 64);		/* the longest accepted */
+	assert_int_equal(config_load(conf, &cfg), 0);
+	config_free(cfg);
+
+	write_long(1200, 1200, 1200);
+	err = load_fails(&cfg);
+	assert_non_null(strstr(err, "aftersale.conf:2: shop.name is 1200 bytes "
+	    "long; at most 200 fit in a mail header line"));
+	assert_non_null(strstr(err, "aftersale.conf:8: unsubscribe.link is 1218 "
+	    "bytes long; at most 512"));
+	free(err);
+	write_long(201, 10, 10);
+	err = load_fails(&cfg);
+	assert_non_null(strstr(err, "aftersale.conf:2: shop.name is 201 bytes"));
+	free(err);
+
+	/* Names the table cannot see: the From name and the addresses. */
+	write_long(20, 10, 1200);
+	err = load_fails(&cfg);
+	assert_non_null(strstr(err, "aftersale.conf:6: smtp.reply_to"));
+	assert_non_null(strstr(err, "aftersale.conf:9: unsubscribe.mailto"));
+	free(err);
+	unit_write(conf, "shop = { name = \"Acme\"; };\n"
+	    "smtp = { url = \"smtp://127.0.0.1\"; tls = \"none\";\n"
+	    "  from = \"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+	    "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+	    "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+	    "nn <a@acme.example>\"; };\ndatabase = \"t.db\";\ncampaigns = ();\n");
+	err = load_fails(&cfg);
+	assert_non_null(strstr(err, "aftersale.conf:3: smtp.from: the name is 208 "
+	    "bytes long; at most 200"));
+	free(err);
+}
+
 static void
 test_ranges_and_types(void **state)
 {
@@ -230,6 +303,7 @@ main(void)
 		cmocka_unit_test(test_misspelt_key),
 		cmocka_unit_test(test_every_problem_reported),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_header_lengths),
 		cmocka_unit_test(test_ranges_and_types),
 		cmocka_unit_test(test_syntax_error),
 	};
