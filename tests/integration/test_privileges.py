@@ -105,7 +105,8 @@ class Privileges(DaemonTest):
                 first = line.split()[0]
                 if "-" in first and not first.endswith(":"):
                     start, end = (int(x, 16) for x in first.split("-"))
-                elif line.startswith("VmFlags:") and "dd" in line.split()[1:]:
+                elif (line.startswith("VmFlags:") and "dd" in line.split()[1:]
+                      and end - start <= 1 << 20):  # not ASan's shadow
                     try:
                         mem.seek(start)
                         found = found or password in mem.read(end - start)
@@ -114,7 +115,9 @@ class Privileges(DaemonTest):
         self.assertTrue(found, "no page left out of core dumps holds the password")
         # And a core file taken from outside holds no copy (no connection
         # was made, so libcurl has none yet).
-        if shutil.which("gcore") is None:
+        with open("/proc/%d/maps" % proc.pid) as f:
+            asan = "libasan" in f.read()  # terabytes of shadow: gcore takes ages
+        if shutil.which("gcore") is None or asan:
             return
         subprocess.run(["gcore", "-o", self.shop.path("core"), str(proc.pid)],
                        capture_output=True, timeout=120, check=True)

@@ -284,7 +284,10 @@ class Daemon:
             pw = pwd.getpwnam(RUN_AS)
             for top, dirs, files in os.walk(shop.dir):
                 for name in [top] + [os.path.join(top, f) for f in files]:
-                    os.lchown(name, pw.pw_uid, pw.pw_gid)
+                    try:
+                        os.lchown(name, pw.pw_uid, pw.pw_gid)
+                    except FileNotFoundError:
+                        pass  # a server's file, gone meanwhile
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log, env=environ)
 
     def text(self):
