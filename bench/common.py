@@ -9,7 +9,10 @@ import time
 
 AFTERSALE = os.environ.get("AFTERSALE", "daemon/aftersale")
 SRCDIR = os.environ.get("AFTERSALE_SRCDIR", ".")
-BENCH_DIR = os.environ.get("BENCH_DIR", "bench/out")
+# As root the daemon runs as nobody, who may not reach the build folder
+# (a checkout under /root): the shops then go under /tmp.
+BENCH_DIR = os.environ.get("BENCH_DIR") or (
+    "/tmp/aftersale-bench" if os.geteuid() == 0 else "bench/out")
 SQLITE3 = os.environ.get("SQLITE3") or "sqlite3"
 
 CONFIG = """\
@@ -38,6 +41,23 @@ def measure(cmd, stdin=None, env=None):
     if p.returncode != 0:
         raise SystemExit("%s failed (%d): %s" % (" ".join(cmd), p.returncode, err[-2000:]))
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0
+
+
+def start_daemon(conf, **popen):
+    """`aftersale run` on conf's shop.  As root it must become another
+    user (it refuses root), who must own the shop's folder and reach it."""
+    cmd = [AFTERSALE, "-c", conf, "run"]
+    if os.geteuid() == 0:
+        cmd += ["--user", "nobody"]
+        folder = os.path.dirname(os.path.abspath(conf))
+        subprocess.run(["chown", "-R", "nobody:", folder], check=True)
+        path = folder
+        while path != "/":
+            path = os.path.dirname(path)
+            if not os.stat(path).st_mode & 0o001:
+                raise SystemExit("%s is not reachable by nobody: set BENCH_DIR to a folder "
+                                 "under /tmp" % folder)
+    return subprocess.Popen(cmd, **popen)
 
 
 def median(xs):

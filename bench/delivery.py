@@ -23,7 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "lib"))
-from common import AFTERSALE, fresh_shop, median, report  # noqa: E402
+from common import AFTERSALE, fresh_shop, median, report, start_daemon  # noqa: E402
 from smtpd import SmtpServer, free_port  # noqa: E402
 
 THROUGHPUT = int(os.environ.get("BENCH_MESSAGES", "20000"))
@@ -75,7 +75,7 @@ def count(conf, state):
 def run_until_sent(conf, n, timeout=600):
     """Start the daemon, return seconds until n messages are sent."""
     start = time.monotonic()
-    proc = subprocess.Popen([AFTERSALE, "-c", conf, "run"], stderr=subprocess.DEVNULL)
+    proc = start_daemon(conf, stderr=subprocess.DEVNULL)
     try:
         while count(conf, "sent") < n:
             if time.monotonic() - start > timeout or proc.poll() is not None:
@@ -173,7 +173,7 @@ def idle():
     port = free_port()
     conf = fresh_shop("idle", campaigns=NOW.replace('"0s"', '"7d"'), port=port, conns=4)
     import_sales(conf, 100000, at=time.strftime("%Y-%m-%d"))
-    proc = subprocess.Popen([AFTERSALE, "-c", conf, "run"], stderr=subprocess.DEVNULL)
+    proc = start_daemon(conf, stderr=subprocess.DEVNULL)
     try:
         while count(conf, "scheduled") < 100000:
             time.sleep(0.2)
