@@ -100,7 +100,26 @@ message_header_safe(const char *value)
 	return s;
 }
 
-/* An unstructured header (Subject): ASCII folded at spaces, else encoded. */
+/* Whether folding at spaces keeps every line within MESSAGE_LINE. */
+static int
+message_foldable(const char *s)
+{
+	size_t n;
+
+	for (; *s != '\0'; s += n) {
+		s += strspn(s, " ");
+		if ((n = strcspn(s, " ")) > MESSAGE_LINE - 1)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * An unstructured header (Subject): ASCII folded at spaces, else encoded.
+ * A word too long for a line of its own (a long URL, or variables with
+ * nothing between them) is encoded too, since encoded words can be split
+ * where plain text cannot: RFC 5322 allows no line over 998 octets.
+ */
 static void
 message_header_text(struct buf *b, const char *name, const char *value)
 {
@@ -112,7 +131,7 @@ message_header_text(struct buf *b, const char *name, const char *value)
 		return;
 	}
 	buf_printf(b, "%s:", name);
-	if (!message_ascii(safe)) {
+	if (!message_ascii(safe) || !message_foldable(safe)) {
 		buf_addc(b, ' ');
 		message_encode_word(b, safe);
 	} else {

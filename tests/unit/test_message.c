@@ -265,6 +265,58 @@ test_address_with_line_break(void **state)
 	}
 }
 
+/*
+ * Found by tests/fuzz/fuzz_message: a subject with one word longer than a
+ * line (here a 200-byte product name, five times over with nothing
+ * between) went out as one Subject line of 1,000+ octets, which RFC 5322
+ * forbids and strict relays refuse.  It is encoded and folded instead.
+ */
+static void
+test_subject_long_word(void **state)
+{
+	const char		*src = getenv("AFTERSALE_SRCDIR");
+	const char		*subject = "Your {{sale.product}}{{sale.product}}"
+	    "{{sale.product}}{{sale.product}}{{sale.product}}";
+	char			 path[4200];
+	struct config		*cfg;
+	struct campaign		 c;
+	struct template		 t = { 0 };
+	struct message_facts	 f = { .email = "ana@example.com",
+	    .name = "Ana Lima", .currency = "EUR" };
+	struct buf		 b = { 0 };
+	int			 errors = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/conf/aftersale.conf", src ? src : ".");
+	assert_int_equal(config_load(path, &cfg), 0);
+	memset(f.product, 'P', 200);
+	assert_int_equal(template_parse_text(subject, strlen(subject),
+	    TEMPLATE_VARS_MESSAGE, "t", 1, &errors, &t.subject), 0);
+	assert_int_equal(template_parse_text("Hi.\n", 4, TEMPLATE_VARS_MESSAGE,
+	    "t", 3, &errors, &t.body), 0);
+	c = cfg->campaigns[0];
+	c.text = &t;
+	c.html = NULL;
+	assert_int_equal(message_build(cfg, &c, &f, 1782900000, &b), 0);
+	assert_non_null(strstr(b.data, "\r\nSubject: =?UTF-8?B?"));
+	for (char *line = b.data, *end; *line != '\0'; line = end + 2) {
+		end = strstr(line, "\r\n");
+		assert_non_null(end);
+		assert_true(end - line <= 998);
+	}
+	/* A subject that folds at spaces stays plain text. */
+	buf_free(&b);
+	memset(&b, 0, sizeof(b));
+	memset(f.product, 0, sizeof(f.product));
+	memcpy(f.product, "Kenya AA", 8);
+	assert_int_equal(message_build(cfg, &c, &f, 1782900000, &b), 0);
+	assert_non_null(strstr(b.data, "\r\nSubject: Your Kenya AAKenya AA"));
+	buf_free(&b);
+	template_text_free(&t.subject);
+	template_text_free(&t.body);
+	config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -274,6 +326,7 @@ main(void)
 		cmocka_unit_test(test_encoded_words),
 		cmocka_unit_test(test_encoded_words_invalid_utf8),
 		cmocka_unit_test(test_address_with_line_break),
+		cmocka_unit_test(test_subject_long_word),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
