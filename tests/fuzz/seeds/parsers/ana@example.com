@@ -1,0 +1,1 @@
+ana@example.com
