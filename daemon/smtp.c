@@ -46,33 +46,65 @@ smtp_copy_line(char *dst, size_t size, const char *data, size_t len)
 }
 
 /*
+ * The commands whose verb may name a stage.  Anything else sent is not
+ * looked at: during AUTH the client sends bare base64 (the credential),
+ * which must never become a stage, a log line or last_error.
+ */
+static const char *const smtp_verbs[] = {
+	"EHLO", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "RSET",
+	"NOOP", "QUIT",
+};
+
+/* The known verb `data` starts with, or NULL. */
+static const char *
+smtp_verb(const char *data, size_t len)
+{
+	for (size_t i = 0; i < sizeof(smtp_verbs) / sizeof(smtp_verbs[0]); i++) {
+		size_t n = strlen(smtp_verbs[i]);
+
+		if (len >= n && strncasecmp(data, smtp_verbs[i], n) == 0 &&
+		    (len == n || data[n] == ' ' || data[n] == '\r'))
+			return smtp_verbs[i];
+	}
+	return NULL;
+}
+
+/*
  * libcurl shows us the dialogue: remember the verb of the last command
  * (never its arguments: AUTH carries the password) and the server's last
- * reply line, to classify failures and to log them.
+ * reply line, to classify failures and to log them.  From AUTH until the
+ * server's final answer to it, lines sent are SASL continuations (base64
+ * of the user and password) and are skipped whole, whatever they look
+ * like; the server's 334 challenges are not kept either.
  */
 static int
 smtp_debug(CURL *h, curl_infotype type, char *data, size_t len, void *arg)
 {
-	struct smtp_conn *c = arg;
+	struct smtp_conn	*c = arg;
+	const char		*verb;
 
 	(void)h;
-	/* What follows a failure (QUIT and its 221) says nothing about it. */
-	if (type == CURLINFO_HEADER_OUT && len >= 4 &&
-	    strncasecmp(data, "QUIT", 4) == 0)
-		c->quitting = 1;
-	if (c->quitting)
-		return 0;
 	if (type == CURLINFO_HEADER_OUT) {
-		size_t n = 0;
-
-		while (n < len && n + 1 < sizeof(c->stage) &&
-		    isalpha((unsigned char)data[n])) {
-			c->stage[n] = (char)toupper((unsigned char)data[n]);
-			n++;
-		}
-		c->stage[n] = '\0';
+		if (c->in_auth)
+			return 0;
+		if ((verb = smtp_verb(data, len)) == NULL)
+			return 0;
+		/* What follows a failure (QUIT and its 221) says nothing
+		 * about it. */
+		if (strcmp(verb, "QUIT") == 0)
+			c->quitting = 1;
+		if (c->quitting)
+			return 0;
+		snprintf(c->stage, sizeof(c->stage), "%s", verb);
+		c->in_auth = strcmp(verb, "AUTH") == 0;
 	} else if (type == CURLINFO_HEADER_IN) {
-		smtp_copy_line(c->reply, sizeof(c->reply), data, len);
+		if (c->in_auth && len >= 3 && strncmp(data, "334", 3) == 0)
+			return 0;
+		/* A final reply (not a continuation line "250-") ends AUTH. */
+		if (len >= 4 && data[3] != '-')
+			c->in_auth = 0;
+		if (!c->quitting)
+			smtp_copy_line(c->reply, sizeof(c->reply), data, len);
 	}
 	return 0;
 }
@@ -143,6 +175,7 @@ smtp_send(struct smtp_conn *c, const struct outgoing *msg)
 	c->reply[0] = '\0';
 	c->error[0] = '\0';
 	c->quitting = 0;
+	c->in_auth = 0;
 	if (c->easy == NULL || c->rcpt == NULL) {
 		c->code = c->easy == NULL ? CURLE_FAILED_INIT : CURLE_OUT_OF_MEMORY;
 		return;

@@ -24,6 +24,7 @@ struct smtp_conn {
 	char			 reply[512];	/* the server's last line */
 	char			 error[CURL_ERROR_SIZE];
 	int			 quitting;
+	int			 in_auth;	/* AUTH sent, no final reply yet */
 };
 
 int	smtp_conn_init(struct smtp_conn *c, const struct config *cfg,

@@ -2,8 +2,10 @@
 message arrives once, well-formed, to the right envelope, over STARTTLS
 with AUTH when the relay asks for them."""
 
+import base64
 import email
 import email.policy
+import glob
 import os
 import signal
 import sys
@@ -183,6 +185,63 @@ class Secure(DaemonTest):
         self.assertEqual(self.daemon.proc.wait(20), 78)
         self.assertIn("smtp.password_file: cannot read %s" % self.shop.path("nope"),
                       self.daemon.text())
+
+
+class AuthSecrets(DaemonTest):
+    """Issue 9 defect 2: a refused login leaves no piece of the credential
+    anywhere: log, database (WAL included), queue --json, check-config."""
+
+    PASSWORD = "hunter2"
+
+    def pieces(self):
+        """Every 4+ character piece of the password, of the PLAIN and LOGIN
+        base64 lines, exact and upper/lower-cased."""
+        secrets = [self.PASSWORD,
+                   base64.b64encode(b"\0a\0" + self.PASSWORD.encode()).decode(),
+                   base64.b64encode(self.PASSWORD.encode()).decode()]
+        out = set()
+        for s in secrets:
+            for i in range(len(s)):
+                for j in range(i + 4, len(s) + 1):
+                    for v in (s[i:j], s[i:j].upper(), s[i:j].lower()):
+                        out.add(v)
+        return out
+
+    def assertNoSecret(self, where, text):
+        if isinstance(text, str):
+            text = text.encode()
+        for piece in self.pieces():
+            self.assertNotIn(piece.encode(), text, "%r in %s" % (piece, where))
+
+    def refused(self, mechanism):
+        server = self.keep(SmtpServer(tls_folder=self.shop.dir, users={"a": "other"},
+                                      auth_exclude=[mechanism]).start())
+        self.shop.write("password", self.PASSWORD + "\n")
+        self.shop.write_config(campaigns=NOW_CAMPAIGNS.splitlines()[0].rstrip(","),
+                               smtp_port=server.port,
+                               smtp='tls = "starttls"; username = "a"; password_file = "%s"; '
+                               'ca_file = "%s";' % (self.shop.path("password"), server.ca))
+        self.shop.sale("A-1", "ana@example.com", at="2026-11-01")
+        self.daemon = Daemon(self.shop)
+        self.daemon.wait_log("sending paused")
+        self.daemon.wait_states({"deferred": 1})
+        self.assertEqual(self.daemon.stop(), 0)
+        self.assertEqual(server.received(), [])
+        # The failure is there, named by its stage, just not the secret.
+        self.assertIn("after AUTH", self.daemon.text())
+        self.assertNoSecret("the log", self.daemon.text())
+        for path in glob.glob(self.shop.database + "*"):
+            with open(path, "rb") as f:
+                self.assertNoSecret(path, f.read())
+        self.assertNoSecret("queue --json", self.shop.ok("queue", "--json"))
+        p = self.shop.run("check-config")
+        self.assertNoSecret("check-config", p.stdout + p.stderr)
+
+    def test_plain_refused_leaves_no_secret(self):
+        self.refused("LOGIN")
+
+    def test_login_refused_leaves_no_secret(self):
+        self.refused("PLAIN")
 
 
 if __name__ == "__main__":

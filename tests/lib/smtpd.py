@@ -79,7 +79,7 @@ class Handler:
 
 
 class SmtpServer:
-    def __init__(self, tls_folder=None, users=None, port=None):
+    def __init__(self, tls_folder=None, users=None, port=None, auth_exclude=None):
         self.port = port or free_port()
         self.handler = Handler()
         kwargs = {}
@@ -94,7 +94,8 @@ class SmtpServer:
                       and users.get(data.login.decode()) == data.password.decode())
                 # handled=False: aiosmtpd then answers 535 itself.
                 return AuthResult(success=ok, handled=False)
-            kwargs.update(authenticator=authenticate, auth_required=True)
+            kwargs.update(authenticator=authenticate, auth_required=True,
+                          auth_exclude_mechanism=auth_exclude or [])
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
                                      server_hostname="localhost", ready_timeout=10, **kwargs)
 
