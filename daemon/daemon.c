@@ -13,6 +13,7 @@
 #include "daemon.h"
 #include "db.h"
 #include "instance.h"
+#include "delivery.h"
 #include "log.h"
 #include "planner.h"
 #include "queue.h"
@@ -21,8 +22,6 @@
 #include "smtp.h"
 #include "timestamp.h"
 
-#define RELAY_BACKOFF_MIN	5	/* seconds, doubling while it stays down */
-#define RELAY_BACKOFF_MAX	300
 #define DAEMON_SETTLE_MS	50	/* after another process's last write */
 #define DAEMON_BUSY_RETRY_MS	1000	/* after the busy timeout ran out */
 #define DAEMON_FULL_RETRY_MS	1000	/* a full disk: doubling while it is */
@@ -48,8 +47,8 @@ struct daemon {
 	uv_signal_t	 sigterm, sigint, sighup;
 
 	int64_t		 data_version;	/* of the last change we saw */
-	int64_t		 relay_down_until;
-	int		 backoff;
+	struct delivery_backoff relay;	/* paused while the relay is down */
+	uint64_t	 rng;		/* retry jitter; the loop thread's */
 	uint64_t	 full_ms;	/* the disk is full: the next wait */
 	double		 tokens;	/* smtp.rate's bucket */
 	uint64_t	 tokens_at;	/* ms */
@@ -150,8 +149,8 @@ daemon_arm(struct daemon *d)
 		uv_timer_stop(&d->due_timer);
 		return;
 	}
-	if (due < d->relay_down_until)
-		due = d->relay_down_until;
+	if (due < d->relay.until)
+		due = d->relay.until;
 	/*
 	 * Never 0 ms: libuv runs a timer re-armed with 0 from its own
 	 * callback again at once, and the loop would never poll.
@@ -204,32 +203,31 @@ daemon_log_outcome(const struct outgoing *m, enum queue_outcome outcome,
 }
 
 /*
- * Judge a relay's answer: log it, count it, and back the whole sender off
- * while the relay cannot be used.  Returns when the message may go again.
+ * Judge a relay's answer: what it means for the message (delivery.c), log
+ * it, count it, and back the whole sender off while the relay cannot be
+ * used.  Returns the outcome, with in *retry_at when the message may go
+ * again if it is to wait.
  */
-static int64_t
-daemon_judge(struct daemon *d, const struct sender_result *r, int64_t now)
+static enum queue_outcome
+daemon_judge(struct daemon *d, const struct sender_result *r, int64_t now,
+    char *why, size_t size, int64_t *retry_at)
 {
-	if (r->outcome == QUEUE_RELAY_DOWN) {
-		if (now >= d->relay_down_until) {
-			d->backoff = d->backoff ? d->backoff * 2 : RELAY_BACKOFF_MIN;
-			if (d->backoff > RELAY_BACKOFF_MAX)
-				d->backoff = RELAY_BACKOFF_MAX;
-			d->relay_down_until = now + d->backoff;
+	enum queue_outcome outcome = delivery_outcome(&r->smtp, why, size);
+
+	if (outcome == QUEUE_RELAY_DOWN) {
+		if (delivery_relay_down(&d->relay, now))
 			log_error("relay %s unusable: %s; sending paused for %d s",
-			    d->cfg->smtp.url, r->why, d->backoff);
-		}
-	} else if (d->backoff != 0) {
+			    d->cfg->smtp.url, why, d->relay.seconds);
+	} else if (delivery_relay_up(&d->relay)) {
 		log_info("relay %s answers again", d->cfg->smtp.url);
-		d->backoff = 0;
-		d->relay_down_until = 0;
 	}
-	daemon_log_outcome(&r->msg, r->outcome, r->why);
-	d->sent += r->outcome == QUEUE_SENT;
-	d->deferred += r->outcome == QUEUE_DEFERRED ||
-	    r->outcome == QUEUE_RELAY_DOWN;
-	d->failures += r->outcome == QUEUE_FAILED || r->outcome == QUEUE_BOUNCED;
-	return r->outcome == QUEUE_RELAY_DOWN ? d->relay_down_until : now;
+	daemon_log_outcome(r->msg, outcome, why);
+	d->sent += outcome == QUEUE_SENT;
+	d->deferred += outcome == QUEUE_DEFERRED || outcome == QUEUE_RELAY_DOWN;
+	d->failures += outcome == QUEUE_FAILED || outcome == QUEUE_BOUNCED;
+	*retry_at = outcome == QUEUE_RELAY_DOWN ? d->relay.until :
+	    delivery_retry_at(d->cfg, r->msg->attempts, now, &d->rng);
+	return outcome;
 }
 
 /* How many messages to claim now: free sender slots, the relay, the rate. */
@@ -239,7 +237,7 @@ daemon_wanted(struct daemon *d, uint64_t *wait_ms)
 	int want = sender_slots(d->sender);
 
 	*wait_ms = 0;
-	if (d->stopping || want <= 0 || daemon_now() < d->relay_down_until)
+	if (d->stopping || want <= 0 || daemon_now() < d->relay.until)
 		return 0;
 	return daemon_allowance(d, want, wait_ms);
 }
@@ -323,10 +321,16 @@ daemon_pump(struct daemon *d)
 
 	ndone = sender_results(d->sender, done);
 	if (ndone > 0 && (rc = db_begin(d->db)) == DB_OK) {
-		for (int i = 0; i < ndone && rc == DB_OK; i++)
-			rc = queue_result(d->db, d->cfg, &done[i]->msg,
-			    done[i]->outcome, done[i]->why, now,
-			    daemon_judge(d, done[i], now));
+		for (int i = 0; i < ndone && rc == DB_OK; i++) {
+			enum queue_outcome	outcome;
+			int64_t			retry_at;
+			char			why[600];
+
+			outcome = daemon_judge(d, done[i], now, why,
+			    sizeof(why), &retry_at);
+			rc = queue_result(d->db, d->cfg, done[i]->msg, outcome,
+			    why, now, retry_at);
+		}
 		rc = db_end(d->db, rc);
 	}
 	if (rc != DB_OK) {
@@ -542,8 +546,7 @@ daemon_reload(struct daemon *d)
 		    timestamp_timezone());
 	if (cfg->smtp.max_connections != d->nworkers)
 		log_warnx("smtp.max_connections changes at the next restart");
-	d->relay_down_until = 0;
-	d->backoff = 0;
+	delivery_relay_up(&d->relay);
 	log_info("reloaded %s: %zu campaigns", d->config_path, cfg->ncampaigns);
 	sd_notify(0, "READY=1");
 	daemon_plan(d);
@@ -653,6 +656,7 @@ daemon_start(struct daemon *d)
 	d->notify = getenv("NOTIFY_SOCKET") != NULL;
 	d->tokens_at = uv_now(&d->loop);
 	d->tokens = d->cfg->smtp.rate;
+	d->rng = delivery_seed();
 	log_info("aftersale %s running: %zu campaigns, %d connection%s to %s",
 	    PACKAGE_VERSION, d->cfg->ncampaigns, d->nworkers,
 	    d->nworkers == 1 ? "" : "s", d->cfg->smtp.url);

@@ -315,31 +315,17 @@ static const char sql_suppress_customer[] =
     " WHERE customer_id = (SELECT customer_id FROM messages WHERE id = ?1)"
     " AND state IN ('scheduled', 'deferred')";
 
-/* The next retry: delivery.retry by attempt (the last repeats), +-10%. */
-static int64_t
-queue_retry_at(const struct config *cfg, int attempts, int64_t now)
-{
-	const struct durations	*r = &cfg->delivery.retry;
-	int64_t			 delay = r->v[(size_t)attempts - 1 < r->n ?
-				    (size_t)attempts - 1 : r->n - 1];
-	int64_t			 jitter = delay / 10;
-
-	/* Jitter spreads retries so a recovering relay is not stampeded. */
-	if (jitter > 0)
-		delay += (int64_t)(random() % (2 * jitter + 1)) - jitter;
-	return now + delay;
-}
-
 /*
  * Record the relay's verdict on a claimed message, inside the caller's
- * write transaction (committed right away).  A deferral past
+ * write transaction (committed right away).  A deferred message goes
+ * again at retry_at (delivery.c decides when).  A deferral past
  * delivery.give_up_after fails; a rejected recipient marks the customer
  * bounced and suppresses what else waits for them.
  */
 int
 queue_result(struct db *db, const struct config *cfg, const struct outgoing *o,
     enum queue_outcome outcome, const char *reply, int64_t now,
-    int64_t requeue_at)
+    int64_t retry_at)
 {
 	int64_t	first = now;
 	char	why[600];
@@ -359,8 +345,7 @@ queue_result(struct db *db, const struct config *cfg, const struct outgoing *o,
 			    o->attempts, reply);
 			rc = db_write(db, sql_fail, o->id, now, why);
 		} else {
-			rc = db_write(db, sql_defer, o->id,
-			    queue_retry_at(cfg, o->attempts, now), reply);
+			rc = db_write(db, sql_defer, o->id, retry_at, reply);
 		}
 		break;
 	case QUEUE_BOUNCED:
@@ -373,7 +358,7 @@ queue_result(struct db *db, const struct config *cfg, const struct outgoing *o,
 		rc = db_write(db, sql_fail, o->id, now, reply);
 		break;
 	case QUEUE_RELAY_DOWN:
-		rc = db_write(db, sql_requeue, o->id, requeue_at, reply);
+		rc = db_write(db, sql_requeue, o->id, retry_at, reply);
 		break;
 	}
 	return rc;

@@ -53,7 +53,7 @@ int	queue_claim(struct db *db, const struct config *cfg, int64_t now,
 	    int *n);
 int	queue_result(struct db *db, const struct config *cfg,
 	    const struct outgoing *o, enum queue_outcome outcome,
-	    const char *reply, int64_t now, int64_t requeue_at);
+	    const char *reply, int64_t now, int64_t retry_at);
 int	queue_release(struct db *db, const struct outgoing *o, int64_t now);
 int	queue_reconfigure(struct db *db, const struct config *old,
 	    const struct config *cfg, int64_t now);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "queue.h"
 #include "sender.h"
 #include "smtp.h"
 
@@ -26,7 +27,8 @@ struct sender_worker {
 	struct smtp_conn	 conn;		/* the worker thread's own */
 	struct outgoing		 next;		/* claimed, waiting for it */
 	struct outgoing		 current;	/* in transfer */
-	struct sender_result	 result;	/* answered, not yet recorded */
+	struct outgoing		 done;		/* answered, not yet recorded */
+	struct sender_result	 result;	/* its answer; .msg is &done */
 	int			 queued;	/* next holds a message */
 	int			 sending;
 	int			 answered;	/* result holds an answer */
@@ -88,8 +90,7 @@ sender_main(void *arg)
 {
 	struct sender_worker	*w = arg;
 	struct sender		*s = w->s;
-	enum queue_outcome	 outcome;
-	char			 why[sizeof(w->result.why)];
+	struct smtp_result	 r;
 
 	uv_mutex_lock(&s->lock);
 	for (;;) {
@@ -105,8 +106,8 @@ sender_main(void *arg)
 		sender_ready(s, w);
 		uv_mutex_unlock(&s->lock);
 
-		smtp_send(&w->conn, &w->current);
-		outcome = smtp_outcome(&w->conn, why, sizeof(why));
+		smtp_send(&w->conn, w->current.rcpt, w->current.text.data,
+		    w->current.text.len, &r);
 
 		uv_mutex_lock(&s->lock);
 		while (w->answered && !s->quitting)
@@ -117,10 +118,10 @@ sender_main(void *arg)
 			queue_free(&w->current);
 			break;
 		}
-		w->result.msg = w->current;
+		w->done = w->current;
 		memset(&w->current, 0, sizeof(w->current));
-		w->result.outcome = outcome;
-		memcpy(w->result.why, why, sizeof(why));
+		w->result.msg = &w->done;
+		w->result.smtp = r;
 		w->answered = 1;
 		uv_async_send(s->wake);
 	}
@@ -260,7 +261,7 @@ sender_recorded(struct sender *s)
 
 		if (!w->collected)
 			continue;
-		queue_free(&w->result.msg);
+		queue_free(&w->done);
 		w->answered = w->collected = 0;
 		uv_cond_signal(&w->wake);
 	}
@@ -321,7 +322,7 @@ sender_free(struct sender *s)
 		uv_cond_destroy(&w->wake);
 		smtp_conn_cleanup(&w->conn);
 		queue_free(&w->next);
-		queue_free(&w->result.msg);
+		queue_free(&w->done);
 	}
 	uv_mutex_destroy(&s->lock);
 	free(s->workers);

@@ -5,17 +5,17 @@
 #include <uv.h>
 
 #include "config.h"
-#include "queue.h"
+#include "smtp.h"
 
 #define SENDER_MAX	64	/* smtp.max_connections at most */
 
 struct sender;
+struct outgoing;		/* queue.h: the sender only carries it */
 
-/* A relay's answer, waiting to be recorded. */
+/* What the relay made of a message, waiting to be recorded. */
 struct sender_result {
-	struct outgoing		msg;
-	enum queue_outcome	outcome;
-	char			why[600];
+	struct outgoing		*msg;	/* the sender's until sender_recorded() */
+	struct smtp_result	 smtp;
 };
 
 int	sender_start(struct sender **s, int nworkers, uv_async_t *wake,

@@ -19,14 +19,14 @@ static size_t
 smtp_read(char *out, size_t size, size_t nmemb, void *arg)
 {
 	struct smtp_conn	*c = arg;
-	size_t			 left = c->msg->text.len - c->offset;
+	size_t			 left = c->len - c->offset;
 	size_t			 n = size * nmemb < left ? size * nmemb : left;
 
 	if (c->may_end != NULL && n == left && left > 1)
 		n--;
 	else if (c->may_end != NULL && left == 1 && !c->may_end(c->may_end_arg))
 		return CURL_READFUNC_ABORT;
-	memcpy(out, c->msg->text.data + c->offset, n);
+	memcpy(out, c->text + c->offset, n);
 	c->offset += n;
 	return n;
 }
@@ -159,16 +159,111 @@ smtp_conn_cleanup(struct smtp_conn *c)
 	memset(c, 0, sizeof(*c));
 }
 
+static const char *const smtp_stage_names[] = {
+	[SMTP_STAGE_CONNECT] = "connecting",
+	[SMTP_STAGE_EHLO] = "EHLO",
+	[SMTP_STAGE_STARTTLS] = "STARTTLS",
+	[SMTP_STAGE_AUTH] = "AUTH",
+	[SMTP_STAGE_MAIL] = "MAIL",
+	[SMTP_STAGE_RCPT] = "RCPT",
+	[SMTP_STAGE_DATA] = "DATA",
+	[SMTP_STAGE_END] = "end of DATA",
+	[SMTP_STAGE_OTHER] = "a command",
+};
+
+const char *
+smtp_stage_name(enum smtp_stage stage)
+{
+	return smtp_stage_names[stage];
+}
+
+static enum smtp_stage
+smtp_stage_of(const struct smtp_conn *c)
+{
+	static const struct {
+		const char	*verb;
+		enum smtp_stage	 stage;
+	} map[] = {
+		{ "EHLO", SMTP_STAGE_EHLO }, { "HELO", SMTP_STAGE_EHLO },
+		{ "STARTTLS", SMTP_STAGE_STARTTLS }, { "AUTH", SMTP_STAGE_AUTH },
+		{ "MAIL", SMTP_STAGE_MAIL }, { "RCPT", SMTP_STAGE_RCPT },
+		{ "DATA", SMTP_STAGE_DATA },
+	};
+
+	if (c->stage[0] == '\0')
+		return SMTP_STAGE_CONNECT;
+	/* All of the body was handed over: the dot follows it at once. */
+	if (strcmp(c->stage, "DATA") == 0 && c->len > 0 && c->offset == c->len)
+		return SMTP_STAGE_END;
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(c->stage, map[i].verb) == 0)
+			return map[i].stage;
+	return SMTP_STAGE_OTHER;
+}
+
+/* The RFC 3463 enhanced code after the reply code ("550 5.1.1 ..."). */
+static void
+smtp_enhanced(const char *reply, char *out, size_t size)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (strlen(reply) < 5 || (reply[3] != ' ' && reply[3] != '-') ||
+	    (reply[4] != '2' && reply[4] != '4' && reply[4] != '5') ||
+	    reply[5] != '.')
+		return;
+	reply += 4;
+	while (n + 1 < size && (isdigit((unsigned char)reply[n]) ||
+	    reply[n] == '.'))
+		n++;
+	snprintf(out, size, "%.*s", (int)n, reply);
+}
+
+/* libcurl's result in the transport's terms. */
+static enum smtp_error
+smtp_error_of(CURLcode code, long response)
+{
+	switch (code) {
+	case CURLE_OK:
+		return SMTP_OK;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+		return SMTP_UNREACHABLE;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_USE_SSL_FAILED:
+		return SMTP_TLS;
+	case CURLE_LOGIN_DENIED:
+		return SMTP_LOGIN;
+	case CURLE_OPERATION_TIMEDOUT:
+		return SMTP_TIMEOUT;
+	case CURLE_OUT_OF_MEMORY:
+	case CURLE_FAILED_INIT:
+		return SMTP_LOCAL;
+	case CURLE_ABORTED_BY_CALLBACK:
+		return SMTP_ABORTED;
+	default:
+		return response >= 400 ? SMTP_REPLY : SMTP_BROKEN;
+	}
+}
+
 /*
- * Deliver one message; blocks until the relay answered the end of DATA or
- * the transfer failed.  Runs on a sender thread (see sender.c).
+ * Deliver one message to rcpt; blocks until the relay answered the end of
+ * DATA or the transfer failed, and says what happened in *r.  Runs on a
+ * sender thread (see sender.c).
  */
 void
-smtp_send(struct smtp_conn *c, const struct outgoing *msg)
+smtp_send(struct smtp_conn *c, const char *rcpt, const char *text, size_t len,
+    struct smtp_result *r)
 {
+	CURLcode code;
+
+	memset(r, 0, sizeof(*r));
 	curl_slist_free_all(c->rcpt);
-	c->rcpt = curl_slist_append(NULL, msg->rcpt);
-	c->msg = msg;
+	c->rcpt = curl_slist_append(NULL, rcpt);
+	c->text = text;
+	c->len = len;
 	c->offset = 0;
 	c->response = 0;
 	c->stage[0] = '\0';
@@ -177,62 +272,24 @@ smtp_send(struct smtp_conn *c, const struct outgoing *msg)
 	c->quitting = 0;
 	c->in_auth = 0;
 	if (c->easy == NULL || c->rcpt == NULL) {
-		c->code = c->easy == NULL ? CURLE_FAILED_INIT : CURLE_OUT_OF_MEMORY;
+		r->error = SMTP_LOCAL;
+		snprintf(r->detail, sizeof(r->detail), "%s", c->easy == NULL ?
+		    "no libcurl handle" : "out of memory");
 		return;
 	}
 	curl_easy_setopt(c->easy, CURLOPT_MAIL_RCPT, c->rcpt);
-	curl_easy_setopt(c->easy, CURLOPT_INFILESIZE_LARGE,
-	    (curl_off_t)msg->text.len);
-	c->code = curl_easy_perform(c->easy);
+	curl_easy_setopt(c->easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+	code = curl_easy_perform(c->easy);
 	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &c->response);
-}
 
-/*
- * What the transfer means for the message.  A relay that cannot be used
- * at all (unreachable, TLS, login, our sender refused) is not the
- * message's fault: it is deferred without spending an attempt, and the
- * caller backs off.  In a transaction, 4xx and broken connections defer,
- * 5xx fails, and 550/551/553 to RCPT says the address is bad.
- */
-enum queue_outcome
-smtp_outcome(const struct smtp_conn *c, char *why, size_t size)
-{
-	const char	*stage = c->stage;
-	long		 r = c->response;
-
-	if (c->code == CURLE_OK) {
-		snprintf(why, size, "%s", c->reply);
-		return QUEUE_SENT;
-	}
-	if (c->reply[0] != '\0' && r >= 400)
-		snprintf(why, size, "%s after %s", c->reply,
-		    stage[0] ? stage : "connecting");
-	else
-		snprintf(why, size, "%s", c->error[0] ? c->error :
-		    curl_easy_strerror(c->code));
-
-	switch (c->code) {
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_USE_SSL_FAILED:
-	case CURLE_LOGIN_DENIED:
-	case CURLE_OUT_OF_MEMORY:
-	case CURLE_FAILED_INIT:
-		return QUEUE_RELAY_DOWN;
-	default:
-		break;
-	}
-	if (strcmp(stage, "RCPT") == 0 && (r == 550 || r == 551 || r == 553))
-		return QUEUE_BOUNCED;
-	/* Before MAIL FROM was accepted the trouble is the relay's or ours. */
-	if (stage[0] == '\0' || strcmp(stage, "EHLO") == 0 ||
-	    strcmp(stage, "HELO") == 0 || strcmp(stage, "STARTTLS") == 0 ||
-	    strcmp(stage, "AUTH") == 0 || (strcmp(stage, "MAIL") == 0 && r >= 500))
-		return r >= 400 && r < 500 ? QUEUE_DEFERRED : QUEUE_RELAY_DOWN;
-	if (r >= 500 && r < 600)
-		return QUEUE_FAILED;
-	return QUEUE_DEFERRED;
+	r->error = smtp_error_of(code, c->response);
+	r->stage = smtp_stage_of(c);
+	r->code = (int)c->response;
+	snprintf(r->reply, sizeof(r->reply), "%s", c->reply);
+	smtp_enhanced(r->reply, r->enhanced, sizeof(r->enhanced));
+	snprintf(r->detail, sizeof(r->detail), "%s", c->error[0] ? c->error :
+	    curl_easy_strerror(code));
+	r->maybe_delivered = r->error != SMTP_OK && r->stage == SMTP_STAGE_END &&
+	    r->code < 400;
+	r->reusable = r->error == SMTP_OK;
 }
