@@ -91,10 +91,10 @@ static const char sql_retry_check[] =
     " FROM messages m JOIN customers c ON c.id = m.customer_id WHERE m.id = ?1";
 static const char sql_retry[] =
     "UPDATE messages SET state = 'scheduled', due_at = ?2, attempts = 0,"
-    " first_attempt_at = NULL, updated_at = ?2 WHERE id = ?1";
+    " first_due_at = NULL, updated_at = ?2 WHERE id = ?1";
 static const char sql_retry_failed[] =
     "UPDATE messages SET state = 'scheduled', due_at = ?2, attempts = 0,"
-    " first_attempt_at = NULL, updated_at = ?2 WHERE state = 'failed'"
+    " first_due_at = NULL, updated_at = ?2 WHERE state = 'failed'"
     " AND customer_id NOT IN (SELECT id FROM customers"
     "   WHERE " STORE_NO_CONSENT("customers") ")";
 static const char sql_failed_held[] =

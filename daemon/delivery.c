@@ -133,3 +133,14 @@ delivery_relay_up(struct delivery_backoff *b)
 	b->until = 0;
 	return was;
 }
+
+/*
+ * Whether a message still not sent is given up: delivery.give_up_after
+ * after the time it was due, whatever kept it (a refusing relay, one
+ * that is down or too slow); a time in the future is never given up.
+ */
+int
+delivery_gives_up(const struct config *cfg, int64_t due, int64_t now)
+{
+	return now - due >= cfg->delivery.give_up_after;
+}

@@ -22,6 +22,7 @@ enum queue_outcome delivery_outcome(const struct smtp_result *r, char *why,
 	    size_t size);
 int64_t	delivery_retry_at(const struct config *cfg, int attempts, int64_t now,
 	    uint64_t *rng);
+int	delivery_gives_up(const struct config *cfg, int64_t due, int64_t now);
 int	delivery_relay_down(struct delivery_backoff *b, int64_t now);
 int	delivery_relay_up(struct delivery_backoff *b);
 uint64_t delivery_seed(void);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "delivery.h"
 #include "log.h"
 #include "queue.h"
 #include "store.h"
@@ -32,8 +33,8 @@ queue_recover(struct db *db, int64_t now, int *count)
 
 static const char sql_release[] =
     "UPDATE messages SET state = 'scheduled', attempts = attempts - 1,"
-    " first_attempt_at = CASE WHEN attempts = 1 THEN NULL"
-    "   ELSE first_attempt_at END,"
+    " first_due_at = CASE WHEN attempts = 1 THEN NULL"
+    "   ELSE first_due_at END,"
     " body = CASE WHEN attempts = 1 THEN NULL ELSE body END, updated_at = ?2"
     " WHERE id = ?1 AND state = 'sending'";
 
@@ -79,10 +80,15 @@ static const char sql_postpone[] =
     "UPDATE messages SET due_at = ?2 WHERE id = ?1";
 static const char sql_body[] =
     "SELECT body FROM messages WHERE id = ?1";
+/*
+ * first_due_at keeps the due time at the first claim: due_at moves with
+ * every deferral, and delivery.give_up_after counts from the due time,
+ * whatever delayed the message.
+ */
 static const char sql_claim[] =
     "UPDATE messages SET state = 'sending', attempts = attempts + 1,"
-    " first_attempt_at = coalesce(first_attempt_at, ?2), updated_at = ?2,"
-    " body = coalesce(body, ?3) WHERE id = ?1";
+    " first_due_at = coalesce(first_due_at, min(due_at, ?2)),"
+    " updated_at = ?2, body = coalesce(body, ?3) WHERE id = ?1";
 
 /*
  * Why a due message is not sent now: the state it ends in (a removed
@@ -305,8 +311,11 @@ static const char sql_fail[] =
 static const char sql_requeue[] =
     "UPDATE messages SET state = 'deferred', attempts = attempts - 1,"
     " due_at = ?2, last_error = ?3 WHERE id = ?1";
-static const char sql_first_attempt[] =
-    "SELECT first_attempt_at FROM messages WHERE id = ?1";
+static const char sql_fail_unattempted[] =
+    "UPDATE messages SET state = 'failed', attempts = attempts - 1,"
+    " updated_at = ?2, last_error = ?3 WHERE id = ?1";
+static const char sql_first_due[] =
+    "SELECT first_due_at FROM messages WHERE id = ?1";
 static const char sql_bounce[] =
     "UPDATE customers SET bounced_at = ?2"
     " WHERE id = (SELECT customer_id FROM messages WHERE id = ?1)";
@@ -318,18 +327,20 @@ static const char sql_suppress_customer[] =
 /*
  * Record the relay's verdict on a claimed message, inside the caller's
  * write transaction (committed right away).  A deferred message goes
- * again at retry_at (delivery.c decides when).  A deferral past
- * delivery.give_up_after fails; a rejected recipient marks the customer
- * bounced and suppresses what else waits for them.
+ * again at retry_at (delivery.c decides when); one whose relay was
+ * unusable gets its attempt back.  Either fails once
+ * delivery.give_up_after has passed since it was due, whatever the
+ * cause.  A rejected recipient marks the customer bounced and suppresses
+ * what else waits for them.
  */
 int
 queue_result(struct db *db, const struct config *cfg, const struct outgoing *o,
     enum queue_outcome outcome, const char *reply, int64_t now,
     int64_t retry_at)
 {
-	int64_t	first = now;
+	int64_t	due = now;
 	char	why[600];
-	int	rc = DB_OK;
+	int	rc = DB_OK, tried;
 
 	switch (outcome) {
 	case QUEUE_SENT:
@@ -337,15 +348,20 @@ queue_result(struct db *db, const struct config *cfg, const struct outgoing *o,
 			rc = store_touch(db, o->customer, now);
 		break;
 	case QUEUE_DEFERRED:
-		if ((rc = db_run(db, sql_first_attempt, o->id, 0, NULL,
-		    &first)) < 0)
+	case QUEUE_RELAY_DOWN:
+		if ((rc = db_run(db, sql_first_due, o->id, 0, NULL,
+		    &due)) < 0)
 			break;
-		if (now - first >= cfg->delivery.give_up_after) {
-			snprintf(why, sizeof(why), "gave up after %d attempts: %s",
-			    o->attempts, reply);
-			rc = db_write(db, sql_fail, o->id, now, why);
+		rc = DB_OK;
+		tried = o->attempts - (outcome == QUEUE_RELAY_DOWN);
+		if (delivery_gives_up(cfg, due, now)) {
+			snprintf(why, sizeof(why), "gave up after %d attempt%s: %s",
+			    tried, tried == 1 ? "" : "s", reply);
+			rc = db_write(db, outcome == QUEUE_RELAY_DOWN ?
+			    sql_fail_unattempted : sql_fail, o->id, now, why);
 		} else {
-			rc = db_write(db, sql_defer, o->id, retry_at, reply);
+			rc = db_write(db, outcome == QUEUE_RELAY_DOWN ?
+			    sql_requeue : sql_defer, o->id, retry_at, reply);
 		}
 		break;
 	case QUEUE_BOUNCED:
@@ -356,9 +372,6 @@ queue_result(struct db *db, const struct config *cfg, const struct outgoing *o,
 		break;
 	case QUEUE_FAILED:
 		rc = db_write(db, sql_fail, o->id, now, reply);
-		break;
-	case QUEUE_RELAY_DOWN:
-		rc = db_write(db, sql_requeue, o->id, retry_at, reply);
 		break;
 	}
 	return rc;

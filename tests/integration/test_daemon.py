@@ -126,7 +126,7 @@ class Daemons(DaemonTest):
         self.assertEqual(self.daemon.stop(), 0)
         self.assertIn("stopping after 4 messages in flight", self.daemon.text())
         self.assertEqual(self.shop.query(
-            "SELECT state, attempts, first_attempt_at IS NULL, count(*) FROM messages"
+            "SELECT state, attempts, first_due_at IS NULL, count(*) FROM messages"
             " GROUP BY 1, 2, 3 ORDER BY 1"), [("scheduled", 0, 1, 8), ("sent", 1, 0, 4)])
         self.assertEqual(len(self.sink.received()), 4)
 

@@ -13,6 +13,12 @@ from sink import Sink  # noqa: E402
 FAST_RETRY = 'delivery = { retry = [ "1s" ]; give_up_after = "1h"; };'
 
 
+def recent():
+    """A sale time seconds ago: its messages are due well within
+    give_up_after, which counts from the due time."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 10))
+
+
 class Faults(DaemonTest):
 
     def setUp(self):
@@ -26,8 +32,8 @@ class Faults(DaemonTest):
         self.sink = self.keep(Sink(self.shop.dir, *options, port=port).start())
         self.shop.write_config(extra=FAST_RETRY, campaigns=CAMPAIGN, smtp_port=self.sink.port)
 
-    def run_until(self, states):
-        self.shop.sale("A-1", "ana@example.com", at="2026-11-01")
+    def run_until(self, states, at=None):
+        self.shop.sale("A-1", "ana@example.com", at=at or recent())
         self.daemon = Daemon(self.shop)
         self.daemon.wait_states(states)
 
@@ -105,15 +111,48 @@ class Faults(DaemonTest):
         self.serve("-r", "rcpt")
         self.shop.write_config(extra='delivery = { retry = [ "1s" ]; give_up_after = "1m"; };',
                                campaigns=CAMPAIGN, smtp_port=self.sink.port)
-        self.shop.sale("A-1", "ana@example.com", at="2026-11-01")
+        self.shop.sale("A-1", "ana@example.com", at=recent())
         self.daemon = Daemon(self.shop)
         self.daemon.wait_states({"deferred": 1})
-        # Pretend the first attempt was two minutes ago.
+        # Pretend it was due two minutes earlier.
         with self.shop.db() as db:
-            db.execute("UPDATE messages SET first_attempt_at = first_attempt_at - 120")
+            db.execute("UPDATE messages SET first_due_at = first_due_at - 120")
         self.daemon.wait_states({"failed": 1}, timeout=20)
         self.assertEqual(self.daemon.stop(), 0)
         self.assertIn("gave up after", self.shop.scalar("SELECT last_error FROM messages"))
+
+    def test_give_up_counts_from_the_due_time(self):
+        """Issue 9 defect 5: a message due long ago gives up at its first
+        temporary failure, not give_up_after after that."""
+        self.serve("-r", "rcpt")
+        self.run_until({"failed": 1}, at="2026-11-01")
+        self.assertEqual(self.daemon.stop(), 0)
+        self.assertRegex(self.shop.scalar("SELECT last_error FROM messages"),
+                         r"^gave up after 1 attempt: 4\d\d ")
+
+    def test_give_up_when_the_relay_refuses_the_sender(self):
+        """Issue 9 defect 5: a 5xx to MAIL pauses the relay and spends no
+        attempt, but give_up_after still holds."""
+        self.serve("-f", "mail")
+        self.run_until({"failed": 1}, at="2026-11-01")
+        self.assertEqual(self.daemon.stop(), 0)
+        self.assertIn("sending paused", self.daemon.text())
+        self.assertRegex(self.shop.scalar("SELECT last_error FROM messages"),
+                         r"^gave up after 0 attempts: 5\d\d .*MAIL")
+        self.assertEqual(self.shop.scalar("SELECT attempts FROM messages"), 0)
+
+    def test_give_up_when_the_relay_is_down(self):
+        """Issue 9 defect 5: nothing listening is "relay unusable", and
+        still bounded by give_up_after."""
+        self.sink = self.keep(Sink(self.shop.dir))
+        self.shop.write_config(extra=FAST_RETRY, campaigns=CAMPAIGN, smtp_port=self.sink.port)
+        self.run_until({"deferred": 1})
+        self.daemon.wait_log("sending paused")
+        with self.shop.db() as db:
+            db.execute("UPDATE messages SET first_due_at = first_due_at - 7200")
+        self.daemon.wait_states({"failed": 1}, timeout=20)
+        self.assertEqual(self.daemon.stop(), 0)
+        self.assertIn("gave up after 0 attempts", self.shop.scalar("SELECT last_error FROM messages"))
 
 
 if __name__ == "__main__":

@@ -69,7 +69,7 @@ class Queue(ShopTest):
 
     def test_retry_puts_back_due_now(self):
         self.assertIn("2 messages back", self.shop.ok("retry", "1", "2"))
-        rows = self.shop.query("SELECT state, attempts, first_attempt_at, due_at > 1790000000"
+        rows = self.shop.query("SELECT state, attempts, first_due_at, due_at > 1790000000"
                                " FROM messages WHERE id IN (1, 2)")
         self.assertEqual(rows, [("scheduled", 0, None, 1)] * 2)
 

@@ -150,6 +150,21 @@ test_jitter_spreads(void **state)
 }
 
 static void
+test_give_up_from_due_time(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.delivery.give_up_after = 3 * 86400;
+	assert_false(delivery_gives_up(&cfg, 1000, 1000));
+	assert_false(delivery_gives_up(&cfg, 1000, 1000 + 3 * 86400 - 1));
+	assert_true(delivery_gives_up(&cfg, 1000, 1000 + 3 * 86400));
+	/* Due long before the first try: gives up at once. */
+	assert_true(delivery_gives_up(&cfg, 1000, 1000 + 30 * 86400));
+}
+
+static void
 test_relay_backoff_doubles(void **state)
 {
 	struct delivery_backoff	b = { 0, 0 };
@@ -190,6 +205,7 @@ main(void)
 		cmocka_unit_test(test_why_names_the_stage),
 		cmocka_unit_test(test_retry_list_last_repeats),
 		cmocka_unit_test(test_jitter_spreads),
+		cmocka_unit_test(test_give_up_from_due_time),
 		cmocka_unit_test(test_relay_backoff_doubles),
 	};
 
