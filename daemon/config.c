@@ -478,6 +478,7 @@ static const struct cfg_key smtp_keys[] = {
 	{ "max_connections", cfg_int, OFF(smtp.max_connections), "4", 0, 1, 64, NULL },
 	{ "rate", cfg_float, OFF(smtp.rate), "0", 0, 0, 100000, NULL },
 	{ "timeout", cfg_duration, OFF(smtp.timeout), "30s", 0, 1, 3600, NULL },
+	{ "data_timeout", cfg_duration, OFF(smtp.data_timeout), "10m", 0, 1, 3600, NULL },
 	CFG_END
 };
 

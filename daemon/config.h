@@ -87,7 +87,8 @@ struct config {
 		const char	*reply_to;
 		int		 max_connections;
 		double		 rate;
-		int64_t		 timeout;
+		int64_t		 timeout;	/* per command reply */
+		int64_t		 data_timeout;	/* the end-of-DATA reply */
 	} smtp;
 
 	struct {

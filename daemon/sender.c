@@ -20,9 +20,14 @@
 #include "sender.h"
 #include "smtp.h"
 
+/*
+ * A worker.  conn and current belong to the worker thread alone (no
+ * lock).  Every other field but thread, wake and s is guarded by the
+ * sender's lock (struct sender.lock).
+ */
 struct sender_worker {
 	uv_thread_t		 thread;
-	uv_cond_t		 wake;
+	uv_cond_t		 wake;		/* waited on with sender.lock */
 	struct sender		*s;
 	struct smtp_conn	 conn;		/* the worker thread's own */
 	struct outgoing		 next;		/* claimed, waiting for it */
@@ -36,7 +41,12 @@ struct sender_worker {
 	int			 stale;		/* settings changed: remake */
 };
 
-/* Everything but the connections is shared, under the one lock. */
+/*
+ * The one lock guards: cfg, password, quitting, and in every worker
+ * next, done, result, queued, sending, answered, collected and stale.  It
+ * is never held across network I/O: transfers (smtp_send) and closing a
+ * connection (smtp_conn_cleanup, which sends QUIT) run without it.
+ */
 struct sender {
 	uv_mutex_t		 lock;
 	uv_async_t		*wake;		/* the loop: an answer or a free slot */
@@ -67,14 +77,14 @@ sender_may_end(void *arg)
 	return ok;
 }
 
-/* Under the lock: (re)make the handle with the current settings. */
+/*
+ * Under the lock: make the handle with the current settings if there is
+ * none.  No network here (curl_easy_init and setopt only); the old
+ * handle, whose cleanup sends QUIT and waits, was closed outside the lock.
+ */
 static void
 sender_ready(struct sender *s, struct sender_worker *w)
 {
-	if (w->stale) {
-		smtp_conn_cleanup(&w->conn);
-		w->stale = 0;
-	}
 	if (w->conn.easy != NULL)
 		return;
 	/* Without a handle the transfer fails at once, as the relay's
@@ -91,6 +101,7 @@ sender_main(void *arg)
 	struct sender_worker	*w = arg;
 	struct sender		*s = w->s;
 	struct smtp_result	 r;
+	int			 remake;
 
 	uv_mutex_lock(&s->lock);
 	for (;;) {
@@ -103,11 +114,27 @@ sender_main(void *arg)
 		w->queued = 0;
 		w->sending = 1;
 		uv_async_send(s->wake);		/* claim the one after */
+		remake = w->stale;
+		w->stale = 0;
+		if (remake) {
+			/* New settings: the old connection goes first, off
+			 * the lock (QUIT waits for the relay). */
+			uv_mutex_unlock(&s->lock);
+			smtp_conn_cleanup(&w->conn);
+			uv_mutex_lock(&s->lock);
+		}
 		sender_ready(s, w);
 		uv_mutex_unlock(&s->lock);
 
 		smtp_send(&w->conn, w->current.rcpt, w->current.text.data,
 		    w->current.text.len, &r);
+		/*
+		 * A transaction that failed in any way leaves the connection
+		 * in a state we cannot know (a late reply to the end of DATA
+		 * would be read as the next command's): close it.
+		 */
+		if (!r.reusable)
+			smtp_conn_cleanup(&w->conn);
 
 		uv_mutex_lock(&s->lock);
 		while (w->answered && !s->quitting)

@@ -6,9 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "log.h"
 #include "smtp.h"
+
+static int64_t
+smtp_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /*
  * The message text.  libcurl stops reading at the size it was told and
@@ -28,6 +38,11 @@ smtp_read(char *out, size_t size, size_t nmemb, void *arg)
 		return CURL_READFUNC_ABORT;
 	memcpy(out, c->text + c->offset, n);
 	c->offset += n;
+	if (c->offset == c->len && n > 0) {
+		/* The dot follows: from now on, the long wait for its reply. */
+		c->at_end = 1;
+		c->wait_from = smtp_now_ms();
+	}
 	return n;
 }
 
@@ -84,6 +99,11 @@ smtp_debug(CURL *h, curl_infotype type, char *data, size_t len, void *arg)
 	const char		*verb;
 
 	(void)h;
+	if (type == CURLINFO_HEADER_IN || (type == CURLINFO_HEADER_OUT &&
+	    !c->at_end))
+		c->wait_from = smtp_now_ms();	/* a reply, or a new wait */
+	if (type == CURLINFO_HEADER_IN)
+		c->at_end = 0;
 	if (type == CURLINFO_HEADER_OUT) {
 		if (c->in_auth)
 			return 0;
@@ -107,6 +127,37 @@ smtp_debug(CURL *h, curl_infotype type, char *data, size_t len, void *arg)
 			smtp_copy_line(c->reply, sizeof(c->reply), data, len);
 	}
 	return 0;
+}
+
+/*
+ * Called by libcurl at least once a second while a transfer runs, and
+ * while it blocks for the reply to the end of DATA: end the transfer when
+ * the relay has said nothing for smtp.timeout (smtp.data_timeout after
+ * the dot).  libcurl's own response timeout counts from the last command
+ * and cannot tell the end of DATA apart, and CURLOPT_TIMEOUT is one
+ * deadline for the whole transaction.
+ */
+static int
+smtp_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct smtp_conn	*c = arg;
+	int64_t			 now = smtp_now_ms();
+	int64_t			 limit = c->at_end ? c->data_timeout_ms :
+				    c->timeout_ms;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	if (ulnow != c->uploaded) {	/* the relay takes the body */
+		c->uploaded = ulnow;
+		if (!c->at_end)
+			c->wait_from = now;
+	}
+	if (now - c->wait_from < limit)
+		return 0;
+	c->timed_out = 1;
+	return 1;
 }
 
 /*
@@ -139,8 +190,19 @@ smtp_conn_init(struct smtp_conn *c, const struct config *cfg,
 	curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(h, CURLOPT_READFUNCTION, smtp_read);
 	curl_easy_setopt(h, CURLOPT_READDATA, c);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)cfg->smtp.timeout);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)cfg->smtp.timeout);
+	c->timeout_ms = cfg->smtp.timeout * 1000;
+	c->data_timeout_ms = cfg->smtp.data_timeout * 1000;
+	/*
+	 * Backstops only: smtp_progress() keeps the per-reply limits.
+	 * libcurl's connect timeout also covers the greeting, EHLO, STARTTLS
+	 * and AUTH, each of which may take smtp.timeout.
+	 */
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)cfg->smtp.timeout * 10);
+	curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT,
+	    (long)(cfg->smtp.timeout + cfg->smtp.data_timeout));
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, smtp_progress);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->error);
@@ -150,11 +212,20 @@ smtp_conn_init(struct smtp_conn *c, const struct config *cfg,
 	return 0;
 }
 
+/*
+ * Close the connection (QUIT, bounded by smtp.timeout) and free the
+ * handle.  May wait on the network: never call it holding a lock.
+ */
 void
 smtp_conn_cleanup(struct smtp_conn *c)
 {
-	if (c->easy != NULL)
+	if (c->easy != NULL) {
+		c->at_end = 0;
+		c->wait_from = smtp_now_ms();
+		curl_easy_setopt(c->easy, CURLOPT_SERVER_RESPONSE_TIMEOUT,
+		    (long)(c->timeout_ms / 1000));
 		curl_easy_cleanup(c->easy);
+	}
 	curl_slist_free_all(c->rcpt);
 	memset(c, 0, sizeof(*c));
 }
@@ -271,6 +342,10 @@ smtp_send(struct smtp_conn *c, const char *rcpt, const char *text, size_t len,
 	c->error[0] = '\0';
 	c->quitting = 0;
 	c->in_auth = 0;
+	c->at_end = 0;
+	c->timed_out = 0;
+	c->uploaded = 0;
+	c->wait_from = smtp_now_ms();	/* the greeting, or MAIL's reply */
 	if (c->easy == NULL || c->rcpt == NULL) {
 		r->error = SMTP_LOCAL;
 		snprintf(r->detail, sizeof(r->detail), "%s", c->easy == NULL ?
@@ -282,7 +357,7 @@ smtp_send(struct smtp_conn *c, const char *rcpt, const char *text, size_t len,
 	code = curl_easy_perform(c->easy);
 	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &c->response);
 
-	r->error = smtp_error_of(code, c->response);
+	r->error = c->timed_out ? SMTP_TIMEOUT : smtp_error_of(code, c->response);
 	r->stage = smtp_stage_of(c);
 	r->code = (int)c->response;
 	snprintf(r->reply, sizeof(r->reply), "%s", c->reply);

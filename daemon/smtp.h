@@ -3,6 +3,7 @@
 #define AFTERSALE_SMTP_H
 
 #include <curl/curl.h>
+#include <stdint.h>
 
 #include "config.h"
 
@@ -63,6 +64,13 @@ struct smtp_conn {
 	char			 error[CURL_ERROR_SIZE];
 	int			 quitting;
 	int			 in_auth;	/* AUTH sent, no final reply yet */
+	/* Per reply timeouts (RFC 5321 4.5.3.2), kept by smtp_progress() */
+	int64_t			 timeout_ms;	/* smtp.timeout */
+	int64_t			 data_timeout_ms; /* smtp.data_timeout */
+	int64_t			 wait_from;	/* ms: last sign of life */
+	int			 at_end;	/* the dot is out, no reply yet */
+	int			 timed_out;
+	curl_off_t		 uploaded;
 };
 
 int	smtp_conn_init(struct smtp_conn *c, const struct config *cfg,

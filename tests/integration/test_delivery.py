@@ -13,6 +13,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from harness import Daemon, DaemonTest, main  # noqa: E402
+from relay import Relay  # noqa: E402
 from smtpd import SmtpServer, make_ca  # noqa: E402
 
 NOW_CAMPAIGNS = """\
@@ -248,6 +249,62 @@ class AuthSecrets(DaemonTest):
 
     def test_login_refused_leaves_no_secret(self):
         self.refused("PLAIN")
+
+
+class LateReplies(DaemonTest):
+    """Issue 9 defect 4: timeouts per reply, and a connection whose
+    transaction failed is closed, so a late reply to the end of DATA is
+    never read as the reply to the next message's command."""
+
+    def start(self, relay, smtp):
+        self.relay = relay.start()
+        self.addCleanup(self.relay.stop)
+        self.shop.write_config(campaigns=NOW_CAMPAIGNS.splitlines()[0].rstrip(","),
+                               smtp_port=self.relay.port,
+                               smtp='tls = "none"; max_connections = 1; ' + smtp,
+                               extra='delivery = { retry = [ "1s" ]; };')
+        for i in range(5):
+            self.shop.sale("L-%d" % i, "l%d@example.com" % i, at=recent())
+        self.daemon = Daemon(self.shop)
+
+    def ids(self):
+        return [parse(raw)["Message-ID"] for _, raw in self.relay.received()]
+
+    def test_slow_end_of_data_reply_is_waited_for(self):
+        """The dot answered after 3 s, with smtp.timeout 1 s: the long
+        end-of-DATA wait covers it, and nothing is sent twice."""
+        self.start(Relay(late={1: 3}), 'timeout = "1s";')
+        self.daemon.wait_states({"sent": 5}, timeout=40)
+        self.assertEqual(self.daemon.stop(), 0)
+        self.assertEqual(len(self.ids()), 5)
+        self.assertEqual(len(set(self.ids())), 5)
+        self.assertEqual(self.shop.scalar("SELECT max(attempts) FROM messages"), 1)
+
+    def test_end_of_data_timeout_closes_the_connection(self):
+        """The dot answered 451 after 4 s, past smtp.data_timeout (2 s):
+        that message is deferred, its connection closed, and the late 451
+        never taken for another message's reply."""
+        self.start(Relay(late={1: 4}, late_reply="451 4.3.0 try later"),
+                   'timeout = "1s"; data_timeout = "2s";')
+        self.daemon.wait_states({"sent": 5}, timeout=40)
+        self.assertEqual(self.daemon.stop(), 0)
+        self.assertEqual(len(self.ids()), 5)
+        self.assertEqual(len(set(self.ids())), 5)
+        # The connection that timed out saw nothing after the dot but QUIT.
+        first = self.relay.sessions[0]
+        after = first[first.index("END") + 1:]
+        self.assertIn(after, ([], ["QUIT"]), self.relay.sessions)
+        self.assertGreaterEqual(len(self.relay.sessions), 2)
+        self.assertIn("no reply in time after end of DATA", self.daemon.text())
+
+    def test_slow_relay_is_not_a_dead_relay(self):
+        """Every reply 0.6 s late, smtp.timeout 1 s: slow, not down; the
+        transaction takes longer than smtp.timeout and still succeeds."""
+        self.start(Relay(line_delay=0.6), 'timeout = "1s";')
+        self.daemon.wait_states({"sent": 5}, timeout=60)
+        self.assertEqual(self.daemon.stop(), 0)
+        self.assertEqual(len(set(self.ids())), 5)
+        self.assertNotIn("unusable", self.daemon.text())
 
 
 if __name__ == "__main__":
