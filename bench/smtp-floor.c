@@ -12,13 +12,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
 #include "config.h"
 #include "smtp.h"
+
+#define FLOOR_RCPT	"customer@example.com"
 
 struct floor_thread {
 	pthread_t		 thread;
 	const struct config	*cfg;
-	const struct outgoing	*msg;
+	const struct buf	*text;
 	long			 count;
 	long			 failed;
 };
@@ -28,16 +31,17 @@ floor_run(void *arg)
 {
 	struct floor_thread	*t = arg;
 	struct smtp_conn	 conn;
-	char			 why[600];
+	struct smtp_result	 r;
 
 	if (smtp_conn_init(&conn, t->cfg, NULL) == -1) {
 		t->failed = t->count;
 		return NULL;
 	}
 	for (long i = 0; i < t->count; i++) {
-		smtp_send(&conn, t->msg);
-		if (smtp_outcome(&conn, why, sizeof(why)) != QUEUE_SENT) {
-			fprintf(stderr, "smtp-floor: %s\n", why);
+		smtp_send(&conn, FLOOR_RCPT, t->text->data, t->text->len, &r);
+		if (r.error != SMTP_OK) {
+			fprintf(stderr, "smtp-floor: %s: %s %s\n",
+			    smtp_stage_name(r.stage), r.reply, r.detail);
 			t->failed++;
 		}
 	}
@@ -49,7 +53,7 @@ int
 main(int argc, char **argv)
 {
 	struct config		*cfg;
-	struct outgoing		 msg;
+	struct buf		 text = { 0 };
 	struct floor_thread	*threads;
 	struct timespec		 start, end;
 	long			 total, failed = 0;
@@ -61,12 +65,10 @@ main(int argc, char **argv)
 	}
 	if (config_load(argv[1], &cfg) == -1)
 		return 78;
-	memset(&msg, 0, sizeof(msg));
-	snprintf(msg.rcpt, sizeof(msg.rcpt), "customer@example.com");
-	buf_printf(&msg.text, "From: %s\r\nTo: <%s>\r\nSubject: floor\r\n\r\n",
-	    cfg->smtp.from, msg.rcpt);
-	while (msg.text.len < 2000)
-		buf_addstr(&msg.text, "Thank you for your order: your coffee was "
+	buf_printf(&text, "From: %s\r\nTo: <%s>\r\nSubject: floor\r\n\r\n",
+	    cfg->smtp.from, FLOOR_RCPT);
+	while (text.len < 2000)
+		buf_addstr(&text, "Thank you for your order: your coffee was "
 		    "roasted this week and is on its way.\r\n");
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 
@@ -76,7 +78,7 @@ main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (int i = 0; i < n; i++) {
 		threads[i].cfg = cfg;
-		threads[i].msg = &msg;
+		threads[i].text = &text;
 		threads[i].count = total / n + (i < total % n);
 		pthread_create(&threads[i].thread, NULL, floor_run, &threads[i]);
 	}
@@ -89,7 +91,7 @@ main(int argc, char **argv)
 	    (double)(end.tv_nsec - start.tv_nsec) / 1e9);
 
 	free(threads);
-	buf_free(&msg.text);
+	buf_free(&text);
 	config_free(cfg);
 	curl_global_cleanup();
 	return failed > 0 ? 1 : 0;
