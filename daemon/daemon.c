@@ -184,50 +184,48 @@ daemon_allowance(struct daemon *d, int want, uint64_t *wait_ms)
 }
 
 static void
-daemon_log_outcome(const struct outgoing *m, enum queue_outcome outcome,
-    const char *why)
+daemon_log_outcome(const struct outgoing *m, const struct delivery_verdict *v)
 {
 	static const char *const names[] = {
 		[QUEUE_SENT] = "sent",
 		[QUEUE_DEFERRED] = "deferred",
 		[QUEUE_FAILED] = "failed",
 		[QUEUE_BOUNCED] = "failed, address suppressed",
-		[QUEUE_RELAY_DOWN] = "deferred, relay unusable",
 	};
-	if (outcome == QUEUE_SENT)
+	const char *name = v->relay_down && v->outcome == QUEUE_DEFERRED ?
+	    "deferred, relay unusable" : names[v->outcome];
+
+	if (v->outcome == QUEUE_SENT)
 		log_info("message %lld (%s) to %s: %s: %s", (long long)m->id,
-		    m->campaign, m->rcpt, names[outcome], why);
+		    m->campaign, m->rcpt, name, v->why);
 	else
 		log_warnx("message %lld (%s) to %s: %s: %s", (long long)m->id,
-		    m->campaign, m->rcpt, names[outcome], why);
+		    m->campaign, m->rcpt, name, v->why);
 }
 
 /*
- * Judge a relay's answer: what it means for the message (delivery.c), log
- * it, count it, and back the whole sender off while the relay cannot be
- * used.  Returns the outcome, with in *retry_at when the message may go
- * again if it is to wait.
+ * Judge a relay's answer: back the whole sender off while the relay
+ * cannot be used, take delivery.c's verdict on the message, log it and
+ * count it.
  */
-static enum queue_outcome
+static void
 daemon_judge(struct daemon *d, const struct sender_result *r, int64_t now,
-    char *why, size_t size, int64_t *retry_at)
+    struct delivery_verdict *v)
 {
-	enum queue_outcome outcome = delivery_outcome(&r->smtp, why, size);
+	char why[sizeof(v->why)];
 
-	if (outcome == QUEUE_RELAY_DOWN) {
+	if (delivery_outcome(&r->smtp, why, sizeof(why)) == QUEUE_RELAY_DOWN) {
 		if (delivery_relay_down(&d->relay, now))
 			log_error("relay %s unusable: %s; sending paused for %d s",
 			    d->cfg->smtp.url, why, d->relay.seconds);
 	} else if (delivery_relay_up(&d->relay)) {
 		log_info("relay %s answers again", d->cfg->smtp.url);
 	}
-	daemon_log_outcome(r->msg, outcome, why);
-	d->sent += outcome == QUEUE_SENT;
-	d->deferred += outcome == QUEUE_DEFERRED || outcome == QUEUE_RELAY_DOWN;
-	d->failures += outcome == QUEUE_FAILED || outcome == QUEUE_BOUNCED;
-	*retry_at = outcome == QUEUE_RELAY_DOWN ? d->relay.until :
-	    delivery_retry_at(d->cfg, r->msg->attempts, now, &d->rng);
-	return outcome;
+	delivery_judge(d->cfg, &r->smtp, r->msg, now, d->relay.until, &d->rng, v);
+	daemon_log_outcome(r->msg, v);
+	d->sent += v->outcome == QUEUE_SENT;
+	d->deferred += v->outcome == QUEUE_DEFERRED;
+	d->failures += v->outcome == QUEUE_FAILED || v->outcome == QUEUE_BOUNCED;
 }
 
 /* How many messages to claim now: free sender slots, the relay, the rate. */
@@ -322,14 +320,10 @@ daemon_pump(struct daemon *d)
 	ndone = sender_results(d->sender, done);
 	if (ndone > 0 && (rc = db_begin(d->db)) == DB_OK) {
 		for (int i = 0; i < ndone && rc == DB_OK; i++) {
-			enum queue_outcome	outcome;
-			int64_t			retry_at;
-			char			why[600];
+			struct delivery_verdict v;
 
-			outcome = daemon_judge(d, done[i], now, why,
-			    sizeof(why), &retry_at);
-			rc = queue_result(d->db, d->cfg, done[i]->msg, outcome,
-			    why, now, retry_at);
+			daemon_judge(d, done[i], now, &v);
+			rc = queue_result(d->db, done[i]->msg, &v, now);
 		}
 		rc = db_end(d->db, rc);
 	}

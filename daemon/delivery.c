@@ -144,3 +144,36 @@ delivery_gives_up(const struct config *cfg, int64_t due, int64_t now)
 {
 	return now - due >= cfg->delivery.give_up_after;
 }
+
+/*
+ * The verdict on one message: the outcome of the relay's answer, and for
+ * a deferral when it goes again (after the relay's pause, when the relay
+ * was unusable), unless delivery.give_up_after has passed since it was
+ * first due, whatever held it back: then it fails.  The caller logs and
+ * records it.
+ */
+void
+delivery_judge(const struct config *cfg, const struct smtp_result *r,
+    const struct outgoing *o, int64_t now, int64_t relay_until, uint64_t *rng,
+    struct delivery_verdict *v)
+{
+	char	reply[sizeof(v->why) - 40];	/* room for "gave up after..." */
+	int	tried;
+
+	memset(v, 0, sizeof(*v));
+	v->outcome = delivery_outcome(r, reply, sizeof(reply));
+	v->relay_down = v->outcome == QUEUE_RELAY_DOWN;
+	snprintf(v->why, sizeof(v->why), "%s", reply);
+	if (v->outcome != QUEUE_DEFERRED && !v->relay_down)
+		return;
+	if (delivery_gives_up(cfg, o->first_due, now)) {
+		tried = o->attempts - v->relay_down;
+		v->outcome = QUEUE_FAILED;
+		snprintf(v->why, sizeof(v->why), "gave up after %d attempt%s: %s",
+		    tried, tried == 1 ? "" : "s", reply);
+		return;
+	}
+	v->outcome = QUEUE_DEFERRED;
+	v->retry_at = v->relay_down ? relay_until :
+	    delivery_retry_at(cfg, o->attempts, now, rng);
+}

@@ -18,8 +18,19 @@ struct delivery_backoff {
 	int	seconds;	/* the last pause, 0 when the relay answers */
 };
 
+/* What to record of a relay's answer about one message. */
+struct delivery_verdict {
+	enum queue_outcome outcome;	/* SENT, DEFERRED, FAILED or BOUNCED */
+	int		 relay_down;	/* the relay was unusable: no attempt */
+	int64_t		 retry_at;	/* DEFERRED: when it goes again */
+	char		 why[600];	/* the reply, or why we gave up */
+};
+
 enum queue_outcome delivery_outcome(const struct smtp_result *r, char *why,
 	    size_t size);
+void	delivery_judge(const struct config *cfg, const struct smtp_result *r,
+	    const struct outgoing *o, int64_t now, int64_t relay_until,
+	    uint64_t *rng, struct delivery_verdict *v);
 int64_t	delivery_retry_at(const struct config *cfg, int attempts, int64_t now,
 	    uint64_t *rng);
 int	delivery_gives_up(const struct config *cfg, int64_t due, int64_t now);

@@ -34,7 +34,8 @@ struct outgoing {
 	int64_t	customer;
 	char	campaign[65];
 	char	rcpt[EMAIL_MAX + 1];
-	int	attempts;
+	int	attempts;	/* this one included */
+	int64_t	first_due;	/* when it was first due: give_up_after */
 	struct buf text;	/* RFC 5322, CRLF; owned, freed by queue_free */
 };
 

@@ -66,7 +66,7 @@ static const char sql_due[] =
     " " STORE_NO_CONSENT("c") ","
     " (SELECT max(coalesce(sent_at, updated_at)) FROM messages"
     "   WHERE customer_id = m.customer_id AND state IN ('sent', 'sending')),"
-    " m.body IS NOT NULL, c.email"
+    " m.body IS NOT NULL, c.email, coalesce(m.first_due_at, min(m.due_at, ?1))"
     " FROM messages m JOIN customers c ON c.id = m.customer_id"
     " WHERE m.state IN " QUEUE_OPEN " AND m.due_at <= ?1"
     " ORDER BY m.due_at, m.id LIMIT ?2";
@@ -188,6 +188,7 @@ queue_prepare(struct db *db, const struct queue_due *d,
 	snprintf(o->campaign, sizeof(o->campaign), "%s", d->campaign);
 	snprintf(o->rcpt, sizeof(o->rcpt), "%s", d->rcpt);
 	o->attempts = d->attempts + 1;
+	o->first_due = d->first_due;
 	if (b != NULL) {
 		o->text = b->text;
 		memset(&b->text, 0, sizeof(b->text));
@@ -238,6 +239,7 @@ queue_read_due(struct db *db, int64_t now, struct queue_due *due, int max,
 		d->built = sqlite3_column_int(st, 8);
 		snprintf(d->rcpt, sizeof(d->rcpt), "%s",
 		    (const char *)sqlite3_column_text(st, 9));
+		d->first_due = sqlite3_column_int64(st, 10);
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DB_OK : rc;
@@ -314,8 +316,6 @@ static const char sql_requeue[] =
 static const char sql_fail_unattempted[] =
     "UPDATE messages SET state = 'failed', attempts = attempts - 1,"
     " updated_at = ?2, last_error = ?3 WHERE id = ?1";
-static const char sql_first_due[] =
-    "SELECT first_due_at FROM messages WHERE id = ?1";
 static const char sql_bounce[] =
     "UPDATE customers SET bounced_at = ?2"
     " WHERE id = (SELECT customer_id FROM messages WHERE id = ?1)";
@@ -325,53 +325,36 @@ static const char sql_suppress_customer[] =
     " AND state IN ('scheduled', 'deferred')";
 
 /*
- * Record the relay's verdict on a claimed message, inside the caller's
- * write transaction (committed right away).  A deferred message goes
- * again at retry_at (delivery.c decides when); one whose relay was
- * unusable gets its attempt back.  Either fails once
- * delivery.give_up_after has passed since it was due, whatever the
- * cause.  A rejected recipient marks the customer bounced and suppresses
- * what else waits for them.
+ * Record delivery.c's verdict on a claimed message, inside the caller's
+ * write transaction (committed right away).  A message whose relay was
+ * unusable gets its attempt back, whatever the verdict.  A rejected
+ * recipient marks the customer bounced and suppresses what else waits
+ * for them.
  */
 int
-queue_result(struct db *db, const struct config *cfg, const struct outgoing *o,
-    enum queue_outcome outcome, const char *reply, int64_t now,
-    int64_t retry_at)
+queue_result(struct db *db, const struct outgoing *o,
+    const struct delivery_verdict *v, int64_t now)
 {
-	int64_t	due = now;
-	char	why[600];
-	int	rc = DB_OK, tried;
+	int rc = DB_OK;
 
-	switch (outcome) {
+	switch (v->outcome) {
 	case QUEUE_SENT:
 		if ((rc = db_write(db, sql_sent, o->id, now, NULL)) == DB_OK)
 			rc = store_touch(db, o->customer, now);
 		break;
 	case QUEUE_DEFERRED:
-	case QUEUE_RELAY_DOWN:
-		if ((rc = db_run(db, sql_first_due, o->id, 0, NULL,
-		    &due)) < 0)
-			break;
-		rc = DB_OK;
-		tried = o->attempts - (outcome == QUEUE_RELAY_DOWN);
-		if (delivery_gives_up(cfg, due, now)) {
-			snprintf(why, sizeof(why), "gave up after %d attempt%s: %s",
-			    tried, tried == 1 ? "" : "s", reply);
-			rc = db_write(db, outcome == QUEUE_RELAY_DOWN ?
-			    sql_fail_unattempted : sql_fail, o->id, now, why);
-		} else {
-			rc = db_write(db, outcome == QUEUE_RELAY_DOWN ?
-			    sql_requeue : sql_defer, o->id, retry_at, reply);
-		}
+		rc = db_write(db, v->relay_down ? sql_requeue : sql_defer, o->id,
+		    v->retry_at, v->why);
 		break;
 	case QUEUE_BOUNCED:
 		if ((rc = db_write(db, sql_bounce, o->id, now, NULL)) == DB_OK)
 			rc = db_write(db, sql_suppress_customer, o->id, now, NULL);
 		if (rc == DB_OK)
-			rc = db_write(db, sql_fail, o->id, now, reply);
+			rc = db_write(db, sql_fail, o->id, now, v->why);
 		break;
-	case QUEUE_FAILED:
-		rc = db_write(db, sql_fail, o->id, now, reply);
+	default:
+		rc = db_write(db, v->relay_down ? sql_fail_unattempted : sql_fail,
+		    o->id, now, v->why);
 		break;
 	}
 	return rc;

@@ -31,6 +31,7 @@ struct queue_due {
 	int	ever_sent;
 	int64_t	last_sent;	/* or claimed: one in flight counts as sent */
 	int	built;		/* its bytes are stored */
+	int64_t	first_due;	/* when it was first due: give_up_after */
 	char	rcpt[EMAIL_MAX + 1];
 };
 
@@ -51,9 +52,9 @@ int	queue_unbuilt(struct db *db, int64_t now, struct queue_unbuilt *out,
 int	queue_claim(struct db *db, const struct config *cfg, int64_t now,
 	    struct outgoing *built, int nbuilt, struct outgoing *out, int max,
 	    int *n);
-int	queue_result(struct db *db, const struct config *cfg,
-	    const struct outgoing *o, enum queue_outcome outcome,
-	    const char *reply, int64_t now, int64_t retry_at);
+struct delivery_verdict;
+int	queue_result(struct db *db, const struct outgoing *o,
+	    const struct delivery_verdict *v, int64_t now);
 int	queue_release(struct db *db, const struct outgoing *o, int64_t now);
 int	queue_reconfigure(struct db *db, const struct config *old,
 	    const struct config *cfg, int64_t now);

@@ -12,7 +12,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import Daemon, DaemonTest, main  # noqa: E402
+from harness import Daemon, DaemonTest, main, recent  # noqa: E402
 from relay import Relay  # noqa: E402
 from smtpd import SmtpServer, make_ca  # noqa: E402
 
@@ -22,12 +22,6 @@ NOW_CAMPAIGNS = """\
   { name = "refer-a-friend"; on = "first_sale"; after = "0s"; template = "refer"; },
   { name = "referral-thanks"; on = "referral_converted"; after = "0s";
     template = "referral-thanks"; }"""
-
-
-def recent():
-    """A sale time seconds ago: a message due then is within
-    give_up_after, which counts from the due time."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 10))
 
 
 def parse(raw):
@@ -223,7 +217,7 @@ class AuthSecrets(DaemonTest):
     def refused(self, mechanism):
         server = self.keep(SmtpServer(tls_folder=self.shop.dir, users={"a": "other"},
                                       auth_exclude=[mechanism]).start())
-        self.shop.write("password", self.PASSWORD + "\n")
+        self.shop.write_secret("password", self.PASSWORD + "\n")
         self.shop.write_config(campaigns=NOW_CAMPAIGNS.splitlines()[0].rstrip(","),
                                smtp_port=server.port,
                                smtp='tls = "starttls"; username = "a"; password_file = "%s"; '

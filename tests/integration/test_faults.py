@@ -7,16 +7,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import THANK_YOU_NOW as CAMPAIGN, Daemon, DaemonTest, main  # noqa: E402
+from harness import THANK_YOU_NOW as CAMPAIGN, Daemon, DaemonTest, main, recent  # noqa: E402
 from sink import Sink  # noqa: E402
 
 FAST_RETRY = 'delivery = { retry = [ "1s" ]; give_up_after = "1h"; };'
-
-
-def recent():
-    """A sale time seconds ago: its messages are due well within
-    give_up_after, which counts from the due time."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 10))
 
 
 class Faults(DaemonTest):

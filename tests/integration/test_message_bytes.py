@@ -10,7 +10,7 @@ import signal
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import THANK_YOU_NOW, Daemon, DaemonTest, main  # noqa: E402
+from harness import THANK_YOU_NOW, Daemon, DaemonTest, main, recent  # noqa: E402
 from smtpd import SmtpServer  # noqa: E402
 
 
@@ -26,7 +26,7 @@ class StoredBytes(DaemonTest):
         # The first end of DATA is answered 451: the message is deferred.
         self.server.handler.data_once.append("451 4.3.0 try again later")
         self.shop.write_config(campaigns=THANK_YOU_NOW, smtp_port=self.server.port)
-        self.shop.sale("A-1", "ana@example.com", name="Ana Lima", at="2026-11-01")
+        self.shop.sale("A-1", "ana@example.com", name="Ana Lima", at=recent())
         self.daemon = Daemon(self.shop)
         self.daemon.wait_states({"deferred": 1})
         self.first = self.server.handler.refused[0]
@@ -52,7 +52,7 @@ class StoredBytes(DaemonTest):
         again = self.retry_now()
         self.assertEqual(again, self.first)
         # A message built after the reload has the new text.
-        self.shop.sale("B-1", "bo@example.com", name="Bo", at="2026-11-01")
+        self.shop.sale("B-1", "bo@example.com", name="Bo", at=recent())
         fresh = self.server.wait_for(2)[1][2]
         self.daemon.wait_states({"sent": 2})
         self.assertEqual(self.daemon.stop(), 0)

@@ -67,6 +67,13 @@ DEFAULT_CAMPAIGNS = """\
     template = "referral-thanks"; }"""
 
 
+def recent():
+    """A sale time seconds ago: a message due then is within
+    give_up_after, which counts from the due time, so it is deferred
+    rather than given up when the relay refuses it."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 10))
+
+
 # A campaign whose messages are due as soon as a past-dated sale is planned.
 THANK_YOU_NOW = '  { name = "thank-you"; on = "sale"; after = "0s"; template = "thank-you"; }'
 

@@ -164,6 +164,52 @@ test_give_up_from_due_time(void **state)
 	assert_true(delivery_gives_up(&cfg, 1000, 1000 + 30 * 86400));
 }
 
+/*
+ * The verdict: a deferral goes again along the retry list, or after the
+ * relay's pause when the relay was unusable (no attempt spent), and
+ * fails once give_up_after has passed since the message was first due.
+ */
+static void
+test_verdict(void **state)
+{
+	static int64_t		retry[] = { 60 };
+	struct config		cfg;
+	struct outgoing		o = { .id = 1, .attempts = 2, .first_due = 1000 };
+	struct smtp_result	soft = result(SMTP_REPLY, SMTP_STAGE_END, 451,
+				    "451 4.3.0 later");
+	struct smtp_result	down = result(SMTP_UNREACHABLE,
+				    SMTP_STAGE_CONNECT, 0, "");
+	struct delivery_verdict	v;
+	uint64_t		rng = 1;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.delivery.retry.v = retry;
+	cfg.delivery.retry.n = 1;
+	cfg.delivery.give_up_after = 86400;
+
+	delivery_judge(&cfg, &soft, &o, 2000, 0, &rng, &v);
+	assert_int_equal(v.outcome, QUEUE_DEFERRED);
+	assert_false(v.relay_down);
+	assert_true(v.retry_at > 2000 && v.retry_at <= 2000 + 2 * 60);
+
+	delivery_judge(&cfg, &down, &o, 2000, 2300, &rng, &v);
+	assert_int_equal(v.outcome, QUEUE_DEFERRED);
+	assert_true(v.relay_down);
+	assert_int_equal(v.retry_at, 2300);
+
+	delivery_judge(&cfg, &soft, &o, 1000 + 86400, 0, &rng, &v);
+	assert_int_equal(v.outcome, QUEUE_FAILED);
+	assert_false(v.relay_down);
+	assert_non_null(strstr(v.why, "gave up after 2 attempts: "));
+	assert_non_null(strstr(v.why, "451 4.3.0 later"));
+
+	delivery_judge(&cfg, &down, &o, 1000 + 86400, 0, &rng, &v);
+	assert_int_equal(v.outcome, QUEUE_FAILED);
+	assert_true(v.relay_down);
+	assert_non_null(strstr(v.why, "gave up after 1 attempt: "));
+}
+
 static void
 test_relay_backoff_doubles(void **state)
 {
@@ -206,6 +252,7 @@ main(void)
 		cmocka_unit_test(test_retry_list_last_repeats),
 		cmocka_unit_test(test_jitter_spreads),
 		cmocka_unit_test(test_give_up_from_due_time),
+		cmocka_unit_test(test_verdict),
 		cmocka_unit_test(test_relay_backoff_doubles),
 	};
 
