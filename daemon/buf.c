@@ -6,38 +6,27 @@
 #include <string.h>
 
 #include "buf.h"
+#include "log.h"
+#include "xmalloc.h"
 
-/*
- * Make room for `more` bytes and the NUL.  On failure the buffer keeps
- * what it had and remembers the failure, so that callers can build a
- * whole message and check once at the end.
- */
-static int
+/* Make room for `more` bytes and the NUL. */
+static void
 buf_reserve(struct buf *b, size_t more)
 {
-	size_t	 cap = b->cap ? b->cap : 256;
-	char	*data;
+	size_t cap = b->cap ? b->cap : 256;
 
-	if (b->failed)
-		return -1;
 	if (b->len + more + 1 <= b->cap)
-		return 0;
+		return;
 	while (cap < b->len + more + 1)
 		cap *= 2;
-	if ((data = realloc(b->data, cap)) == NULL) {
-		b->failed = 1;
-		return -1;
-	}
-	b->data = data;
+	b->data = xreallocarray(b->data, cap, 1);
 	b->cap = cap;
-	return 0;
 }
 
 void
 buf_add(struct buf *b, const void *data, size_t len)
 {
-	if (buf_reserve(b, len) == -1)
-		return;
+	buf_reserve(b, len);
 	memcpy(b->data + b->len, data, len);
 	b->len += len;
 	b->data[b->len] = '\0';
@@ -64,8 +53,9 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0 || buf_reserve(b, (size_t)n) == -1)
-		return;
+	if (n < 0)
+		fatalx("buf_printf: bad format \"%s\"", fmt);
+	buf_reserve(b, (size_t)n);
 	va_start(ap, fmt);
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);

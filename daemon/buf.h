@@ -8,7 +8,6 @@ struct buf {
 	char	*data;
 	size_t	 len;
 	size_t	 cap;
-	int	 failed;	/* an allocation failed; the contents are short */
 };
 
 void	buf_add(struct buf *b, const void *data, size_t len);

@@ -59,8 +59,7 @@ cmd_preview(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 	if (message_build(cli->cfg, campaign, &facts, (int64_t)time(NULL),
 	    &out) == -1) {
 		buf_free(&out);
-		log_error("out of memory");
-		return EX_SOFTWARE;
+		return EX_DATAERR;	/* said why: a stored address, say */
 	}
 	fwrite(out.data, 1, out.len, stdout);
 	buf_free(&out);

@@ -13,6 +13,7 @@
 #include "queue.h"
 #include "store.h"
 #include "view.h"
+#include "xmalloc.h"
 
 #define QUEUE_DEFAULT_LIMIT	50
 
@@ -304,10 +305,10 @@ cmd_retry(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 	nids = argc - optind;
 	if ((nids == 0) == !all_failed)
 		return cli_usage_error(cmd, "give message ids, or --failed");
-	if (nids > 0 && ((ids = calloc((size_t)nids, sizeof(*ids))) == NULL ||
-	    cmd_retry_ids(cmd, nids, argv + optind, ids) == -1)) {
+	if (nids > 0 && cmd_retry_ids(cmd, nids, argv + optind,
+	    (ids = xcalloc((size_t)nids, sizeof(*ids)))) == -1) {
 		free(ids);
-		return ids == NULL ? EX_OSERR : EX_USAGE;
+		return EX_USAGE;
 	}
 	if ((rc = cli_open(cli, CLI_DB_WRITE)) != EX_OK) {
 		free(ids);

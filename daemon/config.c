@@ -15,6 +15,7 @@
 #include "money.h"
 #include "text.h"
 #include "timestamp.h"
+#include "xmalloc.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR	"/etc"
@@ -346,14 +347,11 @@ cfg_one_duration(struct cfg_ctx *ctx, const struct cfg_key *key, int line,
     const char *s, size_t i, void *dst)
 {
 	struct durations	*d = dst;
-	int64_t			*nv;
 	struct cfg_key		 one = *key;
 
 	one.min = 1;
 	one.max = DURATION_MAX;
-	if ((nv = realloc(d->v, (i + 1) * sizeof(*nv))) == NULL)
-		return -1;
-	d->v = nv;
+	d->v = xreallocarray(d->v, i + 1, sizeof(*d->v));
 	d->n = i + 1;
 	return cfg_duration_text(ctx, &one, line, s, &d->v[i]);
 }
@@ -374,17 +372,14 @@ static int
 cfg_one_string(struct cfg_ctx *ctx, const struct cfg_key *key, int line,
     const char *s, size_t i, void *dst)
 {
-	struct strings	 *l = dst;
-	const char	**nv;
+	struct strings *l = dst;
 
 	if (*s == '\0' || text_has_control(s)) {
 		cfg_error(ctx, line, "%s%s: entries must be non-empty text",
 		    ctx->path, key->name);
 		return -1;
 	}
-	if ((nv = realloc(l->v, (i + 1) * sizeof(*nv))) == NULL)
-		return -1;
-	l->v = nv;
+	l->v = xreallocarray(l->v, i + 1, sizeof(*l->v));
 	l->v[i] = s;
 	l->n = i + 1;
 	return 0;
@@ -621,13 +616,9 @@ cfg_group(struct cfg_ctx *ctx, const struct cfg_key *key,
 static char *
 config_resolve(const struct config *cfg, const char *path)
 {
-	char *out;
-
 	if (path[0] == '/')
-		return strdup(path);
-	if (asprintf(&out, "%s/%s", cfg->dir, path) == -1)
-		return NULL;
-	return out;
+		return xstrdup(path);
+	return xasprintf("%s/%s", cfg->dir, path);
 }
 
 static int
@@ -652,8 +643,7 @@ config_templates(struct cfg_ctx *ctx, struct config *cfg, struct campaign *c)
 		    c->template_name, cfg->templates_path);
 		return;
 	}
-	if (asprintf(&path, "%s/%s.txt", cfg->templates_path, c->template_name) == -1)
-		return;
+	path = xasprintf("%s/%s.txt", cfg->templates_path, c->template_name);
 	if (access(path, F_OK) == -1)
 		cfg_error(ctx, c->line, "template \"%s\" not found: %s does not "
 		    "exist", c->template_name, path);
@@ -661,8 +651,7 @@ config_templates(struct cfg_ctx *ctx, struct config *cfg, struct campaign *c)
 		template_load(path, 1, &ctx->errors, &c->text);
 	free(path);
 
-	if (asprintf(&path, "%s/%s.html", cfg->templates_path, c->template_name) == -1)
-		return;
+	path = xasprintf("%s/%s.html", cfg->templates_path, c->template_name);
 	if (access(path, F_OK) == 0)
 		template_load(path, 0, &ctx->errors, &c->html);
 	free(path);
@@ -683,8 +672,7 @@ config_campaigns(struct cfg_ctx *ctx, struct config *cfg)
 		return;
 	}
 	n = config_setting_length(list);
-	if ((cfg->campaigns = calloc((size_t)n + 1, sizeof(*cfg->campaigns))) == NULL)
-		return;
+	cfg->campaigns = xcalloc((size_t)n + 1, sizeof(*cfg->campaigns));
 	for (int i = 0; i < n; i++) {
 		const config_setting_t	*g = config_setting_get_elem(list, i);
 		struct campaign		*c = &cfg->campaigns[cfg->ncampaigns];
@@ -737,21 +725,19 @@ config_from(struct cfg_ctx *ctx, struct config *cfg, int line)
 			    "\"Name <address>\" or an address", from);
 			return;
 		}
-		cfg->smtp.from_address = strndup(lt + 1, len - 1);
+		cfg->smtp.from_address = xstrndup(lt + 1, len - 1);
 		for (name_end = lt; name_end > from && name_end[-1] == ' ';)
 			name_end--;
 		if (name_end - from >= 2 && *from == '"' && name_end[-1] == '"')
-			cfg->smtp.from_name = strndup(from + 1,
+			cfg->smtp.from_name = xstrndup(from + 1,
 			    (size_t)(name_end - from - 2));
 		else
-			cfg->smtp.from_name = strndup(from,
+			cfg->smtp.from_name = xstrndup(from,
 			    (size_t)(name_end - from));
 	} else {
-		cfg->smtp.from_address = strdup(from);
-		cfg->smtp.from_name = strdup("");
+		cfg->smtp.from_address = xstrdup(from);
+		cfg->smtp.from_name = xstrdup("");
 	}
-	if (cfg->smtp.from_address == NULL || cfg->smtp.from_name == NULL)
-		return;
 	if (strlen(cfg->smtp.from_name) > CFG_NAME_MAX)
 		cfg_error(ctx, line, "smtp.from: the name is %zu bytes long; at "
 		    "most %d fit in a mail header line",
@@ -857,11 +843,10 @@ config_load(const char *path, struct config **out)
 	struct cfg_ctx	 ctx = { path, "", "", 0 };
 	char		*slash;
 
-	if ((cfg = calloc(1, sizeof(*cfg))) == NULL)
-		return -1;
+	cfg = xcalloc(1, sizeof(*cfg));
 	config_init(&cfg->lc);
-	if ((cfg->path = strdup(path)) == NULL || (cfg->dir = strdup(path)) == NULL)
-		goto fail;
+	cfg->path = xstrdup(path);
+	cfg->dir = xstrdup(path);
 	if ((slash = strrchr(cfg->dir, '/')) != NULL)
 		*(slash == cfg->dir ? slash + 1 : slash) = '\0';
 	else
@@ -887,8 +872,6 @@ config_load(const char *path, struct config **out)
 		goto fail;
 	cfg->database_path = config_resolve(cfg, cfg->database);
 	cfg->templates_path = config_resolve(cfg, cfg->templates);
-	if (cfg->database_path == NULL || cfg->templates_path == NULL)
-		goto fail;
 	config_check(&ctx, cfg);
 	config_campaigns(&ctx, cfg);
 	if (ctx.errors > 0)

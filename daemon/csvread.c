@@ -7,6 +7,7 @@
 
 #include "csvread.h"
 #include "log.h"
+#include "xmalloc.h"
 
 /*
  * Memory stays flat whatever the input: the file is read in chunks of
@@ -97,7 +98,7 @@ static void
 csvread_parser_init(struct csv_parser *p)
 {
 	if (csv_init(p, CSVREAD_FLAGS) != 0)
-		fatalx("csv_init: out of memory");
+		xmalloc_fail(sizeof(*p));
 	/*
 	 * libcsv grows its field buffer 128 bytes at a time by default: a
 	 * long field cost thousands of reallocs (and, under ASan, hundreds
@@ -182,8 +183,7 @@ csvread_feed(struct csvread *r, struct csv_parser *p, const char *name,
 	r->raw += n;
 	if (csv_parse(p, s, n, csvread_field, csvread_record, r) != n) {
 		if (csv_error(p) == CSV_ENOMEM || csv_error(p) == CSV_ETOOBIG)
-			fatalx("%s:%ld: out of memory reading CSV", name,
-			    r->line);
+			xmalloc_fail(n);
 		log_error("%s:%ld: malformed CSV: %s (a field with a quote must "
 		    "be quoted, and its quotes doubled)", name, r->line,
 		    csv_strerror(csv_error(p)));
@@ -224,9 +224,8 @@ csvread(FILE *fp, const char *name, csvread_fn *fn, void *arg)
 	size_t			 n;
 	int			 first = 1, read_errno = 0;
 
-	if ((chunk = malloc(CSVREAD_CHUNK)) == NULL ||
-	    (r.buf = malloc(CSVREAD_MAX_RECORD)) == NULL)
-		fatalx("csvread: out of memory");
+	chunk = xmalloc(CSVREAD_CHUNK);
+	r.buf = xmalloc(CSVREAD_MAX_RECORD);
 	csvread_parser_init(&p);
 	while (r.rc == 0 && (n = csvread_fill(fp, chunk, &read_errno)) > 0) {
 		const char *s = chunk, *end = chunk + n;

@@ -21,6 +21,7 @@
 #include "store.h"
 #include "smtp.h"
 #include "timestamp.h"
+#include "xmalloc.h"
 
 #define DAEMON_SETTLE_MS	50	/* after another process's last write */
 #define DAEMON_BUSY_RETRY_MS	1000	/* after the busy timeout ran out */
@@ -292,10 +293,14 @@ daemon_build(struct daemon *d, int64_t now, int max, struct outgoing *built,
 			return rc;
 		memset(o, 0, sizeof(*o));
 		o->id = todo[i].id;
-		(*n)++;
-		if (message_build(d->cfg, c, &facts, now, &o->text) == -1)
-			fatalx("out of memory building message %lld",
-			    (long long)o->id);
+		if (message_build(d->cfg, c, &facts, now, &o->text) == 0) {
+			(*n)++;
+			continue;
+		}
+		/* Logged: a hand-edited address, say.  It cannot ever go. */
+		buf_free(&o->text);
+		if ((rc = queue_unbuildable(d->db, todo[i].id, now)) != DB_OK)
+			return rc;
 	}
 	return DB_OK;
 }
@@ -595,8 +600,7 @@ daemon_watch(struct daemon *d)
 
 	if (d->watching)
 		return 0;
-	if ((dir = strdup(d->cfg->database_path)) == NULL)
-		return -1;
+	dir = xstrdup(d->cfg->database_path);
 	if ((slash = strrchr(dir, '/')) != NULL)
 		*(slash == dir ? slash + 1 : slash) = '\0';
 	rc = uv_fs_event_start(&d->db_watch, daemon_db_changed,

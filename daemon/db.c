@@ -11,6 +11,7 @@
 #include "db.h"
 #include "log.h"
 #include "migrations.h"
+#include "xmalloc.h"
 
 /*
  * Log what failed in words a user can act on, and map SQLite's code to
@@ -26,6 +27,8 @@ db_fail(struct db *db, int rc, const char *doing)
 		    "try again later", db->path, doing);
 		return DB_BUSY;
 	}
+	if (primary == SQLITE_NOMEM)
+		xmalloc_fail(0);	/* one policy for running out of memory */
 	if (primary == SQLITE_FULL) {
 		/* Said once: the daemon retries until there is room. */
 		if (!db->full)
@@ -291,11 +294,8 @@ db_open(const char *path, struct db **out)
 	struct db	*db;
 	int		 rc;
 
-	if ((db = calloc(1, sizeof(*db))) == NULL || (db->path = strdup(path)) == NULL) {
-		free(db);
-		log_error("out of memory");
-		return DB_ERROR;
-	}
+	db = xcalloc(1, sizeof(*db));
+	db->path = xstrdup(path);
 	/*
 	 * No memory statistics: they take a mutex on every allocation.
 	 * Only possible before SQLite initializes, so later calls fail and
@@ -340,8 +340,7 @@ db_immutable_uri(const char *path)
 	const char	*suffix = "?immutable=1";
 	char		*uri, *p;
 
-	if ((uri = malloc(5 + 3 * strlen(path) + strlen(suffix) + 1)) == NULL)
-		fatalx("out of memory");
+	uri = xmalloc(5 + 3 * strlen(path) + strlen(suffix) + 1);
 	p = stpcpy(uri, "file:");
 	for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
 		if (isalnum(*c) || strchr("/-._~", *c) != NULL) {
@@ -386,8 +385,7 @@ db_connect_readonly(struct db *db, int *version)
 		    "PRAGMA user_version", NULL, NULL, NULL)) & 0xff) !=
 		    SQLITE_READONLY)
 			break;
-		if (asprintf(&wal, "%s-wal", db->path) == -1)
-			fatalx("out of memory");
+		wal = xasprintf("%s-wal", db->path);
 		immutable = access(wal, F_OK) == -1 && errno == ENOENT;
 		free(wal);
 		if (!immutable)
@@ -415,8 +413,8 @@ db_open_readonly(const char *path, struct db **out)
 
 	if (access(path, F_OK) == -1 && errno == ENOENT)
 		return db_open(path, out);
-	if ((db = calloc(1, sizeof(*db))) == NULL || (db->path = strdup(path)) == NULL)
-		fatalx("out of memory");
+	db = xcalloc(1, sizeof(*db));
+	db->path = xstrdup(path);
 	if ((rc = db_connect_readonly(db, &version)) != DB_OK ||
 	    (rc = db_cache_size(db, DB_CACHE_KIB)) != DB_OK) {
 		db_close(db);

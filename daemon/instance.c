@@ -10,6 +10,7 @@
 
 #include "instance.h"
 #include "log.h"
+#include "xmalloc.h"
 
 /*
  * The pid written by the holder, or 0 when it cannot be read (it may be
@@ -44,8 +45,7 @@ instance_lock(const char *database, int *fd_out)
 	long	 holder;
 	int	 fd, len;
 
-	if (asprintf(&path, "%s.lock", database) == -1)
-		fatalx("out of memory");
+	path = xasprintf("%s.lock", database);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd == -1) {
 		log_warn("cannot open %s, the lock that keeps a second daemon "

@@ -11,6 +11,7 @@
 #include "money.h"
 #include "text.h"
 #include "token.h"
+#include "xmalloc.h"
 
 #define MESSAGE_LINE	76	/* where headers fold and QP lines break */
 
@@ -57,13 +58,8 @@ message_encode_word(struct buf *b, const char *text)
 {
 	char			*valid = text_utf8_repair(text);
 	const unsigned char	*p = (const unsigned char *)valid;
-	size_t			 len;
+	size_t			 len = strlen(valid);
 
-	if (valid == NULL) {
-		b->failed = 1;
-		return;
-	}
-	len = strlen(valid);
 	while (len > 0) {
 		size_t n = len < 45 ? len : 45;
 
@@ -90,10 +86,8 @@ message_encode_word(struct buf *b, const char *text)
 static char *
 message_header_safe(const char *value)
 {
-	char *s = strdup(value);
+	char *s = xstrdup(value);
 
-	if (s == NULL)
-		return NULL;
 	for (unsigned char *p = (unsigned char *)s; *p != '\0'; p++)
 		if (*p < 0x20 || *p == 0x7f)
 			*p = ' ';
@@ -126,10 +120,6 @@ message_header_text(struct buf *b, const char *name, const char *value)
 	char	*safe = message_header_safe(value), *save = NULL;
 	size_t	 start = strlen(name) + 1, col = start;
 
-	if (safe == NULL) {
-		b->failed = 1;
-		return;
-	}
 	buf_printf(b, "%s:", name);
 	if (!message_ascii(safe) || !message_foldable(safe)) {
 		buf_addc(b, ' ');
@@ -156,10 +146,10 @@ message_header_text(struct buf *b, const char *name, const char *value)
  * "Display Name" <addr>, the name quoted or encoded as it needs.  The
  * address was checked on the way in, but the database may have been
  * edited since: one with a line break, a space or an angle bracket could
- * add headers or recipients, so it is refused (logged, and b marked
- * failed so the message is not built) rather than cleaned.
+ * add headers or recipients, so it is refused rather than cleaned.
+ * Returns 0, or -1 (logged) when refused.
  */
-static void
+static int
 message_header_address(struct buf *b, const char *header, const char *name,
     const char *address)
 {
@@ -172,19 +162,15 @@ message_header_address(struct buf *b, const char *header, const char *name,
 			    "space, a control character or an angle bracket "
 			    "(was the database edited by hand?); refusing to "
 			    "build the message", header);
-			b->failed = 1;
-			return;
+			return -1;
 		}
 	}
-	if ((safe = message_header_safe(name ? name : "")) == NULL) {
-		b->failed = 1;
-		return;
-	}
+	safe = message_header_safe(name ? name : "");
 	buf_printf(b, "%s: ", header);
 	if (*safe == '\0') {
 		buf_printf(b, "<%s>\r\n", address);
 		free(safe);
-		return;
+		return 0;
 	}
 	if (message_ascii(safe)) {
 		buf_addc(b, '"');
@@ -199,6 +185,7 @@ message_header_address(struct buf *b, const char *header, const char *name,
 	}
 	buf_printf(b, " <%s>\r\n", address);
 	free(safe);
+	return 0;
 }
 
 /*
@@ -274,7 +261,7 @@ message_part(struct buf *b, const char *boundary, const char *type,
 static char *
 message_link(const struct template_text *t, const char *const values[VAR_COUNT])
 {
-	return t->count > 0 ? template_render(t, values, 0) : strdup("");
+	return t->count > 0 ? template_render(t, values, 0) : xstrdup("");
 }
 
 static void
@@ -336,7 +323,8 @@ message_values(const struct config *cfg, const struct campaign *c,
 
 /*
  * Build the whole message for campaign c from the facts into out, with
- * CRLF line ends.  Returns 0, or -1 when out of memory.
+ * CRLF line ends.  Returns 0, or -1 (logged) when it cannot be built: an
+ * address that would break the header, no randomness for the Message-ID.
  */
 int
 message_build(const struct config *cfg, const struct campaign *c,
@@ -354,23 +342,23 @@ message_build(const struct config *cfg, const struct campaign *c,
 	message_values(cfg, c, f, &mv);
 	referral = message_link(&cfg->referral.link_text, mv.v);
 	unsubscribe = message_link(&cfg->unsubscribe.link_text, mv.v);
-	if (referral == NULL || unsubscribe == NULL)
-		goto out;
 	mv.v[VAR_REFERRAL_LINK] = referral;
 	mv.v[VAR_UNSUBSCRIBE_LINK] = unsubscribe;
 	subject = template_render(&c->text->subject, mv.v, 0);
 	text = template_render(&c->text->body, mv.v, 0);
 	if (c->html != NULL)
 		html = template_render(&c->html->body, mv.v, 1);
-	if (subject == NULL || text == NULL || (c->html != NULL && html == NULL) ||
-	    token_generate(id, 20) == -1)
+	if (token_generate(id, 20) == -1) {
+		log_warn("cannot draw a Message-ID");
 		goto out;
+	}
 
 	gmtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	message_header_address(out, "From", cfg->smtp.from_name,
-	    cfg->smtp.from_address);
-	message_header_address(out, "To", f->name, f->email);
+	if (message_header_address(out, "From", cfg->smtp.from_name,
+	    cfg->smtp.from_address) == -1 ||
+	    message_header_address(out, "To", f->name, f->email) == -1)
+		goto out;
 	if (*cfg->smtp.reply_to != '\0')
 		buf_printf(out, "Reply-To: <%s>\r\n", cfg->smtp.reply_to);
 	message_header_text(out, "Subject", subject);
@@ -389,7 +377,7 @@ message_build(const struct config *cfg, const struct campaign *c,
 		message_part(out, boundary, "text/html", html);
 		buf_printf(out, "--%s--\r\n", boundary);
 	}
-	rc = out->failed ? -1 : 0;
+	rc = 0;
 out:
 	free(referral);
 	free(unsubscribe);

@@ -164,6 +164,27 @@ queue_load_body(struct db *db, int64_t id, struct buf *text)
 	return DB_OK;
 }
 
+static const char sql_unbuildable[] =
+    "UPDATE messages SET state = 'failed', updated_at = ?2, last_error = ?3"
+    " WHERE id = ?1 AND state IN " QUEUE_OPEN;
+
+/*
+ * A message that cannot be built (message_build said why in the log)
+ * fails in a transaction of its own, outside any claim.
+ */
+int
+queue_unbuildable(struct db *db, int64_t id, int64_t now)
+{
+	int rc;
+
+	if ((rc = db_begin(db)) != DB_OK)
+		return rc;
+	log_warnx("message %lld cannot be built; it fails", (long long)id);
+	rc = db_write(db, sql_unbuildable, id, now, "cannot be built: its "
+	    "stored data is unusable (see the log)");
+	return db_end(db, rc);
+}
+
 /*
  * Claim one message: its stored bytes if it has them, else the ones built
  * for it, which are stored with the claim.  1 when it has neither (it
@@ -195,8 +216,6 @@ queue_prepare(struct db *db, const struct queue_due *d,
 	} else if ((rc = queue_load_body(db, d->id, &o->text)) != DB_OK) {
 		return rc;
 	}
-	if (o->text.failed)
-		fatalx("out of memory loading message %lld", (long long)o->id);
 	if ((st = db_prepare(db, sql_claim)) == NULL)
 		return DB_ERROR;
 	sqlite3_bind_int64(st, 1, o->id);

@@ -19,6 +19,7 @@
 #include "queue.h"
 #include "sender.h"
 #include "smtp.h"
+#include "xmalloc.h"
 
 /*
  * A worker.  conn and current belong to the worker thread alone (no
@@ -167,11 +168,8 @@ sender_start(struct sender **sp, int nworkers, uv_async_t *wake,
 	struct sender	*s;
 	int		 started = 0;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->workers = calloc((size_t)nworkers, sizeof(*s->workers))) == NULL) {
-		free(s);
-		return -1;
-	}
+	s = xcalloc(1, sizeof(*s));
+	s->workers = xcalloc((size_t)nworkers, sizeof(*s->workers));
 	uv_mutex_init(&s->lock);
 	s->wake = wake;
 	s->cfg = cfg;

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "template.h"
 #include "text.h"
+#include "xmalloc.h"
 
 #define TEMPLATE_MAX_SIZE	(1024 * 1024)
 
@@ -31,18 +32,12 @@ const char *const template_var_names[VAR_COUNT] = {
 	[VAR_CAMPAIGN_NAME] = "campaign.name",
 };
 
-static int
+static void
 template_add_piece(struct template_text *t, const char *text, size_t len,
     int var)
 {
-	struct template_piece *p;
-
-	p = realloc(t->pieces, (t->count + 1) * sizeof(*p));
-	if (p == NULL)
-		return -1;
-	t->pieces = p;
+	t->pieces = xreallocarray(t->pieces, t->count + 1, sizeof(*t->pieces));
 	t->pieces[t->count++] = (struct template_piece){ text, len, var };
-	return 0;
 }
 
 static int
@@ -116,8 +111,8 @@ template_parse_text(const char *text, size_t len, unsigned allowed,
 		}
 		if (open == NULL)
 			open = end;
-		if (open > p && template_add_piece(out, p, (size_t)(open - p), -1) == -1)
-			goto nomem;
+		if (open > p)
+			template_add_piece(out, p, (size_t)(open - p), -1);
 		for (const char *q = p; q < open; q++)
 			if (*q == '\n')
 				line++;
@@ -148,8 +143,7 @@ template_parse_text(const char *text, size_t len, unsigned allowed,
 			size_t		 fallback_len = (size_t)(close - fallback);
 
 			template_trim(&fallback, &fallback_len);
-			if (template_add_piece(out, fallback, fallback_len, var) == -1)
-				goto nomem;
+			template_add_piece(out, fallback, fallback_len, var);
 		}
 		p = close + 2;
 	}
@@ -158,11 +152,6 @@ template_parse_text(const char *text, size_t len, unsigned allowed,
 		return -1;
 	}
 	return 0;
-
-nomem:
-	log_at(errors, file, line, "out of memory");
-	template_text_free(out);
-	return -1;
 }
 
 static char *
@@ -176,11 +165,7 @@ template_read(const char *path, int *errors)
 		log_at(errors, path, 0, "cannot read template: %s", strerror(errno));
 		return NULL;
 	}
-	if ((buf = malloc(TEMPLATE_MAX_SIZE + 1)) == NULL) {
-		fclose(fp);
-		log_at(errors, path, 0, "out of memory");
-		return NULL;
-	}
+	buf = xmalloc(TEMPLATE_MAX_SIZE + 1);
 	n = fread(buf, 1, TEMPLATE_MAX_SIZE + 1, fp);
 	if (ferror(fp) || n > TEMPLATE_MAX_SIZE) {
 		log_at(errors, path, 0, ferror(fp) ? "cannot read template" :
@@ -271,10 +256,7 @@ template_load(const char *path, int require_subject, int *errors,
 	char		*body;
 	int		 before = *errors, body_line = 1;
 
-	if ((t = calloc(1, sizeof(*t))) == NULL) {
-		log_at(errors, path, 0, "out of memory");
-		return -1;
-	}
+	t = xcalloc(1, sizeof(*t));
 	if ((t->source = template_read(path, errors)) == NULL)
 		goto fail;
 	if (!text_utf8_valid(t->source)) {
@@ -348,7 +330,7 @@ template_append(struct buf *b, const char *s, size_t n, int html)
 /*
  * Render into a new string the caller frees.  Values are escaped when
  * `html` is set; literal template text never is.  An empty or missing
- * value takes the variable's fallback.  Returns NULL when out of memory.
+ * value takes the variable's fallback.
  */
 char *
 template_render(const struct template_text *t,
@@ -365,10 +347,6 @@ template_render(const struct template_text *t,
 			template_append(&b, v, strlen(v), html);
 		else
 			template_append(&b, p->text, p->len, 0);
-	}
-	if (b.failed) {
-		buf_free(&b);
-		return NULL;
 	}
 	return b.data;
 }

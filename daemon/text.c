@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "text.h"
+#include "xmalloc.h"
 
 /*
  * The length of the strict UTF-8 (RFC 3629) sequence at p: no overlong
@@ -58,7 +59,7 @@ text_utf8_valid(const char *s)
 }
 
 /*
- * A copy of s (malloc'd; the caller frees it; NULL when out of memory)
+ * A copy of s (malloc'd; the caller frees it)
  * in which every byte that does not belong to a valid UTF-8 sequence is
  * replaced by U+FFFD, as the Unicode standard recommends for display.
  */
@@ -71,8 +72,7 @@ text_utf8_repair(const char *s)
 	int			 n;
 
 	/* Each byte becomes at most the three of U+FFFD. */
-	if ((out = o = malloc(strlen(s) * 3 + 1)) == NULL)
-		return NULL;
+	out = o = xmalloc(strlen(s) * 3 + 1);
 	for (; *p != '\0'; p += n) {
 		if ((n = text_utf8_sequence(p, &cp)) == 0) {
 			memcpy(o, "\xef\xbf\xbd", 3);

@@ -101,6 +101,26 @@ class Faults(DaemonTest):
         self.assertEqual(len(self.sink.received()), 1)
         self.assertIn("answers again", self.daemon.text())
 
+    def test_a_message_that_cannot_be_built_fails_alone(self):
+        # A hand-edited address that would add a header: the message fails
+        # with the reason, the daemon goes on (it stopped with "out of
+        # memory" once message_build's refusal and a failed malloc were
+        # one and the same -1).
+        self.serve()
+        self.shop.sale("A-1", "ana@example.com", at=recent())
+        self.shop.sale("B-1", "bo@example.com", at=recent())
+        self.shop.query("UPDATE customers SET email = 'bo@example.com\r\nBcc: evil@example.com'"
+                        " WHERE email = 'bo@example.com'")
+        self.daemon = Daemon(self.shop)
+        self.daemon.wait_states({"sent": 1, "failed": 1})
+        self.assertIn("cannot be built", self.shop.scalar(
+            "SELECT last_error FROM messages WHERE state = 'failed'"))
+        self.assertIn("the To address contains a line break", self.daemon.text())
+        self.assertEqual(self.daemon.stop(), 0)
+        received = self.sink.received()
+        self.assertEqual(len(received), 1)
+        self.assertNotIn(b"evil", received[0])
+
     def test_give_up_after(self):
         self.serve("-r", "rcpt")
         self.shop.write_config(extra='delivery = { retry = [ "1s" ]; give_up_after = "1m"; };',

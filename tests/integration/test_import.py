@@ -9,7 +9,7 @@ import threading
 import unicodedata
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import AFTERSALE, SRCDIR, ShopTest, main  # noqa: E402
+from harness import AFTERSALE, ASAN, SRCDIR, ShopTest, main  # noqa: E402
 
 EX_DATAERR, EX_NOINPUT, EX_IOERR = 65, 66, 74
 
@@ -176,9 +176,6 @@ class BadFiles(ShopTest):
                                 'different sold_at')
 
 
-# AddressSanitizer reserves terabytes of address space: no limit on it there.
-with open(AFTERSALE, "rb") as _f:
-    ASAN = b"__asan_init" in _f.read()
 RSS_BOUND_KIB = 64 * 1024      # about 20 MB measured, with or without ASan
 
 

@@ -64,8 +64,10 @@ class Privileges(DaemonTest):
     def start_unprivileged(self):
         """`aftersale run` started by an unprivileged user, without --user:
         only the daemon itself can then make it non-dumpable."""
-        kw = {}
+        kw, binary = {}, AFTERSALE
         if RUN_AS is not None:
+            # A copy it can reach: the build folder may be private (/root).
+            binary = shutil.copy(AFTERSALE, self.shop.path("aftersale"))
             pw = pwd.getpwnam(RUN_AS)
             for top, _, files in os.walk(self.shop.dir):
                 for name in [top] + [os.path.join(top, f) for f in files]:
@@ -73,7 +75,7 @@ class Privileges(DaemonTest):
             kw = dict(user=pw.pw_uid, group=pw.pw_gid, extra_groups=[])
         log = open(self.shop.path("daemon.log"), "ab")
         self.addCleanup(log.close)
-        proc = subprocess.Popen([AFTERSALE, "-c", self.shop.config, "run"],
+        proc = subprocess.Popen([binary, "-c", self.shop.config, "run"],
                                 stdout=log, stderr=log, **kw)
         self.addCleanup(lambda: (proc.poll() is None and proc.kill(), proc.wait()))
         deadline = time.monotonic() + 30

@@ -22,6 +22,10 @@ AFTERSALE = os.environ.get("AFTERSALE", "daemon/aftersale")
 SRCDIR = os.environ.get("AFTERSALE_SRCDIR", ".")
 TMPDIR = os.environ.get("AFTERSALE_TMPDIR", tempfile.gettempdir())
 
+# AddressSanitizer reserves terabytes of address space: no RLIMIT_AS there.
+with open(AFTERSALE, "rb") as _f:
+    ASAN = b"__asan_init" in _f.read()
+
 # Run as root (CI is), `aftersale run` must be told whom to become, and
 # that user must reach the shop's folder: see Daemon.
 RUN_AS = "nobody" if os.geteuid() == 0 else None
