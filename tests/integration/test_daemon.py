@@ -182,7 +182,7 @@ class Daemons(DaemonTest):
         subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", disk], check=True)
         self.addCleanup(subprocess.run, ["umount", "-l", disk])
         self.shop.move_database("disk/aftersale.db")
-        self.start_claimed(8, delay=3, claimed=8)
+        self.start_claimed(8, delay=2, claimed=8)
         filler = os.path.join(disk, "filler")
         fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
         try:
@@ -196,7 +196,7 @@ class Daemons(DaemonTest):
         p = self.shop.run("sale", "add", "--order", "B-1", "--email", "bo@example.com")
         self.assertEqual(p.returncode, 74)
         self.assertIn("the disk is full", p.stderr)
-        time.sleep(4)       # retries at 1 s and 2 s: still one error, still running
+        time.sleep(1.5)     # a retry 1 s later fails too: still one error, still running
         self.assertIsNone(self.daemon.proc.poll())
         self.assertEqual(self.daemon.text().count("the disk is full"), 1)
         os.unlink(filler)
@@ -214,7 +214,7 @@ class Daemons(DaemonTest):
         with self.shop.db() as conn:
             conn.isolation_level = None
             conn.execute("BEGIN IMMEDIATE")
-            time.sleep(12)      # past two busy timeouts, and the wake-ups pending
+            time.sleep(7)       # past the 5 s busy timeout, the wake-ups pending
             conn.execute("COMMIT")
         self.daemon.wait_states({"sent": 8}, timeout=30)
         self.assertIn("the database is locked by another process", self.daemon.text())

@@ -16,7 +16,6 @@ qp(const char *in, struct buf *b)
 {
 	memset(b, 0, sizeof(*b));
 	message_quoted_printable(b, in);
-	assert_false(b->failed);
 	return b->data;
 }
 
@@ -171,7 +170,6 @@ test_encoded_words_invalid_utf8(void **state)
 	memset(in, 0x80, 300);
 	in[300] = '\0';
 	message_encode_word(&b, in);
-	assert_false(b.failed);
 	out = check_words(&b);
 	expect[0] = '\0';
 	for (int i = 0; i < 300; i++)
