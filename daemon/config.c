@@ -901,6 +901,12 @@ config_secrets(struct config *cfg, int for_run)
 
 	secret_free(cfg->smtp.password);
 	cfg->smtp.password = NULL;
+	/*
+	 * A relay without a login needs no password, and the unit's
+	 * credential file is then left empty: nothing to read.
+	 */
+	if (cfg->smtp.username[0] == '\0')
+		return 0;
 	if (secret_read(file, "smtp-password", &cfg->smtp.password, why,
 	    sizeof(why)) == -1)
 		cfg_error(&ctx, config_line(cfg, *file != '\0' ?

@@ -154,6 +154,14 @@ class CheckConfig(ShopTest):
         self.assertEqual(p.returncode, EX_CONFIG, p.stderr)
         self.assertIn("smtp.username is set but there is no password", p.stderr)
 
+    def test_a_relay_without_login_reads_no_password(self):
+        # The README says: no login, leave the unit's credential file empty.
+        creds = os.path.join(self.shop.dir, "credentials")
+        os.mkdir(creds)
+        open(os.path.join(creds, "smtp-password"), "w").close()
+        p = self.shop.run("check-config", env={"CREDENTIALS_DIRECTORY": creds})
+        self.assertEqual(p.returncode, 0, p.stderr)
+
 
 if __name__ == "__main__":
     main()
