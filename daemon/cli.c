@@ -128,10 +128,15 @@ cli_open(struct cli *cli, enum cli_db db)
 int
 cli_open_db(struct cli *cli, enum cli_db db)
 {
-	const char *path = cli->cfg->database_path;
+	const char	*path = cli->cfg->database_path;
+	int		 rc;
 
-	return cli_status(db == CLI_DB_READ ? db_open_readonly(path, &cli->db) :
-	    db_open(path, &cli->db));
+	if (db == CLI_DB_READ)
+		return cli_status(db_open_readonly(path, &cli->db));
+	/* The command line writes facts only: each is durable once said. */
+	if ((rc = db_open(path, &cli->db)) == DB_OK)
+		rc = db_durable(cli->db);
+	return cli_status(rc);
 }
 
 void

@@ -437,6 +437,19 @@ db_open_readonly(const char *path, struct db **out)
 	return DB_OK;
 }
 
+/*
+ * Facts someone hands us (a sale, a refund, an unsubscribe) must survive
+ * a power cut once we say they are stored: every commit on this
+ * connection syncs the WAL from now on.  The daemon's own delivery
+ * bookkeeping stays at NORMAL, where a power cut can only send a message
+ * again (README).
+ */
+int
+db_durable(struct db *db)
+{
+	return db_exec(db, "PRAGMA synchronous = FULL");
+}
+
 /* The page cache's ceiling, which is most of the process's memory. */
 int
 db_cache_size(struct db *db, int kib)

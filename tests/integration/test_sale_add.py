@@ -2,13 +2,15 @@
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+import unittest
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import ShopTest, main  # noqa: E402
+from harness import AFTERSALE, ShopTest, main  # noqa: E402
 
 EX_USAGE, EX_DATAERR = 64, 65
 
@@ -121,6 +123,31 @@ BAD_INPUT = [
     ("over-long referral", ["--referral", "r" * 65], "referral_code is longer than 64"),
     ("empty order id", ["--order", ""], "order_id is missing"),
 ]
+
+
+class Durable(ShopTest):
+
+    @unittest.skipUnless(shutil.which("strace"), "strace is not installed")
+    def test_a_recorded_sale_is_on_disk_before_it_is_reported(self):
+        # Regression: the CLI committed with synchronous=NORMAL, which in
+        # WAL mode syncs nothing at commit; only the last connection's
+        # checkpoint at close did, and with the daemon running there is
+        # always another connection.  A power cut could lose a sale that
+        # was reported stored.
+        self.shop.ok("migrate")
+        trace = self.shop.path("strace.out")
+        with self.shop.db() as reader:
+            reader.execute("SELECT count(*) FROM sales").fetchall()
+            # The first write after a checkpoint syncs the WAL's new header
+            # whatever the setting: the second is the one that tells.
+            self.shop.sale("A-0", "bo@example.com")
+            subprocess.run(["strace", "-f", "-e", "trace=fsync,fdatasync", "-o", trace,
+                            AFTERSALE, "-c", self.shop.config, "sale", "add",
+                            "--order", "A-1", "--email", "ana@example.com"],
+                           check=True, capture_output=True)
+        with open(trace) as f:
+            syncs = [line for line in f if "sync(" in line]
+        self.assertGreater(len(syncs), 0, "the commit was not synced")
 
 
 class BadInput(ShopTest):
