@@ -1,6 +1,5 @@
 /* The daemon: one libuv loop that plans, schedules and sends. */
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include "log.h"
 #include "planner.h"
 #include "queue.h"
+#include "scheduler.h"
 #include "sender.h"
 #include "store.h"
 #include "smtp.h"
@@ -38,7 +38,7 @@ struct daemon {
 	struct sender	*sender;
 	int		 nworkers;	/* smtp.max_connections at start */
 
-	uv_timer_t	 due_timer;	/* the earliest due message */
+	struct scheduler scheduler;	/* the next turn, smtp.rate */
 	uv_timer_t	 plan_timer;	/* the next batch of a big import */
 	uv_timer_t	 change_timer;	/* a commit by another process settles */
 	uv_timer_t	 watchdog;	/* housekeeping: only under systemd */
@@ -51,8 +51,6 @@ struct daemon {
 	struct delivery_backoff relay;	/* paused while the relay is down */
 	uint64_t	 rng;		/* retry jitter; the loop thread's */
 	uint64_t	 full_ms;	/* the disk is full: the next wait */
-	double		 tokens;	/* smtp.rate's bucket */
-	uint64_t	 tokens_at;	/* ms */
 	int		 stopping;
 	int		 failed;	/* fatal database trouble: exit non-zero */
 	int		 notify;	/* run by systemd: NOTIFY_SOCKET is set */
@@ -117,14 +115,14 @@ daemon_db_failed(struct daemon *d, int rc)
 	if (rc == DB_BUSY) {
 		log_warnx("the database is locked by another process; trying "
 		    "again in %d ms", DAEMON_BUSY_RETRY_MS);
-		uv_timer_start(&d->due_timer, daemon_due, DAEMON_BUSY_RETRY_MS, 0);
+		scheduler_after(&d->scheduler, DAEMON_BUSY_RETRY_MS);
 		return;
 	}
 	if (rc == DB_FULL) {
 		d->full_ms = d->full_ms ? d->full_ms * 2 : DAEMON_FULL_RETRY_MS;
 		if (d->full_ms > DAEMON_FULL_RETRY_MAX_MS)
 			d->full_ms = DAEMON_FULL_RETRY_MAX_MS;
-		uv_timer_start(&d->due_timer, daemon_due, d->full_ms, 0);
+		scheduler_after(&d->scheduler, d->full_ms);
 		return;
 	}
 	log_error("stopping: the database cannot be used");
@@ -137,51 +135,13 @@ daemon_db_failed(struct daemon *d, int rc)
 static void
 daemon_arm(struct daemon *d)
 {
-	int64_t	due, now = daemon_now();
-	int	rc;
+	int rc;
 
 	if (d->stopping)
 		return;
-	if ((rc = queue_next_due(d->db, &due)) < 0) {
+	if ((rc = scheduler_arm(&d->scheduler, d->db, daemon_now(),
+	    d->relay.until)) != DB_OK)
 		daemon_db_failed(d, rc);
-		return;
-	}
-	if (rc == 0) {
-		uv_timer_stop(&d->due_timer);
-		return;
-	}
-	if (due < d->relay.until)
-		due = d->relay.until;
-	/*
-	 * Never 0 ms: libuv runs a timer re-armed with 0 from its own
-	 * callback again at once, and the loop would never poll.
-	 */
-	uv_timer_start(&d->due_timer, daemon_due,
-	    due > now ? (uint64_t)(due - now) * 1000 : 1, 0);
-}
-
-/*
- * How many of `want` messages smtp.rate allows now: a token bucket that
- * holds one second's worth.  When none, *wait_ms says when one will be.
- */
-static int
-daemon_allowance(struct daemon *d, int want, uint64_t *wait_ms)
-{
-	double	 rate = d->cfg->smtp.rate;
-	uint64_t now = uv_now(&d->loop);
-
-	*wait_ms = 0;
-	if (rate <= 0)
-		return want;
-	d->tokens += rate * (double)(now - d->tokens_at) / 1000.0;
-	if (d->tokens > (rate < 1 ? 1 : rate))
-		d->tokens = rate < 1 ? 1 : rate;
-	d->tokens_at = now;
-	if (d->tokens < 1) {
-		*wait_ms = (uint64_t)ceil((1 - d->tokens) * 1000.0 / rate);
-		return 0;
-	}
-	return want < (int)d->tokens ? want : (int)d->tokens;
 }
 
 static void
@@ -238,7 +198,8 @@ daemon_wanted(struct daemon *d, uint64_t *wait_ms)
 	*wait_ms = 0;
 	if (d->stopping || want <= 0 || daemon_now() < d->relay.until)
 		return 0;
-	return daemon_allowance(d, want, wait_ms);
+	return scheduler_allowance(&d->scheduler, d->cfg->smtp.rate, want,
+	    wait_ms);
 }
 
 /*
@@ -357,11 +318,9 @@ daemon_pump(struct daemon *d)
 		return;
 	}
 	d->full_ms = 0;
-	for (int i = 0; i < n; i++) {
-		if (d->cfg->smtp.rate > 0)
-			d->tokens -= 1;
+	scheduler_spent(&d->scheduler, d->cfg->smtp.rate, n);
+	for (int i = 0; i < n; i++)
 		sender_give(d->sender, &batch[i]);
-	}
 	if (d->stopping) {
 		if (sender_busy(d->sender) == 0)
 			uv_stop(&d->loop);
@@ -369,11 +328,11 @@ daemon_pump(struct daemon *d)
 	}
 	daemon_follow(d);
 	if (wait_ms > 0)
-		uv_timer_start(&d->due_timer, daemon_due, wait_ms, 0);
+		scheduler_after(&d->scheduler, wait_ms);
 	else if (sender_slots(d->sender) > 0)
 		daemon_arm(d);		/* room for more: wake when due */
 	else
-		uv_timer_stop(&d->due_timer);	/* an answer pumps */
+		scheduler_stop(&d->scheduler);	/* an answer pumps */
 	daemon_status(d);
 }
 
@@ -402,7 +361,7 @@ daemon_plan(struct daemon *d)
 		/* A lock or a full disk passes: plan again with the turn. */
 		if (rc == DB_BUSY || rc == DB_FULL)
 			uv_timer_start(&d->plan_timer, daemon_plan_timer,
-			    uv_timer_get_due_in(&d->due_timer) + 1, 0);
+			    scheduler_due_in(&d->scheduler) + 1, 0);
 		return;
 	}
 	if (planned > 0)
@@ -564,7 +523,7 @@ daemon_stop(struct daemon *d, const char *why)
 	busy = sender_busy(d->sender);
 	log_info("%s: stopping after %d message%s in flight", why, busy,
 	    busy == 1 ? "" : "s");
-	uv_timer_stop(&d->due_timer);
+	scheduler_stop(&d->scheduler);
 	uv_timer_stop(&d->plan_timer);
 	uv_timer_stop(&d->change_timer);
 	uv_fs_event_stop(&d->db_watch);
@@ -621,7 +580,7 @@ daemon_start(struct daemon *d)
 	if (uv_loop_init(&d->loop) != 0)
 		return -1;
 	d->loop.data = d;
-	uv_timer_init(&d->loop, &d->due_timer);
+	scheduler_init(&d->scheduler, &d->loop, daemon_due, d, d->cfg->smtp.rate);
 	uv_timer_init(&d->loop, &d->plan_timer);
 	uv_timer_init(&d->loop, &d->change_timer);
 	uv_timer_init(&d->loop, &d->watchdog);
@@ -630,7 +589,7 @@ daemon_start(struct daemon *d)
 	uv_signal_init(&d->loop, &d->sigterm);
 	uv_signal_init(&d->loop, &d->sigint);
 	uv_signal_init(&d->loop, &d->sighup);
-	d->due_timer.data = d->plan_timer.data = d->change_timer.data = d;
+	d->plan_timer.data = d->change_timer.data = d;
 	d->watchdog.data = d;
 	d->db_watch.data = d->sigterm.data = d->sigint.data = d->sighup.data = d;
 	d->sender_wake.data = d;
@@ -652,8 +611,6 @@ daemon_start(struct daemon *d)
 		uv_timer_start(&d->watchdog, daemon_watchdog, usec / 2000,
 		    usec / 2000);
 	d->notify = getenv("NOTIFY_SOCKET") != NULL;
-	d->tokens_at = uv_now(&d->loop);
-	d->tokens = d->cfg->smtp.rate;
 	d->rng = delivery_seed();
 	log_info("aftersale %s running: %zu campaigns, %d connection%s to %s",
 	    PACKAGE_VERSION, d->cfg->ncampaigns, d->nworkers,
