@@ -7,7 +7,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import THANK_YOU_NOW as CAMPAIGN, Daemon, DaemonTest, main, recent  # noqa: E402
+from harness import THANK_YOU_NOW as CAMPAIGN, Clock, Daemon, DaemonTest, main, recent  # noqa: E402
 from sink import Sink  # noqa: E402
 
 FAST_RETRY = 'delivery = { retry = [ "1s" ]; give_up_after = "1h"; };'
@@ -126,11 +126,10 @@ class Faults(DaemonTest):
         self.shop.write_config(extra='delivery = { retry = [ "1s" ]; give_up_after = "1m"; };',
                                campaigns=CAMPAIGN, smtp_port=self.sink.port)
         self.shop.sale("A-1", "ana@example.com", at=recent())
-        self.daemon = Daemon(self.shop)
+        clock = Clock(self.shop)
+        self.daemon = Daemon(self.shop, clock=clock)
         self.daemon.wait_states({"deferred": 1})
-        # Pretend it was due two minutes earlier.
-        with self.shop.db() as db:
-            db.execute("UPDATE messages SET first_due_at = first_due_at - 120")
+        clock.set(120)      # two minutes on: past give_up_after
         self.daemon.wait_states({"failed": 1}, timeout=20)
         self.assertEqual(self.daemon.stop(), 0)
         self.assertIn("gave up after", self.shop.scalar("SELECT last_error FROM messages"))
@@ -160,10 +159,12 @@ class Faults(DaemonTest):
         still bounded by give_up_after."""
         self.sink = self.keep(Sink(self.shop.dir))
         self.shop.write_config(extra=FAST_RETRY, campaigns=CAMPAIGN, smtp_port=self.sink.port)
-        self.run_until({"deferred": 1})
+        self.shop.sale("A-1", "ana@example.com", at=recent())
+        clock = Clock(self.shop)
+        self.daemon = Daemon(self.shop, clock=clock)
+        self.daemon.wait_states({"deferred": 1})
         self.daemon.wait_log("sending paused")
-        with self.shop.db() as db:
-            db.execute("UPDATE messages SET first_due_at = first_due_at - 7200")
+        clock.set(7200)     # two hours on: past give_up_after (1h)
         self.daemon.wait_states({"failed": 1}, timeout=20)
         self.assertEqual(self.daemon.stop(), 0)
         self.assertIn("gave up after 0 attempts", self.shop.scalar("SELECT last_error FROM messages"))

@@ -278,14 +278,44 @@ def main():
     sys.exit(0 if result.wasSuccessful() else 1)
 
 
+LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+
+
+class Clock:
+    """A wall clock the test sets from outside, for a daemon started with
+    it: Debian's libfaketime reads the offset from a file at every call.
+    Only the wall clock moves (what aftersale stores and compares); the
+    monotonic clock that paces libuv's timers and libcurl stays true."""
+
+    def __init__(self, shop):
+        self.path = shop.path("clock")
+        self.set(0)
+
+    def set(self, seconds):
+        """The daemon's now is real time plus `seconds` from now on."""
+        with open(self.path + ".tmp", "w") as f:
+            f.write("%+ds\n" % seconds)
+        os.chmod(self.path + ".tmp", 0o644)
+        os.replace(self.path + ".tmp", self.path)
+
+    def env(self):
+        asan = os.environ.get("ASAN_OPTIONS", "")
+        return {"LD_PRELOAD": LIBFAKETIME, "FAKETIME_TIMESTAMP_FILE": self.path,
+                "FAKETIME_NO_CACHE": "1", "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+                # ASan wants to be first among the libraries; it still is
+                # for everything but libfaketime's few time functions.
+                "ASAN_OPTIONS": asan + (":" if asan else "") + "verify_asan_link_order=0"}
+
+
 class Daemon:
     """`aftersale run` as a child process, its log in the shop's folder."""
 
-    def __init__(self, shop, env=None):
+    def __init__(self, shop, env=None, clock=None):
         self.shop = shop
         self.log_path = shop.path("daemon.log")
         self.log = open(self.log_path, "ab")
         environ = {k: v for k, v in os.environ.items() if k != "AFTERSALE_CONFIG"}
+        environ.update(clock.env() if clock else {})
         environ.update(env or {})
         args = [AFTERSALE, "-c", shop.config, "run"]
         if RUN_AS is not None:
