@@ -113,7 +113,7 @@ class Daemons(DaemonTest):
             time.sleep(0.02)
 
     def test_sigterm_lets_in_flight_transfers_finish(self):
-        self.start_claimed(1, delay=2, claimed=1)
+        self.start_claimed(1, delay=1, claimed=1)
         self.daemon.signal(signal.SIGTERM)
         self.assertEqual(self.daemon.stop(), 0)
         self.assertEqual(self.shop.scalar("SELECT state FROM messages"), "sent")
