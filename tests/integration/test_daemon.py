@@ -142,16 +142,14 @@ class Daemons(DaemonTest):
         # Regression: created 0644 under the usual umask, with customers'
         # names and addresses inside.
         self.configure(NOW)
-        old = os.umask(0o022)
-        try:
-            self.shop.sale("A-1", "ana@example.com", at="2026-11-01")
-            self.daemon = Daemon(self.shop)
-            self.daemon.wait_states({"sent": 1})
-            for suffix in ("", "-wal", "-shm"):
-                mode = os.stat(self.shop.database + suffix).st_mode & 0o777
-                self.assertEqual(mode, 0o600, "aftersale.db%s is %o" % (suffix, mode))
-        finally:
-            os.umask(old)
+        p = self.shop.run("sale", "add", "--order", "A-1", "--email", "ana@example.com",
+                          umask=0o022)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.daemon = Daemon(self.shop, umask=0o022)
+        self.daemon.wait_states({"sent": 1})
+        for suffix in ("", "-wal", "-shm"):
+            mode = os.stat(self.shop.database + suffix).st_mode & 0o777
+            self.assertEqual(mode, 0o600, "aftersale.db%s is %o" % (suffix, mode))
         self.assertEqual(self.daemon.stop(), 0)
 
     def test_a_second_daemon_on_the_database_refuses_to_start(self):

@@ -16,6 +16,10 @@ EX_DATAERR, EX_NOINPUT, EX_IOERR = 65, 66, 74
 HEADER = "order_id,email,name,sku,product,amount,currency,sold_at,referral_code\n"
 
 
+# setrlimit in a preexec_fn: not beside other threads.
+PARALLEL = False
+
+
 class Import(ShopTest):
 
     def test_sample_file(self):

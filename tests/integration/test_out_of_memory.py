@@ -16,6 +16,10 @@ EX_OSERR = 71
 LIMIT = 48 * 1024 * 1024    # aftersale starts in about 36 MiB of address space
 
 
+# setrlimit in a preexec_fn: not beside other threads.
+PARALLEL = False
+
+
 class OutOfMemory(ShopTest):
 
     def setUp(self):

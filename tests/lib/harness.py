@@ -5,6 +5,7 @@ automake counts every test case.
 Runs under Debian's /usr/bin/python3 (it has aiosmtpd for the SMTP tests).
 """
 
+import concurrent.futures
 import json
 import os
 import pwd
@@ -130,9 +131,10 @@ class Shop:
         return path
 
     def run(self, *args, input=None, config=True, env=None, timeout=60, binary=False,
-            user=None):
-        """Run aftersale (as `user`'s uid and gid if given, when root);
-        returns the CompletedProcess (text unless binary, not checked)."""
+            user=None, umask=-1):
+        """Run aftersale (as `user`'s uid and gid if given, when root; with
+        `umask` if given); returns the CompletedProcess (text unless
+        binary, not checked)."""
         cmd = [AFTERSALE]
         if user is not None:
             cmd = ["setpriv", "--reuid=%d" % user, "--regid=%d" % user,
@@ -142,7 +144,7 @@ class Shop:
         environ = {k: v for k, v in os.environ.items() if k != "AFTERSALE_CONFIG"}
         environ.update(env or {})
         return subprocess.run(cmd + list(args), input=input, capture_output=True,
-                              text=not binary, env=environ, timeout=timeout)
+                              text=not binary, env=environ, timeout=timeout, umask=umask)
 
     def ok(self, *args, **kw):
         """Run and require exit 0; returns stdout."""
@@ -268,14 +270,78 @@ class TapResult(unittest.TestResult):
         super().addSkip(test, reason)
         self._line(True, test, " # SKIP " + reason)
 
+    def report(self, test, result):
+        """Print what `result`, one case's own, says about `test`."""
+        for _, err in result.failures:
+            self.failures.append((test, err))
+            self._line(False, test)
+            print("# " + err.replace("\n", "\n# "))
+        for _, err in result.errors:
+            self.errors.append((test, err))
+            self._line(False, test)
+            print("# " + err.replace("\n", "\n# "))
+        for _, reason in result.skipped:
+            self._line(True, test, " # SKIP " + reason)
+        if result.wasSuccessful() and not result.skipped:
+            self._line(True, test)
+
+
+def _cases(suite):
+    for test in suite:
+        if isinstance(test, unittest.TestSuite):
+            yield from _cases(test)
+        else:
+            yield test
+
+
+def _units(cases):
+    """What runs on its own: a case, or all the cases of a class that
+    sets itself up once (setUpClass), which only a suite of them runs."""
+    units = []
+    for test in cases:
+        shared = type(test).setUpClass is not unittest.TestCase.setUpClass
+        if shared and units and type(units[-1][0]) is type(test):
+            units[-1].append(test)
+        else:
+            units.append([test])
+    return units
+
+
+def _run_unit(unit):
+    """Run a unit's cases; returns one result for each case."""
+    together = unittest.TestResult()
+    unittest.TestSuite(unit).run(together)
+    results = [unittest.TestResult() for _ in unit]
+    for kind in ("failures", "errors", "skipped"):
+        for test, detail in getattr(together, kind):
+            # A failed setUpClass is charged to the unit's first case.
+            i = unit.index(test) if test in unit else 0
+            getattr(results[i], kind).append((test, detail))
+    return results
+
 
 def main():
+    """Run the calling module's test cases and print TAP.  Most of a case's
+    time is spent waiting on a daemon or a server (a relay answering late,
+    a retry due in a second), so AFTERSALE_TEST_JOBS cases (default 4) run
+    at once, each in its own folder with its own ports; the lines come out
+    in the cases' order.  A module whose cases change what the process
+    shares (a preexec_fn, which is not safe beside threads) sets
+    PARALLEL = False."""
     module = sys.modules["__main__"]
     suite = unittest.defaultTestLoader.loadTestsFromModule(module)
-    print("1..%d" % suite.countTestCases(), flush=True)
-    result = TapResult()
-    suite.run(result)
-    sys.exit(0 if result.wasSuccessful() else 1)
+    cases = list(_cases(suite))
+    jobs = int(os.environ.get("AFTERSALE_TEST_JOBS", "4"))
+    if not getattr(module, "PARALLEL", True):
+        jobs = 1
+    print("1..%d" % len(cases), flush=True)
+    tap = TapResult()
+    units = _units(cases)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
+        for unit, results in zip(units, pool.map(_run_unit, units)):
+            for test, result in zip(unit, results):
+                tap.report(test, result)
+    sys.exit(0 if tap.wasSuccessful() else 1)
 
 
 LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
@@ -310,8 +376,9 @@ class Clock:
 class Daemon:
     """`aftersale run` as a child process, its log in the shop's folder."""
 
-    def __init__(self, shop, env=None, clock=None):
+    def __init__(self, shop, env=None, clock=None, umask=-1):
         self.shop = shop
+        self.terminated = False
         self.log_path = shop.path("daemon.log")
         self.log = open(self.log_path, "ab")
         environ = {k: v for k, v in os.environ.items() if k != "AFTERSALE_CONFIG"}
@@ -329,7 +396,8 @@ class Daemon:
                         os.lchown(name, pw.pw_uid, pw.pw_gid)
                     except FileNotFoundError:
                         pass  # a server's file, gone meanwhile
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log, env=environ)
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log, env=environ,
+                                     umask=umask)
 
     def text(self):
         with open(self.log_path, errors="replace") as f:
@@ -360,11 +428,14 @@ class Daemon:
 
     def signal(self, sig):
         self.proc.send_signal(sig)
+        self.terminated = self.terminated or sig == signal.SIGTERM
 
     def stop(self, timeout=30):
-        """SIGTERM; returns the exit status."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+        """SIGTERM, unless it was sent already (a second one may land after
+        the daemon let go of its handler, and kill it); returns the exit
+        status."""
+        if not self.terminated and self.proc.poll() is None:
+            self.signal(signal.SIGTERM)
         try:
             return self.proc.wait(timeout)
         finally:
