@@ -6,6 +6,7 @@ Runs under Debian's /usr/bin/python3 (it has aiosmtpd for the SMTP tests).
 """
 
 import concurrent.futures
+import contextlib
 import json
 import os
 import pwd
@@ -161,7 +162,9 @@ class Shop:
         return sqlite3.connect(self.database)
 
     def query(self, sql, *params):
-        with self.db() as conn:
+        # Closed here, not whenever the collector gets to it: the last
+        # connection to close removes the -wal and -shm files.
+        with contextlib.closing(self.db()) as conn, conn:
             return conn.execute(sql, params).fetchall()
 
     def scalar(self, sql, *params):
