@@ -341,7 +341,7 @@ static const char sql_bounce[] =
 static const char sql_suppress_customer[] =
     "UPDATE messages SET state = 'suppressed', updated_at = ?2"
     " WHERE customer_id = (SELECT customer_id FROM messages WHERE id = ?1)"
-    " AND state IN ('scheduled', 'deferred')";
+    " AND state IN " QUEUE_OPEN;
 
 /*
  * Record delivery.c's verdict on a claimed message, inside the caller's
