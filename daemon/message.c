@@ -297,22 +297,22 @@ message_values(const struct config *cfg, const struct campaign *c,
     const struct message_facts *f, struct message_values *mv)
 {
 	struct tm	tm;
-	time_t		t = (time_t)f->sold_at;
+	time_t		t = (time_t)f->sale.sold_at;
 
 	memset(mv->v, 0, sizeof(mv->v));
 	snprintf(mv->first_name, sizeof(mv->first_name), "%.*s",
 	    (int)strcspn(f->name, " "), f->name);
-	money_format(f->amount, f->currency, mv->amount);
+	money_format(f->sale.amount, f->sale.currency, mv->amount);
 	localtime_r(&t, &tm);		/* the shop's timezone */
 	strftime(mv->date, sizeof(mv->date), "%Y-%m-%d", &tm);
 	mv->v[VAR_CUSTOMER_EMAIL] = f->email;
 	mv->v[VAR_CUSTOMER_NAME] = f->name;
 	mv->v[VAR_CUSTOMER_FIRST_NAME] = mv->first_name;
-	mv->v[VAR_SALE_ORDER_ID] = f->order_id;
-	mv->v[VAR_SALE_SKU] = f->sku;
-	mv->v[VAR_SALE_PRODUCT] = f->product;
+	mv->v[VAR_SALE_ORDER_ID] = f->sale.order_id;
+	mv->v[VAR_SALE_SKU] = f->sale.sku;
+	mv->v[VAR_SALE_PRODUCT] = f->sale.product;
 	mv->v[VAR_SALE_AMOUNT] = mv->amount;
-	mv->v[VAR_SALE_CURRENCY] = f->currency;
+	mv->v[VAR_SALE_CURRENCY] = f->sale.currency;
 	mv->v[VAR_SALE_DATE] = mv->date;
 	mv->v[VAR_REFERRAL_CODE] = f->referral_code;
 	mv->v[VAR_UNSUBSCRIBE_TOKEN] = f->unsubscribe_token;

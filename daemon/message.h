@@ -7,21 +7,20 @@
 #include "buf.h"
 #include "config.h"
 #include "email.h"
+#include "sale.h"
 #include "template.h"
 #include "token.h"
 
-/* What the database knows for one message: its recipient and its sale. */
+/*
+ * What one message is about: a sale, whole, and the customer it goes to
+ * (the buyer, or for referral_converted the friend who referred them).
+ */
 struct message_facts {
-	char	email[EMAIL_MAX + 1];	/* the recipient */
-	char	name[256];
-	char	referral_code[REFERRAL_CODE_LEN + 1];
-	char	unsubscribe_token[UNSUBSCRIBE_TOKEN_LEN + 1];
-	char	order_id[256];		/* the sale */
-	char	sku[256];
-	char	product[256];
-	char	currency[4];
-	int64_t	amount;
-	int64_t	sold_at;
+	struct sale	sale;
+	char		email[EMAIL_MAX + 1];	/* the recipient */
+	char		name[256];
+	char		referral_code[REFERRAL_CODE_LEN + 1];
+	char		unsubscribe_token[UNSUBSCRIBE_TOKEN_LEN + 1];
 };
 
 /*

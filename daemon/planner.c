@@ -9,24 +9,10 @@
 #include "store.h"
 #include "window.h"
 
-/* A sale as the planner sees it. */
-struct planner_sale {
-	int64_t		 id;
-	int64_t		 customer;
-	int64_t		 referrer;	/* 0 unless it converted a referral */
-	const char	*sku;
-	const char	*currency;
-	int64_t		 amount;
-	int64_t		 sold_at;
-	int		 is_repeat;
-};
-
 static const char sql_cursor[] =
     "SELECT last_sale_id FROM planner WHERE id = 1";
 static const char sql_new_sales[] =
-    "SELECT s.id, s.customer_id, coalesce(r.referrer_id, 0), s.sku, s.currency,"
-    " s.amount, s.sold_at, s.is_repeat"
-    " FROM sales s LEFT JOIN referrals r ON r.sale_id = s.id"
+    "SELECT " STORE_SALE_COLUMNS " FROM " STORE_SALE_FROM
     " WHERE s.id > ?1 ORDER BY s.id LIMIT ?2";
 static const char sql_advance[] =
     "UPDATE planner SET last_sale_id = ?1 WHERE id = 1";
@@ -48,7 +34,7 @@ static const char sql_cancel_earlier[] =
 
 /* Does the campaign want a message for this sale, and to whom? */
 static int64_t
-planner_recipient(const struct campaign *c, const struct planner_sale *s)
+planner_recipient(const struct campaign *c, const struct sale *s)
 {
 	__int128	amount, minimum;
 	int		decimals = money_decimals(s->currency), matched;
@@ -93,7 +79,7 @@ planner_recipient(const struct campaign *c, const struct planner_sale *s)
  * one first taken for the first, the message already planned stands.
  */
 static int
-planner_sale(struct db *db, const struct config *cfg, const struct planner_sale *s,
+planner_sale(struct db *db, const struct config *cfg, const struct sale *s,
     int64_t now, int *planned)
 {
 	int64_t	later = -1;
@@ -174,17 +160,9 @@ planner_run(struct db *db, const struct config *cfg, int64_t now, int *planned,
 	sqlite3_bind_int64(st, 1, cursor);
 	sqlite3_bind_int(st, 2, PLANNER_BATCH);
 	while ((rc = db_step(db, st)) == SQLITE_ROW) {
-		struct planner_sale s = {
-			.id = sqlite3_column_int64(st, 0),
-			.customer = sqlite3_column_int64(st, 1),
-			.referrer = sqlite3_column_int64(st, 2),
-			.sku = (const char *)sqlite3_column_text(st, 3),
-			.currency = (const char *)sqlite3_column_text(st, 4),
-			.amount = sqlite3_column_int64(st, 5),
-			.sold_at = sqlite3_column_int64(st, 6),
-			.is_repeat = sqlite3_column_int(st, 7),
-		};
+		struct sale s;
 
+		store_sale_row(st, 0, &s);
 		if ((rc = planner_sale(db, cfg, &s, now, planned)) != DB_OK)
 			return db_end(db, rc);
 		last = s.id;

@@ -147,16 +147,32 @@ sale_parse(char *fields[SALE_NFIELDS], const char *default_currency,
 		out->sold_at_given = 1;
 	}
 
-	out->order_id = v[SALE_ORDER_ID];
-	out->email = v[SALE_EMAIL];
-	for (size_t i = 0; out->email[i] != '\0'; i++)
-		out->email_lower[i] = (char)tolower((unsigned char)out->email[i]);
-	out->name = v[SALE_NAME];
-	out->sku = v[SALE_SKU];
-	out->product = v[SALE_PRODUCT];
-	out->referral_given = v[SALE_REFERRAL_CODE];
-	if (token_normalize(out->referral_given, out->referral_code,
-	    REFERRAL_CODE_LEN) == -1)
-		out->referral_code[0] = '\0';
+	snprintf(out->order_id, sizeof(out->order_id), "%s", v[SALE_ORDER_ID]);
+	snprintf(out->email, sizeof(out->email), "%s", v[SALE_EMAIL]);
+	snprintf(out->name, sizeof(out->name), "%s", v[SALE_NAME]);
+	snprintf(out->sku, sizeof(out->sku), "%s", v[SALE_SKU]);
+	snprintf(out->product, sizeof(out->product), "%s", v[SALE_PRODUCT]);
+	snprintf(out->referral_given, sizeof(out->referral_given), "%s",
+	    v[SALE_REFERRAL_CODE]);
+	sale_derive(out);
 	return 0;
+}
+
+/*
+ * Fill the fields that follow from the text as given: the address
+ * customers are matched on, and the referral code in its canonical
+ * spelling.  Both sale_parse and a sale read back from its row come
+ * through here, so a sale is whole wherever it came from.
+ */
+void
+sale_derive(struct sale *s)
+{
+	size_t i;
+
+	for (i = 0; s->email[i] != '\0' && i < EMAIL_MAX; i++)
+		s->email_lower[i] = (char)tolower((unsigned char)s->email[i]);
+	s->email_lower[i] = '\0';
+	if (token_normalize(s->referral_given, s->referral_code,
+	    REFERRAL_CODE_LEN) == -1)
+		s->referral_code[0] = '\0';
 }

@@ -347,9 +347,9 @@ store_referral_text(enum store_referral r)
 }
 
 static const char sql_message_facts[] =
-    "SELECT c.email, c.name, c.referral_code, c.unsubscribe_token,"
-    " s.order_id, s.sku, s.product, s.currency, s.amount, s.sold_at"
-    " FROM customers c, sales s WHERE c.id = ?1 AND s.id = ?2";
+    "SELECT c.email, c.name, c.referral_code, c.unsubscribe_token, "
+    STORE_SALE_COLUMNS " FROM customers c, " STORE_SALE_FROM
+    " WHERE c.id = ?1 AND s.id = ?2";
 static const char sql_set_unsubscribe_token[] =
     "UPDATE customers SET unsubscribe_token = ?3"
     " WHERE id = ?1 AND unsubscribe_token IS NULL";
@@ -360,6 +360,33 @@ store_copy(char *dst, size_t size, sqlite3_stmt *st, int col)
 	const char *s = (const char *)sqlite3_column_text(st, col);
 
 	snprintf(dst, size, "%s", s ? s : "");
+}
+
+/*
+ * Read the sale in the STORE_SALE_COLUMNS of the row, from column `col`
+ * on, into *sale, whole: a sale read back is what sale_parse would have
+ * made of it, and it no longer needs the statement.
+ */
+void
+store_sale_row(sqlite3_stmt *st, int col, struct sale *sale)
+{
+	memset(sale, 0, sizeof(*sale));
+	sale->id = sqlite3_column_int64(st, col);
+	sale->customer = sqlite3_column_int64(st, col + 1);
+	sale->referrer = sqlite3_column_int64(st, col + 2);
+	sale->is_repeat = sqlite3_column_int(st, col + 3);
+	store_copy(sale->order_id, sizeof(sale->order_id), st, col + 4);
+	store_copy(sale->email, sizeof(sale->email), st, col + 5);
+	store_copy(sale->name, sizeof(sale->name), st, col + 6);
+	store_copy(sale->sku, sizeof(sale->sku), st, col + 7);
+	store_copy(sale->product, sizeof(sale->product), st, col + 8);
+	store_copy(sale->referral_given, sizeof(sale->referral_given), st,
+	    col + 9);
+	sale->amount = sqlite3_column_int64(st, col + 10);
+	store_copy(sale->currency, sizeof(sale->currency), st, col + 11);
+	sale->sold_at = sqlite3_column_int64(st, col + 12);
+	sale->sold_at_given = 1;	/* a recorded sale has its time */
+	sale_derive(sale);
 }
 
 /*
@@ -390,12 +417,7 @@ store_message_facts(struct db *db, int64_t customer, int64_t sale,
 	store_copy(f->name, sizeof(f->name), st, 1);
 	store_copy(f->referral_code, sizeof(f->referral_code), st, 2);
 	store_copy(f->unsubscribe_token, sizeof(f->unsubscribe_token), st, 3);
-	store_copy(f->order_id, sizeof(f->order_id), st, 4);
-	store_copy(f->sku, sizeof(f->sku), st, 5);
-	store_copy(f->product, sizeof(f->product), st, 6);
-	store_copy(f->currency, sizeof(f->currency), st, 7);
-	f->amount = sqlite3_column_int64(st, 8);
-	f->sold_at = sqlite3_column_int64(st, 9);
+	store_sale_row(st, 4, &f->sale);
 	sqlite3_reset(st);
 	if (f->unsubscribe_token[0] != '\0')
 		return DB_OK;

@@ -40,8 +40,23 @@ struct store_result {
 #define STORE_NO_CONSENT(c) \
 	"(" c ".unsubscribed_at IS NOT NULL OR " c ".bounced_at IS NOT NULL)"
 
+/*
+ * SQL, spliced into literal statements: the columns store_sale_row reads,
+ * from sales `s` with its buyer `b` and its referral `r` joined as
+ * STORE_SALE_FROM joins them (left joins: a sale without a referral still
+ * comes, its referrer 0).
+ */
+#define STORE_SALE_COLUMNS \
+	"s.id, s.customer_id, coalesce(r.referrer_id, 0), s.is_repeat," \
+	" s.order_id, b.email, b.name, s.sku, s.product, s.referral_code," \
+	" s.amount, s.currency, s.sold_at"
+#define STORE_SALE_FROM \
+	"sales s LEFT JOIN customers b ON b.id = s.customer_id" \
+	" LEFT JOIN referrals r ON r.sale_id = s.id"
+
 int	store_record_sale(struct db *db, const struct sale *sale, int64_t now,
 	    struct store_result *res);
+void	store_sale_row(sqlite3_stmt *st, int col, struct sale *sale);
 const char *store_referral_text(enum store_referral r);
 int	store_message_facts(struct db *db, int64_t customer, int64_t sale,
 	    struct message_facts *f);

@@ -153,9 +153,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct message_facts	 f = {
 		.referral_code = "K3X9QF2M",
 		.unsubscribe_token = "0123456789ABCDEFGHJKMNPQRS",
-		.currency = "EUR",
-		.amount = (int64_t)size * 1234,
-		.sold_at = FUZZ_DATE - 86400,
+		.sale = {
+			.currency = "EUR",
+			.amount = (int64_t)size * 1234,
+			.sold_at = FUZZ_DATE - 86400,
+		},
 	};
 	struct buf		 out = { 0 };
 	int			 errors = 0;
@@ -178,9 +180,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (email == NULL || email_check(email) != NULL ||
 	    fuzz_copy(f.email, sizeof(f.email), email) == -1 ||
 	    fuzz_copy(f.name, sizeof(f.name), name) == -1 ||
-	    fuzz_copy(f.order_id, sizeof(f.order_id), order) == -1 ||
-	    fuzz_copy(f.sku, sizeof(f.sku), sku) == -1 ||
-	    fuzz_copy(f.product, sizeof(f.product), product) == -1 ||
+	    fuzz_copy(f.sale.order_id, sizeof(f.sale.order_id), order) == -1 ||
+	    fuzz_copy(f.sale.sku, sizeof(f.sale.sku), sku) == -1 ||
+	    fuzz_copy(f.sale.product, sizeof(f.sale.product), product) == -1 ||
 	    !text_utf8_valid(subject) || !text_utf8_valid(body) ||
 	    !text_utf8_valid(html))
 		goto out;

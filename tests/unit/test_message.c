@@ -238,8 +238,8 @@ test_address_with_line_break(void **state)
 		"chloe @example.com",
 	};
 	struct message_facts	 f = {
-		.name = "Chloé", .currency = "EUR", .amount = 1250,
-		.order_id = "A-1", .unsubscribe_token = "T",
+		.name = "Chloé", .unsubscribe_token = "T",
+		.sale = { .currency = "EUR", .amount = 1250, .order_id = "A-1" },
 	};
 	struct buf		 b;
 	char			*err;
@@ -280,14 +280,14 @@ test_subject_long_word(void **state)
 	struct campaign		 c;
 	struct template		 t = { 0 };
 	struct message_facts	 f = { .email = "ana@example.com",
-	    .name = "Ana Lima", .currency = "EUR" };
+	    .name = "Ana Lima", .sale = { .currency = "EUR" } };
 	struct buf		 b = { 0 };
 	int			 errors = 0;
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/conf/aftersale.conf", src ? src : ".");
 	assert_int_equal(config_load(path, &cfg), 0);
-	memset(f.product, 'P', 200);
+	memset(f.sale.product, 'P', 200);
 	assert_int_equal(template_parse_text(subject, strlen(subject),
 	    TEMPLATE_VARS_MESSAGE, "t", 1, &errors, &t.subject), 0);
 	assert_int_equal(template_parse_text("Hi.\n", 4, TEMPLATE_VARS_MESSAGE,
@@ -305,8 +305,8 @@ test_subject_long_word(void **state)
 	/* A subject that folds at spaces stays plain text. */
 	buf_free(&b);
 	memset(&b, 0, sizeof(b));
-	memset(f.product, 0, sizeof(f.product));
-	memcpy(f.product, "Kenya AA", 8);
+	memset(f.sale.product, 0, sizeof(f.sale.product));
+	memcpy(f.sale.product, "Kenya AA", 8);
 	assert_int_equal(message_build(cfg, &c, &f, 1782900000, &b), 0);
 	assert_non_null(strstr(b.data, "\r\nSubject: Your Kenya AAKenya AA"));
 	buf_free(&b);
