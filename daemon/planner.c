@@ -1,6 +1,7 @@
 /* The planner: new sales times campaigns become scheduled messages. */
 
 #include <fnmatch.h>
+#include <string.h>
 
 #include "log.h"
 #include "money.h"
@@ -32,14 +33,21 @@ static const char sql_cancel_earlier[] =
     " WHERE campaign = ?3 AND state IN " QUEUE_OPEN
     " AND sale_id IN (SELECT id FROM sales WHERE customer_id = ?1 AND sold_at < ?2)";
 
-/* Does the campaign want a message for this sale, and to whom? */
-static int64_t
+/*
+ * Whom campaign c writes to about sale s: the buyer, or for
+ * referral_converted the friend who referred them; 0 when the campaign
+ * does not want a message for this sale (trigger, sku, min_amount).
+ * Pure: enabled, and what the database knows, are the caller's.
+ */
+int64_t
 planner_recipient(const struct campaign *c, const struct sale *s)
 {
 	__int128	amount, minimum;
 	int		decimals = money_decimals(s->currency), matched;
 
 	switch (c->on) {
+	case TRIGGER_SALE:
+		break;
 	case TRIGGER_FIRST_SALE:
 		if (s->is_repeat)
 			return 0;
@@ -69,14 +77,63 @@ planner_recipient(const struct campaign *c, const struct sale *s)
 }
 
 /*
+ * The state a message of campaign c starts in, or -1 for no message.  A
+ * first_sale campaign writes to a customer once: when an older sale
+ * arrives after the one first taken for the first, the message already
+ * planned stands.  A message to a customer who unsubscribed or bounced is
+ * planned suppressed: the sale counts, the mail does not go.  With
+ * stop_on = repeat_purchase, a sale that arrives after a later one of the
+ * same buyer is planned cancelled; suppressed says more, and wins.
+ */
+int
+planner_state(const struct campaign *c, const struct planner_history *h)
+{
+	if (c->on == TRIGGER_FIRST_SALE && h->had_campaign)
+		return -1;
+	if (h->no_consent)
+		return QUEUE_STATE_SUPPRESSED;
+	if ((c->stop_on & STOP_ON_REPEAT_PURCHASE) && h->bought_later)
+		return QUEUE_STATE_CANCELLED;
+	return QUEUE_STATE_SCHEDULED;
+}
+
+/*
+ * Read what planner_state needs for a message of c to `to` about s, no
+ * more: nothing past a first_sale campaign's earlier message.  *later
+ * caches bought_later across campaigns (-1: not read yet).  DB_OK or DB_*.
+ */
+static int
+planner_history(struct db *db, const struct campaign *c, const struct sale *s,
+    int64_t to, int64_t *later, struct planner_history *h)
+{
+	int64_t	v = 0;
+	int	rc;
+
+	memset(h, 0, sizeof(*h));
+	if (c->on == TRIGGER_FIRST_SALE) {
+		if ((rc = db_run(db, sql_had_campaign, to, 0, c->name, &v)) < 0)
+			return rc;
+		if ((h->had_campaign = v != 0))
+			return DB_OK;
+	}
+	v = 0;
+	if ((rc = db_run(db, sql_no_consent, to, 0, NULL, &v)) < 0)
+		return rc;
+	h->no_consent = v != 0;
+	if (c->stop_on & STOP_ON_REPEAT_PURCHASE) {
+		if (*later < 0 && (rc = db_run(db, sql_later_purchase,
+		    s->customer, s->sold_at, NULL, later)) < 0)
+			return rc;
+		h->bought_later = *later > 0;
+	}
+	return DB_OK;
+}
+
+/*
  * Plan one sale for every enabled campaign.  stop_on = repeat_purchase
  * follows purchase time, not arrival: the new sale cancels what is still
- * to be sent about the buyer's earlier sales, and a sale that arrives
- * after a later one of the same buyer is planned as cancelled at once.
- * Messages to a customer who unsubscribed or bounced are planned
- * suppressed: the sale counts, the mail does not go.  A first_sale
- * campaign writes to a customer once: when an older sale arrives after the
- * one first taken for the first, the message already planned stands.
+ * to be sent about the buyer's earlier sales (planner_state says how the
+ * new one starts).
  */
 static int
 planner_sale(struct db *db, const struct config *cfg, const struct sale *s,
@@ -87,29 +144,18 @@ planner_sale(struct db *db, const struct config *cfg, const struct sale *s,
 
 	for (size_t i = 0; i < cfg->ncampaigns; i++) {
 		const struct campaign	*c = &cfg->campaigns[i];
-		int64_t			 to, no_consent, had;
-		const char		*state = queue_states[QUEUE_STATE_SCHEDULED];
+		struct planner_history	 h;
+		int64_t			 to;
+		int			 state;
 		sqlite3_stmt		*st;
 
 		if (!c->enabled || (to = planner_recipient(c, s)) == 0)
 			continue;
-		if (c->on == TRIGGER_FIRST_SALE) {
-			if ((rc = db_run(db, sql_had_campaign, to, 0, c->name,
-			    &had)) < 0)
-				return rc;
-			if (had)
-				continue;
-		}
-		if ((rc = db_run(db, sql_no_consent, to, 0, NULL, &no_consent)) < 0)
+		if ((rc = planner_history(db, c, s, to, &later, &h)) != DB_OK)
 			return rc;
-		if (no_consent)
-			state = queue_states[QUEUE_STATE_SUPPRESSED];
+		if ((state = planner_state(c, &h)) < 0)
+			continue;
 		if (c->stop_on & STOP_ON_REPEAT_PURCHASE) {
-			if (later < 0 && (rc = db_run(db, sql_later_purchase,
-			    s->customer, s->sold_at, NULL, &later)) < 0)
-				return rc;
-			if (later && !no_consent)
-				state = queue_states[QUEUE_STATE_CANCELLED];
 			if ((st = db_prepare(db, sql_cancel_earlier)) == NULL)
 				return DB_ERROR;
 			sqlite3_bind_int64(st, 1, s->customer);
@@ -124,7 +170,7 @@ planner_sale(struct db *db, const struct config *cfg, const struct sale *s,
 		sqlite3_bind_text(st, 1, c->name, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, to);
 		sqlite3_bind_int64(st, 3, s->id);
-		sqlite3_bind_text(st, 4, state, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, queue_states[state], -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 5, window_next(&c->send_window,
 		    s->sold_at + c->after));
 		sqlite3_bind_int64(st, 6, now);

@@ -1,0 +1,153 @@
+/* Whom a campaign writes to about a sale, and how the message starts. */
+
+#include <stdio.h>
+
+#include "unit.h"
+
+#include "planner.h"
+#include "queue.h"
+
+#define BUYER		11
+#define REFERRER	22
+
+/* A first purchase of 25.00 EUR by BUYER, with no referral. */
+static struct sale
+sale(void)
+{
+	struct sale s = {
+		.id = 1, .customer = BUYER, .sku = "COFFEE-KE",
+		.amount = 2500, .currency = "EUR",
+	};
+
+	return s;
+}
+
+static void
+test_trigger(void **state)
+{
+	struct campaign	c = { .name = "c", .enabled = 1 };
+	struct sale	s = sale();
+
+	(void)state;
+	c.on = TRIGGER_SALE;
+	assert_int_equal(planner_recipient(&c, &s), BUYER);
+	c.on = TRIGGER_FIRST_SALE;
+	assert_int_equal(planner_recipient(&c, &s), BUYER);
+	c.on = TRIGGER_REPEAT_SALE;
+	assert_int_equal(planner_recipient(&c, &s), 0);
+	s.is_repeat = 1;
+	assert_int_equal(planner_recipient(&c, &s), BUYER);
+	c.on = TRIGGER_FIRST_SALE;
+	assert_int_equal(planner_recipient(&c, &s), 0);
+	c.on = TRIGGER_SALE;
+	assert_int_equal(planner_recipient(&c, &s), BUYER);
+}
+
+/* The thanks for a referral goes to the friend who referred, not the buyer. */
+static void
+test_referral_goes_to_referrer(void **state)
+{
+	struct campaign	c = { .name = "c", .on = TRIGGER_REFERRAL_CONVERTED };
+	struct sale	s = sale();
+
+	(void)state;
+	assert_int_equal(planner_recipient(&c, &s), 0);
+	s.referrer = REFERRER;
+	assert_int_equal(planner_recipient(&c, &s), REFERRER);
+	c.on = TRIGGER_SALE;
+	assert_int_equal(planner_recipient(&c, &s), BUYER);
+}
+
+static void
+test_sku_globs(void **state)
+{
+	const char	*globs[] = { "TEA-*", "COFFEE-*" };
+	struct campaign	 c = { .name = "c", .on = TRIGGER_SALE };
+	struct sale	 s = sale();
+
+	(void)state;
+	c.sku.v = globs;
+	c.sku.n = 1;
+	assert_int_equal(planner_recipient(&c, &s), 0);
+	c.sku.n = 2;
+	assert_int_equal(planner_recipient(&c, &s), BUYER);
+	snprintf(s.sku, sizeof(s.sku), "coffee-ke");	/* globs match case */
+	assert_int_equal(planner_recipient(&c, &s), 0);
+}
+
+/* min_amount is thousandths of a unit; sales are in minor units. */
+static void
+test_min_amount(void **state)
+{
+	struct campaign	c = { .name = "c", .on = TRIGGER_SALE };
+	struct sale	s = sale();
+
+	(void)state;
+	c.min_amount = 25000;				/* 25.000 */
+	assert_int_equal(planner_recipient(&c, &s), BUYER);
+	c.min_amount = 25001;
+	assert_int_equal(planner_recipient(&c, &s), 0);
+	snprintf(s.currency, sizeof(s.currency), "JPY");	/* no decimals */
+	s.amount = 25;
+	assert_int_equal(planner_recipient(&c, &s), 0);
+	s.amount = 26;
+	assert_int_equal(planner_recipient(&c, &s), BUYER);
+}
+
+static void
+test_state(void **state)
+{
+	struct campaign		c = { .name = "c", .on = TRIGGER_SALE };
+	struct planner_history	h = { 0 };
+
+	(void)state;
+	assert_int_equal(planner_state(&c, &h), QUEUE_STATE_SCHEDULED);
+	/* Without consent the sale counts, the mail does not go. */
+	h.no_consent = 1;
+	assert_int_equal(planner_state(&c, &h), QUEUE_STATE_SUPPRESSED);
+	/* A later purchase matters only to a campaign that stops on one. */
+	h.no_consent = 0;
+	h.bought_later = 1;
+	assert_int_equal(planner_state(&c, &h), QUEUE_STATE_SCHEDULED);
+	c.stop_on = STOP_ON_REPEAT_PURCHASE;
+	assert_int_equal(planner_state(&c, &h), QUEUE_STATE_CANCELLED);
+	/* Suppressed says more than cancelled. */
+	h.no_consent = 1;
+	assert_int_equal(planner_state(&c, &h), QUEUE_STATE_SUPPRESSED);
+}
+
+/* first_sale writes to a customer once, whatever else is true. */
+static void
+test_first_sale_once(void **state)
+{
+	struct campaign		c = { .name = "c", .on = TRIGGER_FIRST_SALE };
+	struct planner_history	h = { .had_campaign = 1 };
+
+	(void)state;
+	assert_int_equal(planner_state(&c, &h), -1);
+	h.no_consent = 1;
+	assert_int_equal(planner_state(&c, &h), -1);
+	h.had_campaign = 0;
+	assert_int_equal(planner_state(&c, &h), QUEUE_STATE_SUPPRESSED);
+	h.no_consent = 0;
+	assert_int_equal(planner_state(&c, &h), QUEUE_STATE_SCHEDULED);
+	/* Other campaigns write once per sale: UNIQUE (sale_id, campaign). */
+	c.on = TRIGGER_SALE;
+	h.had_campaign = 1;
+	assert_int_equal(planner_state(&c, &h), QUEUE_STATE_SCHEDULED);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_trigger),
+		cmocka_unit_test(test_referral_goes_to_referrer),
+		cmocka_unit_test(test_sku_globs),
+		cmocka_unit_test(test_min_amount),
+		cmocka_unit_test(test_state),
+		cmocka_unit_test(test_first_sale_once),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
