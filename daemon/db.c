@@ -261,7 +261,11 @@ db_migrate(struct db *db)
 static int
 db_create_private(struct db *db)
 {
-	int fd = open(db->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd;
+
+	if (strcmp(db->path, ":memory:") == 0)
+		return DB_OK;		/* SQLite's name for no file at all */
+	fd = open(db->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 
 	if (fd == -1) {
 		log_warn("cannot open database %s (does its folder exist and "

@@ -14,7 +14,7 @@ import unittest
 from email.parser import BytesHeaderParser
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import THANK_YOU_NOW as NOW, Daemon, DaemonTest, main  # noqa: E402
+from harness import RUN_AS, THANK_YOU_NOW as NOW, Daemon, DaemonTest, main  # noqa: E402
 from sink import Sink  # noqa: E402
 
 LATER = '  { name = "review-request"; on = "sale"; after = "%s"; template = "review"; }'
@@ -161,6 +161,14 @@ class Daemons(DaemonTest):
         second.log.close()
         self.assertIn("another aftersale run (pid %d) is using" % self.daemon.proc.pid,
                       second.text())
+        # Under another name for the same file too: the lock is the file's.
+        os.symlink("aftersale.db", self.shop.path("alias.db"))
+        alias = self.shop.write("alias.conf", open(self.shop.config).read().replace(
+            '"aftersale.db"', '"alias.db"'))
+        user = ["--user", RUN_AS] if RUN_AS else []
+        p = self.shop.run("-c", alias, "run", *user, config=False, timeout=20)
+        self.assertEqual(p.returncode, 75, p.stderr)
+        self.assertIn("(pid %d)" % self.daemon.proc.pid, p.stderr)
         self.assertEqual(self.shop.scalar("SELECT count(*) FROM messages"
                                           " WHERE state IN ('sending', 'sent')"), 8)
         # SIGKILL leaves no stale lock behind.
