@@ -11,15 +11,28 @@
 #include "text.h"
 
 /* A message about one sale, after "FILE:LINE: " when it came from a file. */
-static void import_report(int warning, const char *file, long line,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void import_report(struct import *im, int warning, const char *file,
+    long line, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/*
+ * Report a bad row or a warning at file:line.  Past IMPORT_MAX_REPORTS a
+ * file with a million bad rows (or endless ones on a pipe) would bury the
+ * first, and they are counted in the summary instead.
+ */
 static void
-import_report(int warning, const char *file, long line, const char *fmt, ...)
+import_report(struct import *im, int warning, const char *file, long line,
+    const char *fmt, ...)
 {
 	char	msg[1024];
 	va_list	ap;
 
+	if (++im->reports > IMPORT_MAX_REPORTS)
+		return;
+	if (im->reports == IMPORT_MAX_REPORTS) {
+		log_warnx("%s: more problems are not shown one by one; the "
+		    "summary counts them", file ? file : "sale");
+		return;
+	}
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -53,9 +66,10 @@ import_record(struct import *im, char *fields[SALE_NFIELDS], const char *file,
 		if (*order != '\0' && text_utf8_valid(order) &&
 		    !text_has_control(order) && !text_find_format(order, 0) &&
 		    strlen(order) <= 128)
-			import_report(0, file, line, "order \"%s\": %s", order, err);
+			import_report(im, 0, file, line, "order \"%s\": %s",
+			    order, err);
 		else
-			import_report(0, file, line, "%s", err);
+			import_report(im, 0, file, line, "%s", err);
 		im->bad++;
 		return IMPORT_BAD;
 	}
@@ -64,7 +78,7 @@ import_record(struct import *im, char *fields[SALE_NFIELDS], const char *file,
 
 	switch (res.outcome) {
 	case STORE_CONFLICT:
-		import_report(0, file, line, "order \"%s\" is already recorded "
+		import_report(im, 0, file, line, "order \"%s\" is already recorded "
 		    "with a different %s; an order id names one sale (fix the "
 		    "data, or give the new sale its own id)", sale.order_id,
 		    res.conflict);
@@ -80,7 +94,7 @@ import_record(struct import *im, char *fields[SALE_NFIELDS], const char *file,
 	im->new_customers += res.new_customer;
 	im->repeats += res.repeats;
 	if (res.referral != REFERRAL_NONE && res.referral != REFERRAL_ACCEPTED) {
-		import_report(1, file, line, "order \"%s\": referral code \"%s\" "
+		import_report(im, 1, file, line, "order \"%s\": referral code \"%s\" "
 		    "ignored: %s; the sale is recorded", sale.order_id,
 		    sale.referral_given, store_referral_text(res.referral));
 		im->warnings++;
@@ -142,6 +156,22 @@ import_header(struct import_csv *c, long line, char **names, int n)
 	return c->im->bad > bad ? IMPORT_BAD : IMPORT_OK;
 }
 
+/*
+ * After a bad row: go on, or stop reading an all-or-nothing import that
+ * has failed many times over already, since nothing of it will be kept
+ * (an endless stream of bad rows would otherwise never end).
+ */
+static int
+import_enough(struct import_csv *c, long line)
+{
+	if (c->im->skip_invalid || c->im->bad < IMPORT_MAX_BAD)
+		return IMPORT_OK;
+	log_error("%s:%ld: stopping after %ld bad rows; nothing is stored "
+	    "(fix them, or give --skip-invalid to keep the good rows)", c->name,
+	    line, c->im->bad);
+	return IMPORT_BAD;
+}
+
 static int
 import_row(void *arg, long line, enum csvread_problem problem, char **values,
     int n)
@@ -154,24 +184,27 @@ import_row(void *arg, long line, enum csvread_problem problem, char **values,
 		return import_header(c, line, values, n);
 	if (problem != CSVREAD_OK || n != c->ncolumns) {
 		if (problem == CSVREAD_NUL)
-			log_error("%s:%ld: a field contains a NUL byte", c->name,
-			    line);
+			import_report(c->im, 0, c->name, line, "a field contains "
+			    "a NUL byte");
 		else if (problem == CSVREAD_TOO_LONG)
-			log_error("%s:%ld: the record is longer than %d bytes "
-			    "or has more than %d fields", c->name, line,
+			import_report(c->im, 0, c->name, line, "the record is "
+			    "longer than %d bytes or has more than %d fields",
 			    CSVREAD_MAX_RECORD, CSVREAD_MAX_FIELDS);
 		else
-			log_error("%s:%ld: %d fields, but the header has %d "
-			    "columns", c->name, line, n, c->ncolumns);
+			import_report(c->im, 0, c->name, line, "%d fields, but "
+			    "the header has %d columns", n, c->ncolumns);
 		c->im->bad++;
 		/* A bad header stops the import; a bad row does not. */
-		return c->header_done ? IMPORT_OK : IMPORT_BAD;
+		if (!c->header_done)
+			return IMPORT_BAD;
+		return import_enough(c, line);
 	}
 	for (int i = 0; i < n; i++)
 		if (c->columns[i] >= 0)
 			fields[c->columns[i]] = values[i];
-	rc = import_record(c->im, fields, c->name, line);
-	return rc == IMPORT_BAD ? IMPORT_OK : rc;
+	if ((rc = import_record(c->im, fields, c->name, line)) == IMPORT_BAD)
+		return import_enough(c, line);
+	return rc;
 }
 
 /*

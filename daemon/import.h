@@ -11,6 +11,9 @@
 #define IMPORT_OK	0
 #define IMPORT_BAD	1	/* bad input, reported; nothing stored */
 
+#define IMPORT_MAX_REPORTS	100	/* problems shown one by one */
+#define IMPORT_MAX_BAD		1000	/* all-or-nothing: stop reading here */
+
 struct import {
 	struct db	*db;
 	const char	*currency;	/* for sales that name none */
@@ -22,6 +25,7 @@ struct import {
 	long		 duplicates;
 	long		 bad;
 	long		 warnings;
+	long		 reports;	/* problems reported so far */
 };
 
 int	import_record(struct import *im, char *fields[SALE_NFIELDS],
