@@ -60,21 +60,39 @@ int
 sale_parse(char *fields[SALE_NFIELDS], const char *default_currency,
     int64_t now, struct sale *out, char err[SALE_ERROR_LEN])
 {
+	return sale_parse_as(fields, sale_field_names, default_currency, now,
+	    out, err, NULL);
+}
+
+/*
+ * sale_parse(), for input whose fields have other names (a shop's
+ * export, a platform's JSON): err names each field as names[] does, and
+ * *bad, unless NULL, says which field was at fault.
+ */
+int
+sale_parse_as(char *fields[SALE_NFIELDS], const char *const names[SALE_NFIELDS],
+    const char *default_currency, int64_t now, struct sale *out,
+    char err[SALE_ERROR_LEN], enum sale_field *bad)
+{
 	const char	*v[SALE_NFIELDS], *why, *currency;
 	int		 decimals;
 	uint32_t	 cp;
+	enum sale_field	 unused;
 
+	if (bad == NULL)
+		bad = &unused;
 	memset(out, 0, sizeof(*out));
 	for (int i = 0; i < SALE_NFIELDS; i++) {
+		*bad = (enum sale_field)i;
 		v[i] = sale_trim(fields[i]);
 		if (!text_utf8_valid(v[i])) {
 			snprintf(err, SALE_ERROR_LEN, "%s is not valid UTF-8",
-			    sale_field_names[i]);
+			    names[i]);
 			return -1;
 		}
 		if (text_has_control(v[i])) {
 			snprintf(err, SALE_ERROR_LEN, "%s contains a line break "
-			    "or another control character", sale_field_names[i]);
+			    "or another control character", names[i]);
 			return -1;
 		}
 		/*
@@ -88,60 +106,67 @@ sale_parse(char *fields[SALE_NFIELDS], const char *default_currency,
 			snprintf(err, SALE_ERROR_LEN, "%s contains the invisible "
 			    "formatting character U+%04" PRIX32 " (a zero-width "
 			    "space, byte order mark or direction control); "
-			    "remove it", sale_field_names[i], cp);
+			    "remove it", names[i], cp);
 			return -1;
 		}
 		if (strlen(v[i]) > sale_field_max[i]) {
 			snprintf(err, SALE_ERROR_LEN, "%s is longer than %zu "
-			    "bytes", sale_field_names[i], sale_field_max[i]);
+			    "bytes", names[i], sale_field_max[i]);
 			return -1;
 		}
 	}
 
+	*bad = SALE_ORDER_ID;
 	if (*v[SALE_ORDER_ID] == '\0') {
-		snprintf(err, SALE_ERROR_LEN, "order_id is missing");
+		snprintf(err, SALE_ERROR_LEN, "%s is missing", names[SALE_ORDER_ID]);
 		return -1;
 	}
+	*bad = SALE_EMAIL;
 	if (*v[SALE_EMAIL] == '\0') {
-		snprintf(err, SALE_ERROR_LEN, "email is missing");
+		snprintf(err, SALE_ERROR_LEN, "%s is missing", names[SALE_EMAIL]);
 		return -1;
 	}
 	if ((why = email_check(v[SALE_EMAIL])) != NULL) {
-		snprintf(err, SALE_ERROR_LEN, "email \"%s\" is not a valid "
-		    "address: %s", v[SALE_EMAIL], why);
+		snprintf(err, SALE_ERROR_LEN, "%s \"%s\" is not a valid "
+		    "address: %s", names[SALE_EMAIL], v[SALE_EMAIL], why);
 		return -1;
 	}
 
 	currency = *v[SALE_CURRENCY] != '\0' ? v[SALE_CURRENCY] : default_currency;
 	for (size_t i = 0; i < sizeof(out->currency) && currency[i] != '\0'; i++)
 		out->currency[i] = (char)toupper((unsigned char)currency[i]);
+	*bad = SALE_CURRENCY;
 	if (strlen(currency) != 3 || !money_currency_valid(out->currency)) {
-		snprintf(err, SALE_ERROR_LEN, "currency \"%s\" is not a "
-		    "three-letter ISO 4217 code such as EUR", currency);
+		snprintf(err, SALE_ERROR_LEN, "%s \"%s\" is not a "
+		    "three-letter ISO 4217 code such as EUR",
+		    names[SALE_CURRENCY], currency);
 		return -1;
 	}
 	decimals = money_decimals(out->currency);
+	*bad = SALE_AMOUNT;
 	if (*v[SALE_AMOUNT] == '-') {
-		snprintf(err, SALE_ERROR_LEN, "amount \"%s\" is negative; "
-		    "record refunds in the shop, not here", v[SALE_AMOUNT]);
+		snprintf(err, SALE_ERROR_LEN, "%s \"%s\" is negative; "
+		    "record refunds in the shop, not here", names[SALE_AMOUNT],
+		    v[SALE_AMOUNT]);
 		return -1;
 	}
 	if (*v[SALE_AMOUNT] != '\0' &&
 	    money_parse(v[SALE_AMOUNT], decimals, &out->amount) == -1) {
-		snprintf(err, SALE_ERROR_LEN, "amount \"%s\" is not an amount "
+		snprintf(err, SALE_ERROR_LEN, "%s \"%s\" is not an amount "
 		    "of %s with at most %d decimals, such as %s",
-		    v[SALE_AMOUNT], out->currency, decimals,
+		    names[SALE_AMOUNT], v[SALE_AMOUNT], out->currency, decimals,
 		    decimals == 0 ? "1250" : decimals == 3 ? "12.345" : "12.34");
 		return -1;
 	}
 
+	*bad = SALE_SOLD_AT;
 	out->sold_at = now;
 	if (*v[SALE_SOLD_AT] != '\0') {
 		if (timestamp_parse(v[SALE_SOLD_AT], &out->sold_at) == -1) {
-			snprintf(err, SALE_ERROR_LEN, "sold_at \"%s\" is not a "
+			snprintf(err, SALE_ERROR_LEN, "%s \"%s\" is not a "
 			    "time such as 2026-11-20T10:00:00Z, "
 			    "2026-11-20T11:00:00+01:00 or 2026-11-20",
-			    v[SALE_SOLD_AT]);
+			    names[SALE_SOLD_AT], v[SALE_SOLD_AT]);
 			return -1;
 		}
 		out->sold_at_given = 1;

@@ -54,6 +54,10 @@ struct sale {
 
 int	sale_parse(char *fields[SALE_NFIELDS], const char *default_currency,
 	    int64_t now, struct sale *out, char err[SALE_ERROR_LEN]);
+int	sale_parse_as(char *fields[SALE_NFIELDS],
+	    const char *const names[SALE_NFIELDS], const char *default_currency,
+	    int64_t now, struct sale *out, char err[SALE_ERROR_LEN],
+	    enum sale_field *bad);
 void	sale_derive(struct sale *s);
 
 #endif
