@@ -1,0 +1,709 @@
+/* The shop platforms' own data (Shopify, WooCommerce, Stripe) as sales. */
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "money.h"
+#include "platform.h"
+#include "timestamp.h"
+#include "token.h"
+
+/*
+ * One mapping in progress: the fields as text, and for each the name the
+ * platform gives it, so that every message names the key the shop's
+ * developer sees in the payload ("contact_email", "current_total_price").
+ */
+struct platform_map {
+	struct platform_order	*out;
+	char			*why;
+	size_t			 size;
+	const char		*names[SALE_NFIELDS];
+};
+
+static enum platform_result platform_fail(struct platform_map *m,
+    enum platform_result rc, int field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Say why, and for a bad field which one; returns rc. */
+static enum platform_result
+platform_fail(struct platform_map *m, enum platform_result rc, int field,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m->why, m->size, fmt, ap);
+	va_end(ap);
+	if (rc == PLATFORM_BAD_FIELD)
+		m->out->field = sale_field_names[field];
+	return rc;
+}
+
+static void
+platform_begin(struct platform_map *m, struct platform_order *out, char *why,
+    size_t size)
+{
+	memset(out, 0, sizeof(*out));
+	m->out = out;
+	m->why = why;
+	m->size = size;
+	if (size > 0)
+		why[0] = '\0';
+	for (int i = 0; i < SALE_NFIELDS; i++)
+		m->names[i] = sale_field_names[i];
+}
+
+/*
+ * Copy at most PLATFORM_TEXT_MAX bytes, cut at a character boundary, so
+ * that a value too long for its field is refused as too long, never as
+ * broken UTF-8.
+ */
+static void
+platform_copy(char *dst, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n > PLATFORM_TEXT_MAX) {
+		n = PLATFORM_TEXT_MAX;
+		while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+			n--;
+	}
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* The object member at `key`, or NULL when it is absent or not an object. */
+static json_t *
+platform_object(json_t *parent, const char *key)
+{
+	json_t *v = json_object_get(parent, key);
+
+	return json_is_object(v) ? v : NULL;
+}
+
+/*
+ * Set `field` from the member `key` of obj, named `name` in messages:
+ * a string, or an integer (ids and numbers are both seen).  Absent, null
+ * and "" leave the field as it is and return 0, so the next candidate can
+ * be tried; a value of another type is a bad field (-1).
+ */
+static int
+platform_take(struct platform_map *m, int field, json_t *obj, const char *key,
+    const char *name)
+{
+	json_t	*v = json_object_get(obj, key);
+	char	*dst = m->out->text[field];
+
+	if (v == NULL || json_is_null(v) || dst[0] != '\0')
+		return 0;
+	if (json_is_string(v)) {
+		if (json_string_value(v)[0] == '\0')
+			return 0;
+		platform_copy(dst, json_string_value(v));
+	} else if (json_is_integer(v)) {
+		snprintf(dst, PLATFORM_TEXT_MAX + 1, "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
+	} else {
+		platform_fail(m, PLATFORM_BAD_FIELD, field, "%s is not a string",
+		    name);
+		return -1;
+	}
+	m->names[field] = name;
+	return 0;
+}
+
+/* A string member, or NULL (absent, null, or of another type). */
+static const char *
+platform_string(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* An id (string or integer) into buf, or "". */
+static void
+platform_id(json_t *obj, const char *key, char *buf, size_t size)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (json_is_string(v) && strlen(json_string_value(v)) < size)
+		snprintf(buf, size, "%s", json_string_value(v));
+	else if (json_is_integer(v))
+		snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+}
+
+/* "First Last" from two members, into the field when it is still empty. */
+static void
+platform_full_name(struct platform_map *m, json_t *obj, const char *first_key,
+    const char *last_key, const char *name)
+{
+	const char	*first = platform_string(obj, first_key);
+	const char	*last = platform_string(obj, last_key);
+	char		 buf[2 * PLATFORM_TEXT_MAX + 2];
+
+	if (m->out->text[SALE_NAME][0] != '\0')
+		return;
+	snprintf(buf, sizeof(buf), "%.*s%s%.*s", PLATFORM_TEXT_MAX,
+	    first ? first : "", first && *first && last && *last ? " " : "",
+	    PLATFORM_TEXT_MAX, last ? last : "");
+	if (buf[0] == '\0')
+		return;
+	platform_copy(m->out->text[SALE_NAME], buf);
+	m->names[SALE_NAME] = name;
+}
+
+/* Whether a code someone typed could be one of our referral codes. */
+static int
+platform_could_be_referral(const char *code)
+{
+	char buf[REFERRAL_CODE_LEN + 1];
+
+	return token_normalize(code, buf, REFERRAL_CODE_LEN) == 0;
+}
+
+/*
+ * A referral code among discount codes: the first that has the shape of
+ * one.  Shops have other codes too ("SUMMER10"), which are no referral
+ * and deserve no warning; a well-shaped code nobody owns is the store's
+ * to ignore, with a warning.
+ */
+static void
+platform_referral_array(struct platform_map *m, json_t *array, const char *key,
+    const char *name)
+{
+	size_t	 i;
+	json_t	*item;
+
+	if (m->out->text[SALE_REFERRAL_CODE][0] != '\0' || !json_is_array(array))
+		return;
+	json_array_foreach(array, i, item) {
+		const char *code = platform_string(item, key);
+
+		if (code != NULL && platform_could_be_referral(code)) {
+			platform_copy(m->out->text[SALE_REFERRAL_CODE], code);
+			m->names[SALE_REFERRAL_CODE] = name;
+			return;
+		}
+	}
+}
+
+/* The same for a comma-separated list, as in Shopify's CSV export. */
+void
+platform_referral_from_codes(const char *codes, char *out, size_t size)
+{
+	char	buf[PLATFORM_TEXT_MAX + 1], *save = NULL, *code;
+
+	if (size > 0)
+		out[0] = '\0';
+	platform_copy(buf, codes);
+	for (code = strtok_r(buf, ",", &save); code != NULL;
+	    code = strtok_r(NULL, ",", &save)) {
+		while (*code == ' ')
+			code++;
+		for (char *end = code + strlen(code); end > code && end[-1] == ' ';)
+			*--end = '\0';
+		if (platform_could_be_referral(code)) {
+			snprintf(out, size, "%s", code);
+			return;
+		}
+	}
+}
+
+/*
+ * "12.00" for a currency without decimals is the same amount as "12", and
+ * some platforms write it so: drop the zeros past the currency's decimals.
+ * Other digits there are left for the check to refuse.
+ */
+void
+platform_amount_trim(char *amount, const char *currency)
+{
+	char	 code[4] = "";
+	char	*dot = strchr(amount, '.');
+	int	 decimals;
+	size_t	 len;
+
+	for (int i = 0; i < 3 && currency[i] != '\0'; i++)
+		code[i] = (char)toupper((unsigned char)currency[i]);
+	if (dot == NULL || strlen(currency) != 3)
+		return;
+	decimals = money_decimals(code);
+	len = strlen(dot + 1);
+	if (len <= (size_t)decimals ||
+	    strspn(dot + 1 + decimals, "0") != len - (size_t)decimals)
+		return;
+	if (decimals == 0)
+		*dot = '\0';
+	else
+		dot[1 + decimals] = '\0';
+}
+
+/*
+ * Shopify's export writes times as "2026-03-01 10:00:00 +0100": the
+ * space before the offset is the only thing timestamp_parse() does not
+ * take.  Returns 0, or -1 when out is too small.
+ */
+int
+platform_shopify_time(const char *in, char *out, size_t size)
+{
+	const char	*sp = strrchr(in, ' ');
+	int		 n;
+
+	if (sp != NULL && sp > in && isdigit((unsigned char)sp[-1]) &&
+	    (sp[1] == '+' || sp[1] == '-') && isdigit((unsigned char)sp[2]))
+		n = snprintf(out, size, "%.*s%s", (int)(sp - in), in, sp + 1);
+	else
+		n = snprintf(out, size, "%s", in);
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+enum platform_payment
+platform_shopify_payment(const char *status)
+{
+	static const char *const unpaid[] = {
+		"pending", "authorized", "partially_paid", "voided", "expired",
+	};
+
+	if (strcasecmp(status, "paid") == 0)
+		return PLATFORM_PAID;
+	if (strcasecmp(status, "refunded") == 0 ||
+	    strcasecmp(status, "partially_refunded") == 0)
+		return PLATFORM_REFUNDED;
+	for (size_t i = 0; i < sizeof(unpaid) / sizeof(unpaid[0]); i++)
+		if (strcasecmp(status, unpaid[i]) == 0)
+			return PLATFORM_UNPAID;
+	return PLATFORM_UNKNOWN;
+}
+
+/* The value of `ref=` in the query of a URL or path, into the field. */
+static void
+platform_referral_url(struct platform_map *m, const char *url, const char *name)
+{
+	const char *p, *end;
+
+	if (url == NULL || m->out->text[SALE_REFERRAL_CODE][0] != '\0' ||
+	    (p = strchr(url, '?')) == NULL)
+		return;
+	for (p++; *p != '\0' && *p != '#'; p = *end == '&' ? end + 1 : end) {
+		end = p + strcspn(p, "&#");
+		if (strncmp(p, "ref=", 4) == 0 && end > p + 4) {
+			char buf[PLATFORM_TEXT_MAX + 1];
+
+			snprintf(buf, sizeof(buf), "%.*s", (int)(end - p - 4), p + 4);
+			platform_copy(m->out->text[SALE_REFERRAL_CODE], buf);
+			m->names[SALE_REFERRAL_CODE] = name;
+			return;
+		}
+	}
+}
+
+/* A time without an offset that the platform documents as UTC: add "Z". */
+static void
+platform_utc(char *text)
+{
+	size_t len = strlen(text);
+
+	if (len > 10 && len + 1 <= PLATFORM_TEXT_MAX &&
+	    isdigit((unsigned char)text[len - 1]) &&
+	    strpbrk(text + 10, "+-Z") == NULL)
+		strcpy(text + len, "Z");
+}
+
+/*
+ * The fields every sale from a platform has: without them there is no
+ * sale (sale_parse() would take "now" for a missing time and 0 for a
+ * missing amount, which suits a person typing, not a platform).
+ */
+static enum platform_result
+platform_required(struct platform_map *m, const char *order, const char *email,
+    const char *amount, const char *currency, const char *time)
+{
+	static const int need[] = {
+		SALE_ORDER_ID, SALE_EMAIL, SALE_AMOUNT, SALE_CURRENCY,
+		SALE_SOLD_AT,
+	};
+	const char *keys[SALE_NFIELDS] = {
+		[SALE_ORDER_ID] = order, [SALE_EMAIL] = email,
+		[SALE_AMOUNT] = amount, [SALE_CURRENCY] = currency,
+		[SALE_SOLD_AT] = time,
+	};
+
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+		if (m->out->text[need[i]][0] == '\0')
+			return platform_fail(m, PLATFORM_BAD_FIELD, need[i],
+			    "%s is missing", keys[need[i]]);
+	return PLATFORM_OK;
+}
+
+/* Check the fields as `sale add` does; names[] say where each came from. */
+static enum platform_result
+platform_check(struct platform_map *m)
+{
+	char		*fields[SALE_NFIELDS];
+	char		 err[SALE_ERROR_LEN];
+	enum sale_field	 bad;
+
+	platform_amount_trim(m->out->text[SALE_AMOUNT],
+	    m->out->text[SALE_CURRENCY]);
+	for (int i = 0; i < SALE_NFIELDS; i++)
+		fields[i] = m->out->text[i];
+	if (sale_parse_as(fields, m->names, "", 0, &m->out->sale, err,
+	    &bad) == -1)
+		return platform_fail(m, PLATFORM_BAD_FIELD, bad, "%s", err);
+	return PLATFORM_OK;
+}
+
+/* Parse the body into an object, or say why not. */
+static json_t *
+platform_load(struct platform_map *m, const char *json, size_t len)
+{
+	json_error_t	 e;
+	json_t		*root;
+
+	/* Duplicate keys have no meaning we could pick: refuse them. */
+	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &e);
+	if (root == NULL) {
+		platform_fail(m, PLATFORM_MALFORMED, 0, "malformed JSON at line "
+		    "%d, column %d: %s", e.line, e.column, e.text);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		platform_fail(m, PLATFORM_MALFORMED, 0, "the body is JSON but "
+		    "not an object");
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+/* The first element of an array member, if it is an object. */
+static json_t *
+platform_first(json_t *obj, const char *key)
+{
+	json_t *v = json_array_get(json_object_get(obj, key), 0);
+
+	return json_is_object(v) ? v : NULL;
+}
+
+/*
+ * A Shopify order (the body of orders/create, orders/paid, orders/updated).
+ * The order id is `name` ("#1001"), as in the shop's CSV export, so an
+ * import and later webhooks name the same orders; the first line item
+ * gives the sale's sku and product, as the import does.
+ */
+enum platform_result
+platform_shopify_order(const char *json, size_t len, struct platform_order *out,
+    char *why, size_t size)
+{
+	struct platform_map	 m;
+	enum platform_result	 rc;
+	json_t			*root, *customer, *billing, *item, *attrs, *a;
+	const char		*status;
+	size_t			 i;
+
+	platform_begin(&m, out, why, size);
+	if ((root = platform_load(&m, json, len)) == NULL)
+		return PLATFORM_MALFORMED;
+	status = platform_string(root, "financial_status");
+	switch (platform_shopify_payment(status ? status : "")) {
+	case PLATFORM_PAID:
+		break;
+	case PLATFORM_REFUNDED:
+		out->refunded = 1;
+		break;
+	default:
+		if (status == NULL)
+			rc = platform_fail(&m, PLATFORM_IGNORED, 0, "no "
+			    "financial_status: not an order we can tell is paid");
+		else
+			rc = platform_fail(&m, PLATFORM_IGNORED, 0,
+			    "financial_status is \"%.32s\": not paid, so not a "
+			    "sale yet", status);
+		goto out;
+	}
+	customer = platform_object(root, "customer");
+	billing = platform_object(root, "billing_address");
+	item = platform_first(root, "line_items");
+	platform_id(root, "id", out->platform_id, sizeof(out->platform_id));
+
+	rc = PLATFORM_BAD_FIELD;
+	if (platform_take(&m, SALE_ORDER_ID, root, "name", "name") == -1 ||
+	    platform_take(&m, SALE_EMAIL, root, "email", "email") == -1 ||
+	    platform_take(&m, SALE_EMAIL, root, "contact_email",
+		"contact_email") == -1 ||
+	    platform_take(&m, SALE_EMAIL, customer, "email",
+		"customer.email") == -1 ||
+	    platform_take(&m, SALE_NAME, billing, "name",
+		"billing_address.name") == -1 ||
+	    platform_take(&m, SALE_SKU, item, "sku", "line_items[0].sku") == -1 ||
+	    platform_take(&m, SALE_PRODUCT, item, "name",
+		"line_items[0].name") == -1 ||
+	    platform_take(&m, SALE_AMOUNT, root, "current_total_price",
+		"current_total_price") == -1 ||
+	    platform_take(&m, SALE_AMOUNT, root, "total_price",
+		"total_price") == -1 ||
+	    platform_take(&m, SALE_CURRENCY, root, "currency", "currency") == -1 ||
+	    platform_take(&m, SALE_SOLD_AT, root, "processed_at",
+		"processed_at") == -1 ||
+	    platform_take(&m, SALE_SOLD_AT, root, "created_at",
+		"created_at") == -1)
+		goto out;
+	platform_full_name(&m, customer, "first_name", "last_name",
+	    "customer.first_name");
+
+	/* A referral: a discount code, a note attribute, the landing URL. */
+	platform_referral_array(&m, json_object_get(root, "discount_codes"),
+	    "code", "discount_codes[].code");
+	attrs = json_object_get(root, "note_attributes");
+	json_array_foreach(attrs, i, a) {
+		const char *name = platform_string(a, "name");
+
+		if (name != NULL && strcasecmp(name, "ref") == 0 &&
+		    platform_take(&m, SALE_REFERRAL_CODE, a, "value",
+		    "note_attributes ref") == -1)
+			goto out;
+	}
+	platform_referral_url(&m, platform_string(root, "landing_site"),
+	    "landing_site ref");
+
+	if ((rc = platform_required(&m, "name", "email (and contact_email, "
+	    "customer.email)", "current_total_price (and total_price)",
+	    "currency", "processed_at (and created_at)")) == PLATFORM_OK)
+		rc = platform_check(&m);
+out:
+	json_decref(root);
+	return rc;
+}
+
+/*
+ * A WooCommerce order (the body of order.created and order.updated).
+ * Times are the _gmt ones, which WooCommerce writes without an offset.
+ */
+enum platform_result
+platform_woocommerce_order(const char *json, size_t len,
+    struct platform_order *out, char *why, size_t size)
+{
+	struct platform_map	 m;
+	enum platform_result	 rc;
+	json_t			*root, *billing, *item;
+	const char		*status;
+
+	platform_begin(&m, out, why, size);
+	if ((root = platform_load(&m, json, len)) == NULL)
+		return PLATFORM_MALFORMED;
+	status = platform_string(root, "status");
+	if (status != NULL && strcmp(status, "refunded") == 0) {
+		out->refunded = 1;
+	} else if (status == NULL || (strcmp(status, "processing") != 0 &&
+	    strcmp(status, "completed") != 0)) {
+		rc = platform_fail(&m, PLATFORM_IGNORED, 0, "status is \"%.32s\": "
+		    "not processing or completed, so not a sale yet",
+		    status ? status : "");
+		goto out;
+	}
+	billing = platform_object(root, "billing");
+	item = platform_first(root, "line_items");
+	platform_id(root, "id", out->platform_id, sizeof(out->platform_id));
+
+	rc = PLATFORM_BAD_FIELD;
+	if (platform_take(&m, SALE_ORDER_ID, root, "number", "number") == -1 ||
+	    platform_take(&m, SALE_EMAIL, billing, "email",
+		"billing.email") == -1 ||
+	    platform_take(&m, SALE_SKU, item, "sku", "line_items[0].sku") == -1 ||
+	    platform_take(&m, SALE_PRODUCT, item, "name",
+		"line_items[0].name") == -1 ||
+	    platform_take(&m, SALE_AMOUNT, root, "total", "total") == -1 ||
+	    platform_take(&m, SALE_CURRENCY, root, "currency", "currency") == -1 ||
+	    platform_take(&m, SALE_SOLD_AT, root, "date_paid_gmt",
+		"date_paid_gmt") == -1 ||
+	    platform_take(&m, SALE_SOLD_AT, root, "date_created_gmt",
+		"date_created_gmt") == -1)
+		goto out;
+	platform_utc(out->text[SALE_SOLD_AT]);
+	platform_full_name(&m, billing, "first_name", "last_name",
+	    "billing.first_name");
+	platform_referral_array(&m, json_object_get(root, "coupon_lines"),
+	    "code", "coupon_lines[].code");
+
+	if ((rc = platform_required(&m, "number", "billing.email", "total",
+	    "currency", "date_paid_gmt (and date_created_gmt)")) == PLATFORM_OK)
+		rc = platform_check(&m);
+out:
+	json_decref(root);
+	return rc;
+}
+
+/*
+ * Stripe's minor units, which are not always ISO 4217's: a few currencies
+ * Stripe counts in hundredths that have none (ISK), and the reverse.
+ */
+static int
+platform_stripe_decimals(const char *currency)
+{
+	static const char zero[][4] = {
+		"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG",
+		"RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF",
+	};
+	static const char three[][4] = { "BHD", "JOD", "KWD", "OMR", "TND" };
+
+	for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++)
+		if (strcmp(currency, zero[i]) == 0)
+			return 0;
+	for (size_t i = 0; i < sizeof(three) / sizeof(three[0]); i++)
+		if (strcmp(currency, three[i]) == 0)
+			return 3;
+	return 2;
+}
+
+/* amount_total, in Stripe's minor units, as text in ISO 4217's. */
+static enum platform_result
+platform_stripe_amount(struct platform_map *m, json_t *session)
+{
+	json_t		*v = json_object_get(session, "amount_total");
+	char		*currency = m->out->text[SALE_CURRENCY];
+	json_int_t	 amount;
+	int		 ours, theirs;
+	char		 code[4];
+
+	if (v == NULL || json_is_null(v))
+		return PLATFORM_OK;	/* platform_required() says it */
+	if (!json_is_integer(v) || (amount = json_integer_value(v)) < 0 ||
+	    amount > MONEY_MAX)
+		return platform_fail(m, PLATFORM_BAD_FIELD, SALE_AMOUNT,
+		    "amount_total is not a whole number of minor units between "
+		    "0 and %lld", MONEY_MAX);
+	if (*currency == '\0')
+		return PLATFORM_OK;	/* platform_required() says it */
+	for (int i = 0; i < 4; i++)
+		code[i] = (char)toupper((unsigned char)currency[i]);
+	if (strlen(currency) != 3 || !money_currency_valid(code))
+		return platform_fail(m, PLATFORM_BAD_FIELD, SALE_CURRENCY,
+		    "currency \"%.16s\" is not a three-letter ISO 4217 code",
+		    currency);
+	ours = money_decimals(code);
+	theirs = platform_stripe_decimals(code);
+	for (; theirs > ours; theirs--) {
+		if (amount % 10 != 0)
+			return platform_fail(m, PLATFORM_BAD_FIELD, SALE_AMOUNT,
+			    "amount_total %" JSON_INTEGER_FORMAT " is not a "
+			    "whole amount of %s", json_integer_value(v), code);
+		amount /= 10;
+	}
+	for (; theirs < ours; theirs++)
+		if ((amount *= 10) > MONEY_MAX)
+			return platform_fail(m, PLATFORM_BAD_FIELD, SALE_AMOUNT,
+			    "amount_total is too large");
+	money_format(amount, code, m->out->text[SALE_AMOUNT]);
+	m->names[SALE_AMOUNT] = "amount_total";
+	return PLATFORM_OK;
+}
+
+/* A Unix time member into the field, as text sale_parse() reads. */
+static void
+platform_epoch(struct platform_map *m, json_t *obj, const char *key,
+    const char *name)
+{
+	json_t	*v = json_object_get(obj, key);
+	char	 buf[TIMESTAMP_LEN];
+
+	if (m->out->text[SALE_SOLD_AT][0] != '\0' || !json_is_integer(v) ||
+	    json_integer_value(v) < 0 || json_integer_value(v) > INT32_MAX * 2LL)
+		return;
+	timestamp_format(json_integer_value(v), buf);
+	snprintf(m->out->text[SALE_SOLD_AT], PLATFORM_TEXT_MAX + 1, "%s", buf);
+	m->names[SALE_SOLD_AT] = name;
+}
+
+/*
+ * A Stripe event about a Checkout Session: checkout.session.completed
+ * when paid, or checkout.session.async_payment_succeeded.  The order id
+ * is the PaymentIntent (what refunds name), else the session; the time is
+ * the event's, when the payment completed.
+ */
+enum platform_result
+platform_stripe_event(const char *json, size_t len, struct platform_order *out,
+    char *why, size_t size)
+{
+	struct platform_map	 m;
+	enum platform_result	 rc;
+	json_t			*root, *session, *details, *pi, *items, *meta;
+	const char		*type, *paid, *ref;
+
+	platform_begin(&m, out, why, size);
+	if ((root = platform_load(&m, json, len)) == NULL)
+		return PLATFORM_MALFORMED;
+	type = platform_string(root, "type");
+	session = platform_object(platform_object(root, "data"), "object");
+	if (type == NULL || session == NULL) {
+		rc = platform_fail(&m, PLATFORM_MALFORMED, 0, "not a Stripe event: "
+		    "no type or no data.object");
+		goto out;
+	}
+	platform_id(root, "id", out->event_id, sizeof(out->event_id));
+	if (strcmp(type, "checkout.session.completed") != 0 &&
+	    strcmp(type, "checkout.session.async_payment_succeeded") != 0) {
+		rc = platform_fail(&m, PLATFORM_IGNORED, 0, "event type \"%.64s\" "
+		    "is not a completed checkout", type);
+		goto out;
+	}
+	/* An async payment (a bank debit) completes "unpaid" and succeeds later. */
+	if ((paid = platform_string(session, "payment_status")) == NULL ||
+	    strcmp(paid, "paid") != 0) {
+		rc = platform_fail(&m, PLATFORM_IGNORED, 0, "payment_status is "
+		    "\"%.32s\": not paid, so not a sale yet", paid ? paid : "");
+		goto out;
+	}
+	details = platform_object(session, "customer_details");
+	platform_id(session, "id", out->platform_id, sizeof(out->platform_id));
+	/* payment_intent is an id, or the object when the event expands it. */
+	pi = json_object_get(session, "payment_intent");
+	items = platform_first(platform_object(session, "line_items"), "data");
+	meta = platform_object(session, "metadata");
+
+	rc = PLATFORM_BAD_FIELD;
+	if ((json_is_object(pi) ? platform_take(&m, SALE_ORDER_ID, pi, "id",
+		"payment_intent.id") : platform_take(&m, SALE_ORDER_ID, session,
+		"payment_intent", "payment_intent")) == -1 ||
+	    platform_take(&m, SALE_ORDER_ID, session, "id", "id") == -1 ||
+	    platform_take(&m, SALE_EMAIL, details, "email",
+		"customer_details.email") == -1 ||
+	    platform_take(&m, SALE_EMAIL, session, "customer_email",
+		"customer_email") == -1 ||
+	    platform_take(&m, SALE_NAME, details, "name",
+		"customer_details.name") == -1 ||
+	    platform_take(&m, SALE_PRODUCT, items, "description",
+		"line_items.data[0].description") == -1 ||
+	    platform_take(&m, SALE_CURRENCY, session, "currency",
+		"currency") == -1 ||
+	    platform_stripe_amount(&m, session) != PLATFORM_OK)
+		goto out;
+	platform_epoch(&m, root, "created", "created");
+	platform_epoch(&m, session, "created", "data.object.created");
+
+	/*
+	 * client_reference_id is the shop's to use (a cart, a user id): it
+	 * is a referral only when it has the shape of one.
+	 */
+	ref = platform_string(session, "client_reference_id");
+	if (ref != NULL && platform_could_be_referral(ref)) {
+		platform_copy(out->text[SALE_REFERRAL_CODE], ref);
+		m.names[SALE_REFERRAL_CODE] = "client_reference_id";
+	} else if (platform_take(&m, SALE_REFERRAL_CODE, meta, "referral_code",
+	    "metadata.referral_code") == -1) {
+		goto out;
+	}
+
+	if ((rc = platform_required(&m, "payment_intent (and id)",
+	    "customer_details.email", "amount_total", "currency",
+	    "created")) == PLATFORM_OK)
+		rc = platform_check(&m);
+out:
+	json_decref(root);
+	return rc;
+}
