@@ -78,6 +78,7 @@ cmd_sale_import(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "skip-invalid", no_argument, NULL, 's' },
+		{ "format", required_argument, NULL, 'f' },
 		CLI_LONG,
 		{ 0 }
 	};
@@ -85,12 +86,23 @@ cmd_sale_import(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 	struct import	 im;
 	FILE		*fp = stdin;
 	struct stat	 st;
+	enum import_format format = IMPORT_AFTERSALE;
 	int		 ch, rc, skip_invalid = 0;
 
 	while ((ch = cli_getopt(cli, cmd, argc, argv, CLI_SHORT, longopts)) != -1) {
-		if (ch != 's')
+		if (ch == 's') {
+			skip_invalid = 1;
+		} else if (ch == 'f' && strcmp(optarg, "aftersale") == 0) {
+			format = IMPORT_AFTERSALE;
+		} else if (ch == 'f' && strcmp(optarg, "shopify") == 0) {
+			format = IMPORT_SHOPIFY;
+		} else if (ch == 'f') {
+			return cli_usage_error(cmd, "unknown format \"%s\": the "
+			    "formats are aftersale (our columns) and shopify "
+			    "(Shopify's orders export)", optarg);
+		} else {
 			return ch == CLI_HELP ? EX_OK : EX_USAGE;
-		skip_invalid = 1;
+		}
 	}
 	if (argc - optind > 1)
 		return cli_usage_error(cmd, "one file at a time, please");
@@ -115,6 +127,7 @@ cmd_sale_import(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 
 	cmd_sale_begin(cli, &im);
 	im.skip_invalid = skip_invalid;
+	im.format = format;
 	rc = import_csv(&im, fp, fp == stdin ? "<stdin>" : path);
 	if (rc == IMPORT_BAD) {
 		log_error("%s: %ld bad row%s; nothing was stored (fix %s, or "

@@ -4,7 +4,7 @@
 
 #include <stdio.h>
 
-#define CSVREAD_MAX_FIELDS	32
+#define CSVREAD_MAX_FIELDS	128	/* Shopify's orders export has about 80 */
 #define CSVREAD_MAX_RECORD	(64 * 1024)	/* bytes in one record */
 
 /* Why a record could not be read; it is still handed over, with no fields. */

@@ -1,14 +1,17 @@
 /* Recording sales from text: one from the command line, many from CSV. */
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "csvread.h"
 #include "import.h"
 #include "log.h"
+#include "platform.h"
 #include "store.h"
 #include "text.h"
+#include "xmalloc.h"
 
 /* A message about one sale, after "FILE:LINE: " when it came from a file. */
 static void import_report(struct import *im, int warning, const char *file,
@@ -47,11 +50,15 @@ import_report(struct import *im, int warning, const char *file, long line,
 }
 
 /*
- * Check and store one sale.  Returns IMPORT_OK (stored, or a duplicate),
- * IMPORT_BAD (reported at file:line; nothing stored), or a DB_* error.
+ * Check and store one sale whose fields the input calls names[].  A
+ * referral code that is only a discount code which may be one
+ * (`discount`) is not worth a warning when nobody owns it.  Returns
+ * IMPORT_OK (stored, or a duplicate), IMPORT_BAD (reported at file:line;
+ * nothing stored), or a DB_* error.
  */
-int
-import_record(struct import *im, char *fields[SALE_NFIELDS], const char *file,
+static int
+import_record_as(struct import *im, char *fields[SALE_NFIELDS],
+    const char *const names[SALE_NFIELDS], int discount, const char *file,
     long line)
 {
 	struct sale		 sale;
@@ -60,7 +67,8 @@ import_record(struct import *im, char *fields[SALE_NFIELDS], const char *file,
 	const char		*order;
 	int			 rc;
 
-	if (sale_parse(fields, im->currency, im->now, &sale, err) == -1) {
+	if (sale_parse_as(fields, names, im->currency, im->now, &sale, err,
+	    NULL) == -1) {
 		/* Name the order, unless the order id is what is wrong. */
 		order = fields[SALE_ORDER_ID] ? fields[SALE_ORDER_ID] : "";
 		if (*order != '\0' && text_utf8_valid(order) &&
@@ -93,6 +101,8 @@ import_record(struct import *im, char *fields[SALE_NFIELDS], const char *file,
 	im->stored++;
 	im->new_customers += res.new_customer;
 	im->repeats += res.repeats;
+	if (discount && res.referral == REFERRAL_UNKNOWN)
+		return IMPORT_OK;
 	if (res.referral != REFERRAL_NONE && res.referral != REFERRAL_ACCEPTED) {
 		import_report(im, 1, file, line, "order \"%s\": referral code \"%s\" "
 		    "ignored: %s; the sale is recorded", sale.order_id,
@@ -102,6 +112,44 @@ import_record(struct import *im, char *fields[SALE_NFIELDS], const char *file,
 	return IMPORT_OK;
 }
 
+/* Check and store one sale given as sale add's fields. */
+int
+import_record(struct import *im, char *fields[SALE_NFIELDS], const char *file,
+    long line)
+{
+	return import_record_as(im, fields, sale_field_names, 0, file, line);
+}
+
+/* The columns of Shopify's orders export that make a sale. */
+enum import_shopify_column {
+	SHOPIFY_NAME,
+	SHOPIFY_EMAIL,
+	SHOPIFY_FINANCIAL_STATUS,
+	SHOPIFY_PAID_AT,
+	SHOPIFY_CREATED_AT,
+	SHOPIFY_TOTAL,
+	SHOPIFY_CURRENCY,
+	SHOPIFY_BILLING_NAME,
+	SHOPIFY_DISCOUNT_CODE,
+	SHOPIFY_LINEITEM_SKU,
+	SHOPIFY_LINEITEM_NAME,
+	SHOPIFY_NCOLUMNS
+};
+
+static const char *const import_shopify_columns[SHOPIFY_NCOLUMNS] = {
+	[SHOPIFY_NAME] = "Name",
+	[SHOPIFY_EMAIL] = "Email",
+	[SHOPIFY_FINANCIAL_STATUS] = "Financial Status",
+	[SHOPIFY_PAID_AT] = "Paid at",
+	[SHOPIFY_CREATED_AT] = "Created at",
+	[SHOPIFY_TOTAL] = "Total",
+	[SHOPIFY_CURRENCY] = "Currency",
+	[SHOPIFY_BILLING_NAME] = "Billing Name",
+	[SHOPIFY_DISCOUNT_CODE] = "Discount Code",
+	[SHOPIFY_LINEITEM_SKU] = "Lineitem sku",
+	[SHOPIFY_LINEITEM_NAME] = "Lineitem name",
+};
+
 /* One CSV file being imported: the header's column -> field map. */
 struct import_csv {
 	struct import	*im;
@@ -109,7 +157,21 @@ struct import_csv {
 	int		 header_done;
 	int		 columns[CSVREAD_MAX_FIELDS];	/* field, or -1 */
 	int		 ncolumns;
+	int		 shopify[SHOPIFY_NCOLUMNS];	/* column, or -1 */
+	char		*order;		/* Shopify: the order of the last row */
 };
+
+/* Whether a header is Shopify's export, given to the plain format. */
+static int
+import_looks_shopify(char **names, int n)
+{
+	int found = 0;
+
+	for (int i = 0; i < n; i++)
+		found += strcmp(names[i], "Financial Status") == 0 ||
+		    strcmp(names[i], "Lineitem name") == 0;
+	return found == 2;
+}
 
 /* Map the header's column names onto sale fields; IMPORT_BAD if we can't. */
 static int
@@ -120,6 +182,12 @@ import_header(struct import_csv *c, long line, char **names, int n)
 
 	c->header_done = 1;
 	c->ncolumns = n;
+	if (import_looks_shopify(names, n)) {
+		log_error("%s:%ld: this is Shopify's orders export; import it "
+		    "with --format shopify", c->name, line);
+		c->im->bad++;
+		return IMPORT_BAD;
+	}
 	for (int i = 0; i < n; i++) {
 		const char	*hint = NULL;
 		int		 f;
@@ -172,6 +240,130 @@ import_enough(struct import_csv *c, long line)
 	return IMPORT_BAD;
 }
 
+/*
+ * Shopify's header: its columns are many (about 80), in Shopify's order;
+ * those that make a sale are found by name and the rest left alone.
+ */
+static int
+import_shopify_header(struct import_csv *c, long line, char **names, int n)
+{
+	long bad = c->im->bad;
+
+	c->header_done = 1;
+	c->ncolumns = n;
+	for (int k = 0; k < SHOPIFY_NCOLUMNS; k++)
+		c->shopify[k] = -1;
+	for (int i = 0; i < n; i++)
+		for (int k = 0; k < SHOPIFY_NCOLUMNS; k++) {
+			if (strcasecmp(names[i], import_shopify_columns[k]) != 0)
+				continue;
+			if (c->shopify[k] != -1) {
+				log_error("%s:%ld: column \"%s\" appears twice",
+				    c->name, line, import_shopify_columns[k]);
+				c->im->bad++;
+			}
+			c->shopify[k] = i;
+		}
+	for (int k = SHOPIFY_NAME; k <= SHOPIFY_CURRENCY; k++) {
+		if (c->shopify[k] != -1 || k == SHOPIFY_PAID_AT ||
+		    (k == SHOPIFY_CREATED_AT && c->shopify[SHOPIFY_PAID_AT] != -1))
+			continue;
+		log_error("%s:%ld: no column \"%s\": this is not Shopify's "
+		    "orders export as the admin writes it (Orders, Export)%s",
+		    c->name, line, import_shopify_columns[k],
+		    c->shopify[SHOPIFY_NAME] == -1 ? "; for aftersale's own "
+		    "columns, leave out --format shopify" : "");
+		c->im->bad++;
+	}
+	return c->im->bad > bad ? IMPORT_BAD : IMPORT_OK;
+}
+
+/*
+ * One row of Shopify's export: a line item.  An order's first row holds
+ * the order's own fields and its first line item, and makes the sale;
+ * the rows after it with the same Name are its other line items.  There
+ * is no place for them yet, so the sale keeps its first item's sku and
+ * product, as the webhooks do.
+ */
+static int
+import_shopify_row(struct import_csv *c, long line, char **values)
+{
+	struct import	*im = c->im;
+	const char	*names[SALE_NFIELDS];
+	char		*fields[SALE_NFIELDS] = { NULL };
+	char		*v[SHOPIFY_NCOLUMNS];
+	char		 when[64], referral[PLATFORM_TEXT_MAX + 1], none[1] = "";
+	enum platform_payment paid;
+	int		 rc, time_col;
+
+	for (int k = 0; k < SHOPIFY_NCOLUMNS; k++)
+		v[k] = c->shopify[k] >= 0 ? values[c->shopify[k]] : none;
+	if (c->order != NULL && *v[SHOPIFY_NAME] != '\0' &&
+	    strcmp(c->order, v[SHOPIFY_NAME]) == 0)
+		return IMPORT_OK;	/* another line item of the same order */
+	free(c->order);
+	c->order = xstrdup(v[SHOPIFY_NAME]);
+
+	paid = platform_shopify_payment(v[SHOPIFY_FINANCIAL_STATUS]);
+	if (paid == PLATFORM_UNKNOWN) {
+		if (*v[SHOPIFY_FINANCIAL_STATUS] == '\0')
+			import_report(im, 0, c->name, line, "order \"%.128s\": "
+			    "no Financial Status; the first row of an order has "
+			    "it, so this file is not Shopify's export as it comes "
+			    "(sorted, or cut?)", v[SHOPIFY_NAME]);
+		else
+			import_report(im, 0, c->name, line, "order \"%.128s\": "
+			    "Financial Status \"%.32s\" is none of Shopify's "
+			    "(paid, refunded, partially_refunded, pending, "
+			    "authorized, partially_paid, voided, expired)",
+			    v[SHOPIFY_NAME], v[SHOPIFY_FINANCIAL_STATUS]);
+		im->bad++;
+		return IMPORT_BAD;
+	}
+	if (paid == PLATFORM_UNPAID) {
+		im->unpaid++;
+		return IMPORT_OK;
+	}
+	/* A shop's point-of-sale and phone orders may have no address. */
+	if (*v[SHOPIFY_EMAIL] == '\0' && *v[SHOPIFY_NAME] != '\0') {
+		im->no_email++;
+		return IMPORT_OK;
+	}
+
+	for (int i = 0; i < SALE_NFIELDS; i++)
+		names[i] = sale_field_names[i];
+	fields[SALE_ORDER_ID] = v[SHOPIFY_NAME];
+	names[SALE_ORDER_ID] = "Name";
+	fields[SALE_EMAIL] = v[SHOPIFY_EMAIL];
+	names[SALE_EMAIL] = "Email";
+	fields[SALE_NAME] = v[SHOPIFY_BILLING_NAME];
+	names[SALE_NAME] = "Billing Name";
+	fields[SALE_SKU] = v[SHOPIFY_LINEITEM_SKU];
+	names[SALE_SKU] = "Lineitem sku";
+	fields[SALE_PRODUCT] = v[SHOPIFY_LINEITEM_NAME];
+	names[SALE_PRODUCT] = "Lineitem name";
+	platform_amount_trim(v[SHOPIFY_TOTAL], v[SHOPIFY_CURRENCY]);
+	fields[SALE_AMOUNT] = v[SHOPIFY_TOTAL];
+	names[SALE_AMOUNT] = "Total";
+	fields[SALE_CURRENCY] = v[SHOPIFY_CURRENCY];
+	names[SALE_CURRENCY] = "Currency";
+	time_col = *v[SHOPIFY_PAID_AT] != '\0' ? SHOPIFY_PAID_AT :
+	    SHOPIFY_CREATED_AT;
+	fields[SALE_SOLD_AT] = v[time_col];
+	if (platform_shopify_time(v[time_col], when, sizeof(when)) == 0)
+		fields[SALE_SOLD_AT] = when;
+	names[SALE_SOLD_AT] = import_shopify_columns[time_col];
+	platform_referral_from_codes(v[SHOPIFY_DISCOUNT_CODE], referral,
+	    sizeof(referral));
+	fields[SALE_REFERRAL_CODE] = referral;
+	names[SALE_REFERRAL_CODE] = "Discount Code";
+
+	rc = import_record_as(im, fields, names, 1, c->name, line);
+	if (rc == IMPORT_OK && paid == PLATFORM_REFUNDED)
+		im->refunds++;
+	return rc;
+}
+
 static int
 import_row(void *arg, long line, enum csvread_problem problem, char **values,
     int n)
@@ -181,7 +373,9 @@ import_row(void *arg, long line, enum csvread_problem problem, char **values,
 	int			 rc;
 
 	if (problem == CSVREAD_OK && !c->header_done)
-		return import_header(c, line, values, n);
+		return c->im->format == IMPORT_SHOPIFY ?
+		    import_shopify_header(c, line, values, n) :
+		    import_header(c, line, values, n);
 	if (problem != CSVREAD_OK || n != c->ncolumns) {
 		if (problem == CSVREAD_NUL)
 			import_report(c->im, 0, c->name, line, "a field contains "
@@ -199,12 +393,15 @@ import_row(void *arg, long line, enum csvread_problem problem, char **values,
 			return IMPORT_BAD;
 		return import_enough(c, line);
 	}
-	for (int i = 0; i < n; i++)
-		if (c->columns[i] >= 0)
-			fields[c->columns[i]] = values[i];
-	if ((rc = import_record(c->im, fields, c->name, line)) == IMPORT_BAD)
-		return import_enough(c, line);
-	return rc;
+	if (c->im->format == IMPORT_SHOPIFY) {
+		rc = import_shopify_row(c, line, values);
+	} else {
+		for (int i = 0; i < n; i++)
+			if (c->columns[i] >= 0)
+				fields[c->columns[i]] = values[i];
+		rc = import_record(c->im, fields, c->name, line);
+	}
+	return rc == IMPORT_BAD ? import_enough(c, line) : rc;
 }
 
 /*
@@ -227,6 +424,7 @@ import_csv(struct import *im, FILE *fp, const char *name)
 	    (rc = db_begin(im->db)) != DB_OK)
 		return rc;
 	rc = csvread(fp, name, import_row, &c);
+	free(c.order);
 	if (rc == CSVREAD_MALFORMED) {
 		im->bad++;
 		rc = IMPORT_BAD;
@@ -257,5 +455,16 @@ import_summary(const struct import *im, FILE *out)
 	if (im->bad > 0)
 		fprintf(out, ", %ld bad row%s skipped", im->bad,
 		    im->bad == 1 ? "" : "s");
+	if (im->unpaid > 0)
+		fprintf(out, ", %ld unpaid order%s skipped (pending, voided...)",
+		    im->unpaid, im->unpaid == 1 ? "" : "s");
+	if (im->no_email > 0)
+		fprintf(out, ", %ld order%s without an email address skipped",
+		    im->no_email, im->no_email == 1 ? "" : "s");
+	if (im->refunds > 0)
+		fprintf(out, ", %ld refund%s not yet handled (the order%s "
+		    "recorded as sale%s)", im->refunds, im->refunds == 1 ? "" : "s",
+		    im->refunds == 1 ? " is" : "s are",
+		    im->refunds == 1 ? "" : "s");
 	fputc('\n', out);
 }

@@ -13,12 +13,18 @@
 
 #define IMPORT_MAX_REPORTS	100	/* problems shown one by one */
 #define IMPORT_MAX_BAD		1000	/* all-or-nothing: stop reading here */
+/* What the CSV is: our columns, or a shop's own export as it comes. */
+enum import_format {
+	IMPORT_AFTERSALE,
+	IMPORT_SHOPIFY,		/* Shopify's orders export */
+};
 
 struct import {
 	struct db	*db;
 	const char	*currency;	/* for sales that name none */
 	int64_t		 now;
 	int		 skip_invalid;
+	enum import_format format;
 	long		 stored;
 	long		 new_customers;
 	long		 repeats;
@@ -26,6 +32,10 @@ struct import {
 	long		 bad;
 	long		 warnings;
 	long		 reports;	/* problems reported so far */
+	long		 unpaid;	/* orders skipped: not paid (Shopify) */
+	long		 no_email;	/* orders skipped: no address to write to */
+	long		 refunds;	/* refunded orders recorded as sales, their
+					   refunds not yet handled */
 };
 
 int	import_record(struct import *im, char *fields[SALE_NFIELDS],

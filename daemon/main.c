@@ -17,7 +17,7 @@ static const struct cmd commands[] = {
 	    "[--product P] [--amount 12.34] [--currency EUR] [--at TIME] "
 	    "[--referral CODE]",
 	    "record one sale", cmd_sale_add },
-	{ "sale import", "[FILE|-] [--skip-invalid]",
+	{ "sale import", "[FILE|-] [--skip-invalid] [--format aftersale|shopify]",
 	    "record sales from CSV", cmd_sale_import },
 	{ "preview", "--campaign NAME --order ID",
 	    "print the message a campaign would send; send nothing",
