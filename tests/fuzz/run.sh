@@ -19,7 +19,7 @@ set -u
 SRCDIR=${SRCDIR:-.}
 BUILDDIR=${BUILDDIR:-.}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-FUZZ_HARNESSES=${FUZZ_HARNESSES:-csv_import config template message parsers}
+FUZZ_HARNESSES=${FUZZ_HARNESSES:-csv_import config template message parsers platform}
 CLANG=${CLANG:-clang}
 out=$BUILDDIR/tests/fuzz/build
 
