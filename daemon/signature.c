@@ -146,7 +146,9 @@ signature_stripe(const void *secret, size_t secret_len, const void *body,
 	}
 	if (!matched)
 		return SIGNATURE_MISMATCH;
-	if (ts < now - tolerance || ts > now + tolerance)
+	/* Both are under 10^12, so the difference cannot overflow. */
+	if (now < 0 || now > 999999999999 || (now - ts > tolerance) ||
+	    (ts - now > tolerance))
 		return SIGNATURE_STALE;
 	return SIGNATURE_OK;
 }
