@@ -20,14 +20,6 @@
 typedef enum platform_result mapper(const char *, size_t,
     struct platform_order *, char *, size_t);
 
-/* Whether p points into the order's own text. */
-static int
-fuzz_inside(const struct platform_order *o, const char *p)
-{
-	return p >= &o->text[0][0] &&
-	    p < &o->text[0][0] + sizeof(o->text);
-}
-
 /* Any body: a result of the four, and a sale only as sale add takes it. */
 static void
 fuzz_mapper(mapper *fn, const char *body, size_t len)
@@ -56,9 +48,6 @@ fuzz_mapper(mapper *fn, const char *body, size_t len)
 	if (rc != PLATFORM_OK)
 		return;
 
-	FUZZ_CHECK(fuzz_inside(&o, s->order_id) && fuzz_inside(&o, s->email) &&
-	    fuzz_inside(&o, s->name) && fuzz_inside(&o, s->sku) &&
-	    fuzz_inside(&o, s->product) && fuzz_inside(&o, s->referral_given));
 	FUZZ_CHECK(*s->order_id != '\0' && strlen(s->order_id) <= 128);
 	FUZZ_CHECK(strcmp(s->order_id, again.sale.order_id) == 0);
 	FUZZ_CHECK(email_check(s->email) == NULL);
