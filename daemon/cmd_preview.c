@@ -35,7 +35,7 @@ cmd_preview(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 		    argv[optind]);
 	if (name == NULL || order == NULL)
 		return cli_usage_error(cmd, "--campaign and --order are required");
-	if ((rc = cli_open(cli, CLI_DB_WRITE)) != EX_OK)
+	if ((rc = cli_open(cli, CLI_DB_READ)) != EX_OK)
 		return rc;
 	if ((campaign = config_campaign(cli->cfg, name)) == NULL)
 		return cli_usage_error(cmd, "no campaign \"%s\" in %s", name,

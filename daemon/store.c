@@ -393,7 +393,8 @@ store_sale_row(sqlite3_stmt *st, int col, struct sale *sale)
  * What a message to `customer` about `sale` needs to know.  A customer's
  * unsubscribe token is drawn here, the first time one is needed, so this
  * may write one row (alone, or in the caller's transaction); a token
- * another writer drew first wins, and is the one read back.  DB_OK, DB_ERROR
+ * another writer drew first wins, and is the one read back.  On a
+ * read-only connection nothing is drawn: a row of X's stands in.  DB_OK, DB_ERROR
  * (logged) also when either row is missing.
  */
 int
@@ -421,6 +422,14 @@ store_message_facts(struct db *db, int64_t customer, int64_t sale,
 	sqlite3_reset(st);
 	if (f->unsubscribe_token[0] != '\0')
 		return DB_OK;
+	/* A look that writes nothing (preview) shows where a token goes. */
+	if (sqlite3_db_readonly(db->sqlite, "main") == 1) {
+		memset(f->unsubscribe_token, 'X', UNSUBSCRIBE_TOKEN_LEN);
+		f->unsubscribe_token[UNSUBSCRIBE_TOKEN_LEN] = '\0';
+		log_warnx("note: this customer has no unsubscribe token yet; "
+		    "the X's stand for the one drawn when a message is built");
+		return DB_OK;
+	}
 
 	/* 130 random bits: unguessable, and a collision is a bug report. */
 	if (token_generate(f->unsubscribe_token, UNSUBSCRIBE_TOKEN_LEN) == -1) {

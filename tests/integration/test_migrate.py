@@ -111,7 +111,8 @@ class ReadOnly(ShopTest):
         before = open(self.shop.database, "rb").read()
         self.lock_down()
         for args in (["stats", "--json"], ["queue", "--json"],
-                     ["customer", "ana@example.com", "--json"]):
+                     ["customer", "ana@example.com", "--json"],
+                     ["preview", "--campaign", "thank-you", "--order", "A-1"]):
             p = self.shop.run(*args, user=self.user)
             self.assertEqual(p.returncode, 0, "%s: %s" % (args, p.stderr))
         p = self.shop.run("stats", "--json", user=self.user)
