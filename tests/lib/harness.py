@@ -302,7 +302,8 @@ def _units(cases):
     sets itself up once (setUpClass), which only a suite of them runs."""
     units = []
     for test in cases:
-        shared = type(test).setUpClass is not unittest.TestCase.setUpClass
+        shared = (type(test).setUpClass.__func__
+                  is not unittest.TestCase.setUpClass.__func__)
         if shared and units and type(units[-1][0]) is type(test):
             units[-1].append(test)
         else:
