@@ -55,7 +55,7 @@ cmd_preview(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 		return rc == 0 ? EX_DATAERR : cli_status(rc);
 	}
 	if ((rc = store_message_facts(cli->db, recipient, sale, &facts)) != DB_OK)
-		return cli_status(rc);
+		return rc == STORE_MISSING ? EX_DATAERR : cli_status(rc);
 	if (message_build(cli->cfg, campaign, &facts, (int64_t)time(NULL),
 	    &out) == -1) {
 		buf_free(&out);

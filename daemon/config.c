@@ -913,7 +913,7 @@ config_secrets(struct config *cfg, int for_run)
 		    "smtp.password_file" : "smtp"), "%s: %s", *file != '\0' ?
 		    "smtp.password_file" : "the systemd credential smtp-password",
 		    why);
-	else if (cfg->smtp.username[0] != '\0' && cfg->smtp.password == NULL &&
+	else if (cfg->smtp.password == NULL &&
 	    (for_run || *file != '\0' || getenv("CREDENTIALS_DIRECTORY") != NULL))
 		cfg_error(&ctx, config_line(cfg, "smtp.username"), "smtp.username "
 		    "is set but there is no password: set smtp.password_file or "

@@ -165,28 +165,61 @@ daemon_log_outcome(const struct outgoing *m, const struct delivery_verdict *v)
 }
 
 /*
- * Judge a relay's answer: back the whole sender off while the relay
- * cannot be used, take delivery.c's verdict on the message, log it and
- * count it.
+ * What one turn makes of the relay's answers, applied only once they are
+ * recorded: a turn whose commit fails is judged again from the start, and
+ * must not log, count or back off twice.
  */
-static void
-daemon_judge(struct daemon *d, const struct sender_result *r, int64_t now,
-    struct delivery_verdict *v)
-{
-	char why[sizeof(v->why)];
+struct daemon_turn {
+	struct delivery_backoff	relay;		/* the relay's pause after them */
+	struct delivery_verdict	verdict[SENDER_MAX];
+	char			down[DELIVERY_WHY_LEN];	/* why it paused */
+	int			came_up;	/* the relay answers again */
+};
 
-	if (delivery_outcome(&r->smtp, why, sizeof(why)) == QUEUE_RELAY_DOWN) {
-		if (delivery_relay_down(&d->relay, now))
-			log_error("relay %s unusable: %s; sending paused for %d s",
-			    d->cfg->smtp.url, why, d->relay.seconds);
-	} else if (delivery_relay_up(&d->relay)) {
-		log_info("relay %s answers again", d->cfg->smtp.url);
+/* delivery.c's verdict on each answer, and the relay's pause after them. */
+static void
+daemon_judge(struct daemon *d, struct sender_result **done, int ndone,
+    int64_t now, struct daemon_turn *t)
+{
+	t->relay = d->relay;
+	t->down[0] = '\0';
+	t->came_up = 0;
+	for (int i = 0; i < ndone; i++) {
+		struct delivery_verdict	*v = &t->verdict[i];
+		char			 why[DELIVERY_WHY_LEN];
+
+		if (delivery_outcome(&done[i]->smtp, why, sizeof(why)) ==
+		    QUEUE_RELAY_DOWN) {
+			if (delivery_relay_down(&t->relay, now))
+				snprintf(t->down, sizeof(t->down), "%s", why);
+		} else if (delivery_relay_up(&t->relay)) {
+			t->came_up = 1;
+		}
+		delivery_judge(d->cfg, &done[i]->smtp, done[i]->msg, now,
+		    t->relay.until, &d->rng, v);
 	}
-	delivery_judge(d->cfg, &r->smtp, r->msg, now, d->relay.until, &d->rng, v);
-	daemon_log_outcome(r->msg, v);
-	d->sent += v->outcome == QUEUE_SENT;
-	d->deferred += v->outcome == QUEUE_DEFERRED;
-	d->failures += v->outcome == QUEUE_FAILED || v->outcome == QUEUE_BOUNCED;
+}
+
+/* The answers are recorded: log them, count them, pause or resume. */
+static void
+daemon_judged(struct daemon *d, struct sender_result **done, int ndone,
+    const struct daemon_turn *t)
+{
+	if (t->came_up)
+		log_info("relay %s answers again", d->cfg->smtp.url);
+	if (t->down[0] != '\0')
+		log_error("relay %s unusable: %s; sending paused for %d s",
+		    d->cfg->smtp.url, t->down, t->relay.seconds);
+	d->relay = t->relay;
+	for (int i = 0; i < ndone; i++) {
+		const struct delivery_verdict *v = &t->verdict[i];
+
+		daemon_log_outcome(done[i]->msg, v);
+		d->sent += v->outcome == QUEUE_SENT;
+		d->deferred += v->outcome == QUEUE_DEFERRED;
+		d->failures += v->outcome == QUEUE_FAILED ||
+		    v->outcome == QUEUE_BOUNCED;
+	}
 }
 
 /* How many messages to claim now: free sender slots, the relay, the rate. */
@@ -249,16 +282,20 @@ daemon_build(struct daemon *d, int64_t now, int max, struct outgoing *built,
 
 		if (c == NULL)
 			continue;	/* removed: queue_claim cancels it */
-		if ((rc = store_message_facts(d->db, todo[i].customer,
-		    todo[i].sale, &facts)) != DB_OK)
-			return rc;
 		memset(o, 0, sizeof(*o));
 		o->id = todo[i].id;
-		if (message_build(d->cfg, c, &facts, now, &o->text) == 0) {
+		if ((rc = store_message_facts(d->db, todo[i].customer,
+		    todo[i].sale, &facts)) < 0)
+			return rc;
+		if (rc == DB_OK && message_build(d->cfg, c, &facts, now,
+		    &o->text) == 0) {
 			(*n)++;
 			continue;
 		}
-		/* Logged: a hand-edited address, say.  It cannot ever go. */
+		/*
+		 * Logged: its customer or sale gone, or an address that would
+		 * break the header (a hand-edited database).  It cannot ever go.
+		 */
 		buf_free(&o->text);
 		if ((rc = queue_unbuildable(d->db, todo[i].id, now)) != DB_OK)
 			return rc;
@@ -278,28 +315,29 @@ static void
 daemon_pump(struct daemon *d)
 {
 	struct sender_result	*done[SENDER_MAX];
+	struct daemon_turn	 turn;
 	struct outgoing		 batch[SENDER_MAX], built[SENDER_MAX];
 	uint64_t		 wait_ms = 0;
 	int64_t			 now = daemon_now();
 	int			 n = 0, nbuilt = 0, ndone, want, rc = DB_OK;
 
 	ndone = sender_results(d->sender, done);
-	if (ndone > 0 && (rc = db_begin(d->db)) == DB_OK) {
-		for (int i = 0; i < ndone && rc == DB_OK; i++) {
-			struct delivery_verdict v;
-
-			daemon_judge(d, done[i], now, &v);
-			rc = queue_result(d->db, done[i]->msg, &v, now);
+	if (ndone > 0) {
+		daemon_judge(d, done, ndone, now, &turn);
+		if ((rc = db_begin(d->db)) == DB_OK) {
+			for (int i = 0; i < ndone && rc == DB_OK; i++)
+				rc = queue_result(d->db, done[i]->msg,
+				    &turn.verdict[i], now);
+			rc = db_end(d->db, rc);
 		}
-		rc = db_end(d->db, rc);
-	}
-	if (rc != DB_OK) {
-		/* Recorded nothing: those answers are recorded next turn. */
-		daemon_db_failed(d, rc);
-		return;
-	}
-	if (ndone > 0)
+		if (rc != DB_OK) {
+			/* Recorded nothing: judged and recorded next turn. */
+			daemon_db_failed(d, rc);
+			return;
+		}
+		daemon_judged(d, done, ndone, &turn);
 		sender_recorded(d->sender);
+	}
 	want = daemon_wanted(d, &wait_ms);
 	if (want > 0 && (rc = daemon_build(d, now, want, built,
 	    &nbuilt)) == DB_OK && (rc = db_begin(d->db)) == DB_OK) {
@@ -390,8 +428,8 @@ daemon_data_version(struct daemon *d)
 static int
 daemon_db_file(const struct daemon *d, const char *file)
 {
-	const char	*slash = strrchr(d->cfg->database_path, '/');
-	const char	*base = slash ? slash + 1 : d->cfg->database_path;
+	const char	*slash = strrchr(d->db->path, '/');
+	const char	*base = slash ? slash + 1 : d->db->path;
 	size_t		 len = strlen(base);
 
 	return file != NULL && strncmp(file, base, len) == 0 &&
@@ -486,6 +524,9 @@ daemon_reload(struct daemon *d)
 	daemon_release(d);
 	if ((rc = queue_reconfigure(d->db, d->cfg, cfg, daemon_now())) != DB_OK) {
 		config_free(cfg);
+		log_error("reloading %s failed; keeping the running configuration "
+		    "(send SIGHUP again)", d->config_path);
+		sd_notify(0, "READY=1");
 		daemon_db_failed(d, rc);
 		return;
 	}
@@ -504,6 +545,10 @@ daemon_reload(struct daemon *d)
 		    timestamp_timezone());
 	if (cfg->smtp.max_connections != d->nworkers)
 		log_warnx("smtp.max_connections changes at the next restart");
+	if (strcmp(cfg->database_path, d->db->path) != 0)
+		log_warnx("database \"%s\": database changes take effect at "
+		    "restart; %s stays until then", cfg->database_path,
+		    d->db->path);
 	delivery_relay_up(&d->relay);
 	log_info("reloaded %s: %zu campaigns", d->config_path, cfg->ncampaigns);
 	sd_notify(0, "READY=1");
@@ -559,7 +604,7 @@ daemon_watch(struct daemon *d)
 
 	if (d->watching)
 		return 0;
-	dir = xstrdup(d->cfg->database_path);
+	dir = xstrdup(d->db->path);
 	if ((slash = strrchr(dir, '/')) != NULL)
 		*(slash == dir ? slash + 1 : slash) = '\0';
 	rc = uv_fs_event_start(&d->db_watch, daemon_db_changed,

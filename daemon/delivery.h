@@ -18,12 +18,14 @@ struct delivery_backoff {
 	int	seconds;	/* the last pause, 0 when the relay answers */
 };
 
+#define DELIVERY_WHY_LEN	600
+
 /* What to record of a relay's answer about one message. */
 struct delivery_verdict {
 	enum queue_outcome outcome;	/* SENT, DEFERRED, FAILED or BOUNCED */
 	int		 relay_down;	/* the relay was unusable: no attempt */
 	int64_t		 retry_at;	/* DEFERRED: when it goes again */
-	char		 why[600];	/* the reply, or why we gave up */
+	char		 why[DELIVERY_WHY_LEN];	/* the reply, or why we gave up */
 };
 
 enum queue_outcome delivery_outcome(const struct smtp_result *r, char *why,

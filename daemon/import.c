@@ -29,9 +29,9 @@ import_report(struct import *im, int warning, const char *file, long line,
 	char	msg[1024];
 	va_list	ap;
 
-	if (++im->reports > IMPORT_MAX_REPORTS)
+	if (++im->reports > IMPORT_MAX_REPORTS + 1)
 		return;
-	if (im->reports == IMPORT_MAX_REPORTS) {
+	if (im->reports == IMPORT_MAX_REPORTS + 1) {
 		log_warnx("%s: more problems are not shown one by one; the "
 		    "summary counts them", file ? file : "sale");
 		return;

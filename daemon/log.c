@@ -14,7 +14,8 @@
 #include "log.h"
 
 static enum log_style	log_style = LOG_STYLE_PLAIN;
-static enum log_level	log_threshold = LOG_LEVEL_INFO;
+/* Set by the loop thread on reload, read by every thread that logs. */
+static _Atomic enum log_level	log_threshold = LOG_LEVEL_INFO;
 static int		log_journal;
 
 static const char *const log_names[] = {

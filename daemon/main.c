@@ -3,8 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "log.h"
+#include "xmalloc.h"
 
 static const struct cmd commands[] = {
 	{ "run", "[--user NAME]",
@@ -95,6 +98,8 @@ main(int argc, char **argv)
 	int			 ch, words, rc;
 
 	log_init(LOG_STYLE_PLAIN);
+	/* One policy for running out of memory, jansson's included. */
+	json_set_alloc_funcs(xmalloc, free);
 	while ((ch = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':

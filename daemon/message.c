@@ -324,7 +324,8 @@ message_values(const struct config *cfg, const struct campaign *c,
 /*
  * Build the whole message for campaign c from the facts into out, with
  * CRLF line ends.  Returns 0, or -1 (logged) when it cannot be built: an
- * address that would break the header, no randomness for the Message-ID.
+ * address that would break the header.  No randomness for the Message-ID
+ * is a broken system, and ends the process.
  */
 int
 message_build(const struct config *cfg, const struct campaign *c,
@@ -348,10 +349,8 @@ message_build(const struct config *cfg, const struct campaign *c,
 	text = template_render(&c->text->body, mv.v, 0);
 	if (c->html != NULL)
 		html = template_render(&c->html->body, mv.v, 1);
-	if (token_generate(id, 20) == -1) {
-		log_warn("cannot draw a Message-ID");
-		goto out;
-	}
+	if (token_generate(id, 20) == -1)
+		fatal("cannot draw a Message-ID");
 
 	gmtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%a, %d %b %Y %H:%M:%S +0000", &tm);

@@ -156,8 +156,12 @@ queue_load_body(struct db *db, int64_t id, struct buf *text)
 	if (st == NULL)
 		return DB_ERROR;
 	sqlite3_bind_int64(st, 1, id);
-	if ((rc = db_step(db, st)) != SQLITE_ROW)
+	if ((rc = db_step(db, st)) != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			log_error("message %lld is gone while being claimed",
+			    (long long)id);
 		return rc == SQLITE_DONE ? DB_ERROR : rc;
+	}
 	buf_add(text, sqlite3_column_blob(st, 0),
 	    (size_t)sqlite3_column_bytes(st, 0));
 	sqlite3_reset(st);

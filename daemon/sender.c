@@ -327,8 +327,9 @@ sender_reconfigure(struct sender *s, const struct config *cfg,
 }
 
 /*
- * Stop and join the threads.  A transfer in progress ends first (within
- * smtp.timeout); one waiting for its end of DATA is aborted.
+ * Stop and join the threads.  A transfer in progress ends first: within
+ * smtp.timeout a reply, or smtp.data_timeout for the reply to the end of
+ * DATA (the unit's TimeoutStopSec may cut that short; see there).
  */
 void
 sender_free(struct sender *s)

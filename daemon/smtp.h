@@ -57,7 +57,6 @@ struct smtp_conn {
 	const char		*text;		/* the transfer in progress */
 	size_t			 len;
 	size_t			 offset;
-	CURLcode		 code;		/* what happened */
 	long			 response;
 	char			 stage[12];	/* the last command: MAIL, RCPT... */
 	char			 reply[512];	/* the server's last line */

@@ -389,16 +389,9 @@ store_sale_row(sqlite3_stmt *st, int col, struct sale *sale)
 	sale_derive(sale);
 }
 
-/*
- * What a message to `customer` about `sale` needs to know.  A customer's
- * unsubscribe token is drawn here, the first time one is needed, so this
- * may write one row (alone, or in the caller's transaction); a token
- * another writer drew first wins, and is the one read back.  On a
- * read-only connection nothing is drawn: a row of X's stands in.  DB_OK, DB_ERROR
- * (logged) also when either row is missing.
- */
-int
-store_message_facts(struct db *db, int64_t customer, int64_t sale,
+/* The facts as stored: 1 when a row is missing, else DB_OK or DB_*. */
+static int
+store_read_facts(struct db *db, int64_t customer, int64_t sale,
     struct message_facts *f)
 {
 	sqlite3_stmt	*st;
@@ -408,18 +401,34 @@ store_message_facts(struct db *db, int64_t customer, int64_t sale,
 		return DB_ERROR;
 	sqlite3_bind_int64(st, 1, customer);
 	sqlite3_bind_int64(st, 2, sale);
-	if ((rc = db_step(db, st)) != SQLITE_ROW) {
-		if (rc == SQLITE_DONE)
-			log_error("customer %lld or sale %lld is gone",
-			    (long long)customer, (long long)sale);
-		return rc == SQLITE_DONE ? DB_ERROR : rc;
-	}
+	if ((rc = db_step(db, st)) != SQLITE_ROW)
+		return rc == SQLITE_DONE ? STORE_MISSING : rc;
 	store_copy(f->email, sizeof(f->email), st, 0);
 	store_copy(f->name, sizeof(f->name), st, 1);
 	store_copy(f->referral_code, sizeof(f->referral_code), st, 2);
 	store_copy(f->unsubscribe_token, sizeof(f->unsubscribe_token), st, 3);
 	store_sale_row(st, 4, &f->sale);
 	sqlite3_reset(st);
+	return DB_OK;
+}
+
+/*
+ * What a message to `customer` about `sale` needs to know.  A customer's
+ * unsubscribe token is drawn here, the first time one is needed, so this
+ * may write one row (alone, or in the caller's transaction); a token
+ * another writer drew first wins, and is the one read back.  On a
+ * read-only connection nothing is drawn: a row of X's stands in.
+ * DB_OK; STORE_MISSING (logged) when the customer or the sale is not
+ * there (foreign keys are not enforced: a hand-edited database); DB_*.
+ */
+int
+store_message_facts(struct db *db, int64_t customer, int64_t sale,
+    struct message_facts *f)
+{
+	int rc;
+
+	if ((rc = store_read_facts(db, customer, sale, f)) != DB_OK)
+		goto out;
 	if (f->unsubscribe_token[0] != '\0')
 		return DB_OK;
 	/* A look that writes nothing (preview) shows where a token goes. */
@@ -432,17 +441,24 @@ store_message_facts(struct db *db, int64_t customer, int64_t sale,
 	}
 
 	/* 130 random bits: unguessable, and a collision is a bug report. */
-	if (token_generate(f->unsubscribe_token, UNSUBSCRIBE_TOKEN_LEN) == -1) {
-		log_warn("cannot draw an unsubscribe token");
-		return DB_ERROR;
-	}
+	if (token_generate(f->unsubscribe_token, UNSUBSCRIBE_TOKEN_LEN) == -1)
+		fatal("cannot draw an unsubscribe token");
 	if ((rc = db_write(db, sql_set_unsubscribe_token, customer, 0,
-	    f->unsubscribe_token)) != DB_OK)
+	    f->unsubscribe_token)) != DB_OK || sqlite3_changes(db->sqlite) == 1)
 		return rc;
 	/* Another writer drew one first: theirs is the customer's token. */
-	if (sqlite3_changes(db->sqlite) == 0)
-		return store_message_facts(db, customer, sale, f);
-	return DB_OK;
+	if ((rc = store_read_facts(db, customer, sale, f)) == DB_OK &&
+	    f->unsubscribe_token[0] == '\0') {
+		log_error("customer %lld has an empty unsubscribe token that "
+		    "cannot be replaced (was the database edited by hand?)",
+		    (long long)customer);
+		return DB_ERROR;
+	}
+out:
+	if (rc == STORE_MISSING)
+		log_error("customer %lld or sale %lld is gone (was the database "
+		    "edited by hand?)", (long long)customer, (long long)sale);
+	return rc;
 }
 
 static const char sql_sale_by_order_id[] =

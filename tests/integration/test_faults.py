@@ -109,10 +109,17 @@ class Faults(DaemonTest):
         self.shop.sale("B-1", "bo@example.com", at=recent())
         self.shop.query("UPDATE customers SET email = 'bo@example.com\r\nBcc: evil@example.com'"
                         " WHERE email = 'bo@example.com'")
+        # And one whose sale is gone (foreign keys are not enforced).
+        self.shop.ok("migrate")
+        self.shop.query("INSERT INTO messages (campaign, customer_id, sale_id, state, due_at,"
+                        " created_at, updated_at) VALUES ('thank-you', 1, 999, 'scheduled',"
+                        " 0, 0, 0)")
         self.daemon = Daemon(self.shop)
-        self.daemon.wait_states({"sent": 1, "failed": 1})
-        self.assertIn("cannot be built", self.shop.scalar(
-            "SELECT last_error FROM messages WHERE state = 'failed'"))
+        self.daemon.wait_states({"sent": 1, "failed": 2})
+        self.assertIn("customer 1 or sale 999 is gone", self.daemon.text())
+        self.assertEqual(self.shop.query(
+            "SELECT DISTINCT substr(last_error, 1, 15) FROM messages WHERE state = 'failed'"),
+            [("cannot be built",)])
         self.assertIn("the To address contains a line break", self.daemon.text())
         self.assertEqual(self.daemon.stop(), 0)
         received = self.sink.received()
