@@ -1,11 +1,14 @@
 /* Configuration: libconfig text, validated key by key against tables. */
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -430,6 +433,168 @@ cfg_amount(struct cfg_ctx *ctx, const struct cfg_key *key,
 	return 0;
 }
 
+/*
+ * "1MB", "512kB", "2048" (bytes): multiples of 1024, as nginx and most
+ * configuration files read them.  A whole number setting is bytes.
+ */
+static int
+cfg_size_text(const char *s, int64_t *out)
+{
+	static const struct {
+		const char	*unit;
+		int64_t		 times;
+	} units[] = {
+		{ "", 1 }, { "b", 1 },
+		{ "k", 1LL << 10 }, { "kb", 1LL << 10 }, { "kib", 1LL << 10 },
+		{ "m", 1LL << 20 }, { "mb", 1LL << 20 }, { "mib", 1LL << 20 },
+		{ "g", 1LL << 30 }, { "gb", 1LL << 30 }, { "gib", 1LL << 30 },
+	};
+	char		*end;
+	long long	 n;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcasecmp(end, units[i].unit) == 0) {
+			if (n > INT64_MAX / units[i].times)
+				return -1;
+			*out = n * units[i].times;
+			return 0;
+		}
+	return -1;
+}
+
+static void
+cfg_size_format(int64_t n, char *buf, size_t len)
+{
+	if (n % (1LL << 20) == 0)
+		snprintf(buf, len, "%lldMB", (long long)(n >> 20));
+	else if (n % (1LL << 10) == 0)
+		snprintf(buf, len, "%lldkB", (long long)(n >> 10));
+	else
+		snprintf(buf, len, "%lld bytes", (long long)n);
+}
+
+static int
+cfg_size(struct cfg_ctx *ctx, const struct cfg_key *key,
+    const struct cfg_value *v, void *dst)
+{
+	const char	*s = NULL;
+	int64_t		 n;
+	char		 min[32], max[32];
+
+	if (v->setting != NULL && (config_setting_type(v->setting) ==
+	    CONFIG_TYPE_INT || config_setting_type(v->setting) ==
+	    CONFIG_TYPE_INT64)) {
+		n = config_setting_get_int64(v->setting);
+	} else if ((s = cfg_text(ctx, key, v, "\"1MB\"")) == NULL) {
+		return -1;
+	} else if (cfg_size_text(s, &n) == -1) {
+		cfg_error(ctx, v->line, "%s%s: \"%s\" is not a size (write 2048, "
+		    "512kB or 1MB)", ctx->path, key->name, s);
+		return -1;
+	}
+	if (n < key->min || n > key->max) {
+		cfg_size_format(key->min, min, sizeof(min));
+		cfg_size_format(key->max, max, sizeof(max));
+		cfg_error(ctx, v->line, "%s%s is %lld bytes; it must be from %s "
+		    "to %s", ctx->path, key->name, (long long)n, min, max);
+		return -1;
+	}
+	*(int64_t *)dst = n;
+	return 0;
+}
+
+/*
+ * "127.0.0.1:8025", "[::1]:8025", "*:8025" (every IPv4 address) or
+ * "localhost:8025": numeric addresses only, so that nothing waits on a
+ * name server at start.
+ */
+static int
+cfg_address(const char *s, struct listen_address *a)
+{
+	char		 host[64];
+	const char	*port, *end;
+	size_t		 hostlen;
+	long		 n;
+	int		 v6 = s[0] == '[';
+
+	if (v6) {
+		if ((end = strchr(s, ']')) == NULL || end[1] != ':')
+			return -1;
+		s++;
+		port = end + 2;
+	} else {
+		if ((end = strrchr(s, ':')) == NULL)
+			return -1;
+		port = end + 1;
+	}
+	hostlen = (size_t)(end - s);
+	if (hostlen >= sizeof(host) || *port == '\0' || strlen(port) > 5 ||
+	    strspn(port, "0123456789") != strlen(port) ||
+	    (n = strtol(port, NULL, 10)) < 1 || n > 65535)
+		return -1;
+	memcpy(host, s, hostlen);
+	host[hostlen] = '\0';
+	memset(&a->addr, 0, sizeof(a->addr));
+	if (v6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&a->addr;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)n);
+		if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1)
+			return -1;
+		a->len = sizeof(*in6);
+	} else {
+		struct sockaddr_in *in = (struct sockaddr_in *)&a->addr;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)n);
+		if (strcmp(host, "*") == 0)
+			in->sin_addr.s_addr = htonl(INADDR_ANY);
+		else if (strcmp(host, "localhost") == 0)
+			in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		else if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
+			return -1;
+		a->len = sizeof(*in);
+	}
+	return 0;
+}
+
+static int
+cfg_one_listen(struct cfg_ctx *ctx, const struct cfg_key *key, int line,
+    const char *s, size_t i, void *dst)
+{
+	struct listen_addresses	*l = dst;
+	struct listen_address	 a;
+
+	memset(&a, 0, sizeof(a));
+	if (strlen(s) >= sizeof(a.text) || cfg_address(s, &a) == -1) {
+		cfg_error(ctx, line, "%s%s: \"%s\" is not an address and port "
+		    "such as \"127.0.0.1:8025\" or \"[::1]:8025\"", ctx->path,
+		    key->name, s);
+		return -1;
+	}
+	/* A default's text is a copy that does not last: keep our own. */
+	snprintf(a.text, sizeof(a.text), "%s", s);
+	a.line = line;
+	l->v = xreallocarray(l->v, i + 1, sizeof(*l->v));
+	l->v[i] = a;
+	l->n = i + 1;
+	return 0;
+}
+
+static int
+cfg_listen(struct cfg_ctx *ctx, const struct cfg_key *key,
+    const struct cfg_value *v, void *dst)
+{
+	return cfg_each(ctx, key, v, cfg_one_listen, dst);
+}
+
 static int cfg_group(struct cfg_ctx *, const struct cfg_key *,
     const struct cfg_value *, void *);
 
@@ -441,6 +606,8 @@ static int cfg_group(struct cfg_ctx *, const struct cfg_key *,
  */
 #define CFG_NAME_MAX	200
 #define CFG_LINK_MAX	512
+/* Room left in a link for "/u/" and a token, or "/r/" and a code. */
+#define CFG_PUBLIC_URL_MAX	(CFG_LINK_MAX - 64)
 
 #define OFF(field)	offsetof(struct config, field)
 #define COFF(field)	offsetof(struct campaign, field)
@@ -487,6 +654,7 @@ static const struct cfg_key delivery_keys[] = {
 
 static const struct cfg_key referral_keys[] = {
 	{ "link", cfg_string, OFF(referral.link), "", 0, 0, CFG_LINK_MAX, NULL },
+	{ "landing", cfg_string, OFF(referral.landing), "", 0, 0, CFG_LINK_MAX, NULL },
 	CFG_END
 };
 
@@ -498,6 +666,14 @@ static const struct cfg_key attribution_keys[] = {
 static const struct cfg_key unsubscribe_keys[] = {
 	{ "link", cfg_string, OFF(unsubscribe.link), "", 0, 0, CFG_LINK_MAX, NULL },
 	{ "mailto", cfg_string, OFF(unsubscribe.mailto), "", 0, 0, 0, NULL },
+	CFG_END
+};
+
+static const struct cfg_key http_keys[] = {
+	{ "listen", cfg_listen, OFF(http.listen), "127.0.0.1:8025", 0, 0, 16, NULL },
+	{ "public_url", cfg_string, OFF(http.public_url), "", 0, 0, CFG_PUBLIC_URL_MAX, NULL },
+	{ "max_body", cfg_size, OFF(http.max_body), "1MB", 0, 1024, 64LL << 20, NULL },
+	{ "timeout", cfg_duration, OFF(http.timeout), "10s", 0, 1, 3600, NULL },
 	CFG_END
 };
 
@@ -513,6 +689,7 @@ static const struct cfg_key top_keys[] = {
 	{ "referral", cfg_group, 0, NULL, 0, 0, 0, referral_keys },
 	{ "attribution", cfg_group, 0, NULL, 0, 0, 0, attribution_keys },
 	{ "unsubscribe", cfg_group, 0, NULL, 0, 0, 0, unsubscribe_keys },
+	{ "http", cfg_group, 0, NULL, 0, 0, 0, http_keys },
 	{ "campaigns", NULL, 0, NULL, 0, 0, 0, NULL },
 	CFG_END
 };
@@ -765,6 +942,63 @@ config_url_has_userinfo(const char *url)
 	return p[strcspn(p, "/?#@")] == '@';
 }
 
+/* A copy of url without its final slashes. */
+static char *
+config_strip_slash(const char *url)
+{
+	size_t len = strlen(url);
+
+	while (len > 0 && url[len - 1] == '/')
+		len--;
+	return xstrndup(url, len);
+}
+
+/*
+ * The front door's URLs.  http.public_url gives the links in mail their
+ * defaults (PUBLIC_URL/u/TOKEN, PUBLIC_URL/r/CODE) where the file sets
+ * none, and shop.url gives referral.landing its own.
+ */
+static void
+config_http(struct cfg_ctx *ctx, struct config *cfg)
+{
+	const char	*url = cfg->http.public_url, *host;
+	char		*base, *shop;
+
+	cfg->http.enabled = config_lookup(&cfg->lc, "http") != NULL;
+	host = strncmp(url, "https://", 8) == 0 ? url + 8 :
+	    strncmp(url, "http://", 7) == 0 ? url + 7 : NULL;
+	if (*url != '\0' && (host == NULL || *host == '\0' || *host == '/' ||
+	    strpbrk(url, "?# ") != NULL))
+		cfg_error(ctx, config_line(cfg, "http.public_url"),
+		    "http.public_url \"%s\" must be an http:// or https:// URL "
+		    "with a host and no query, such as "
+		    "\"https://acme.example/as\"", url);
+	else if (*url != '\0')
+		cfg->http.public_base = config_strip_slash(url);
+	if ((base = cfg->http.public_base) != NULL) {
+		if (config_lookup(&cfg->lc, "unsubscribe.link") == NULL)
+			cfg->unsubscribe.link = cfg->unsubscribe.link_default =
+			    xasprintf("%s/u/{{unsubscribe.token}}", base);
+		if (config_lookup(&cfg->lc, "referral.link") == NULL)
+			cfg->referral.link = cfg->referral.link_default =
+			    xasprintf("%s/r/{{referral.code}}", base);
+	}
+	if (*cfg->referral.landing == '\0' && *cfg->shop.url != '\0') {
+		shop = config_strip_slash(cfg->shop.url);
+		cfg->referral.landing = cfg->referral.landing_default =
+		    xasprintf("%s/?ref={{referral.code}}", shop);
+		free(shop);
+	}
+	if (cfg->http.enabled && *cfg->referral.landing == '\0')
+		cfg_error(ctx, config_line(cfg, "http"), "referral.landing and "
+		    "shop.url are both empty: /r/CODE links need somewhere to "
+		    "send people; set one of them");
+	template_parse_text(cfg->referral.landing, strlen(cfg->referral.landing),
+	    VAR_BIT(VAR_REFERRAL_CODE), ctx->file,
+	    config_line(cfg, "referral.landing"), &ctx->errors,
+	    &cfg->referral.landing_text);
+}
+
 /* What no single key can check: how keys fit together, and the world. */
 static void
 config_check(struct cfg_ctx *ctx, struct config *cfg)
@@ -809,6 +1043,7 @@ config_check(struct cfg_ctx *ctx, struct config *cfg)
 		cfg_error(ctx, config_line(cfg, "unsubscribe.mailto"),
 		    "unsubscribe.mailto \"%s\" is not a valid address: %s",
 		    cfg->unsubscribe.mailto, why);
+	config_http(ctx, cfg);
 	template_parse_text(cfg->referral.link, strlen(cfg->referral.link),
 	    VAR_BIT(VAR_REFERRAL_CODE), ctx->file,
 	    config_line(cfg, "referral.link"), &ctx->errors,
@@ -936,6 +1171,12 @@ config_free(struct config *cfg)
 	free(cfg->delivery.retry.v);
 	template_text_free(&cfg->referral.link_text);
 	template_text_free(&cfg->unsubscribe.link_text);
+	template_text_free(&cfg->referral.landing_text);
+	free(cfg->referral.link_default);
+	free(cfg->referral.landing_default);
+	free(cfg->unsubscribe.link_default);
+	free(cfg->http.listen.v);
+	free(cfg->http.public_base);
 	free(cfg->smtp.from_address);
 	free(cfg->smtp.from_name);
 	config_destroy(&cfg->lc);

@@ -5,6 +5,7 @@
 #include <libconfig.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "log.h"
 #include "secret.h"
@@ -39,6 +40,19 @@ struct durations {
 struct strings {
 	const char	**v;
 	size_t		  n;
+};
+
+/* An address to listen on: http.listen's "127.0.0.1:8025", parsed. */
+struct listen_address {
+	char			 text[64];	/* as written */
+	int			 line;
+	struct sockaddr_storage	 addr;
+	socklen_t		 len;
+};
+
+struct listen_addresses {
+	struct listen_address	*v;
+	size_t			 n;
 };
 
 struct campaign {
@@ -101,6 +115,10 @@ struct config {
 	struct {
 		const char		*link;
 		struct template_text	 link_text;
+		const char		*landing;	/* where /r/CODE sends */
+		struct template_text	 landing_text;
+		char			*link_default;	/* from http.public_url */
+		char			*landing_default; /* from shop.url */
 	} referral;
 
 	struct {
@@ -111,7 +129,18 @@ struct config {
 		const char		*link;
 		struct template_text	 link_text;
 		const char		*mailto;
+		char			*link_default;	/* from http.public_url */
 	} unsubscribe;
+
+	/* The front door; no http block, no listener. */
+	struct {
+		int			 enabled;	/* the block is there */
+		struct listen_addresses	 listen;
+		const char		*public_url;	/* as written */
+		char			*public_base;	/* without a final '/' */
+		int64_t			 max_body;	/* bytes */
+		int64_t			 timeout;	/* to send a whole request */
+	} http;
 
 	struct campaign	*campaigns;
 	size_t		 ncampaigns;
