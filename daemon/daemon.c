@@ -13,6 +13,7 @@
 #include "db.h"
 #include "instance.h"
 #include "delivery.h"
+#include "http.h"
 #include "log.h"
 #include "planner.h"
 #include "queue.h"
@@ -56,7 +57,8 @@ struct daemon {
 	int		 notify;	/* run by systemd: NOTIFY_SOCKET is set */
 	uint64_t	 status_at;	/* ms, when STATUS= was last sent */
 
-	long		 sent, deferred, failures;
+	struct http_env	 front;		/* what the HTTP front door sees */
+	struct http	*http;		/* NULL: no http block */
 };
 
 static void	daemon_pump(struct daemon *);
@@ -98,7 +100,7 @@ daemon_status(struct daemon *d)
 	    "next due %s; sent %ld since start",
 	    (long long)counts[QUEUE_STATE_SCHEDULED],
 	    (long long)counts[QUEUE_STATE_DEFERRED], sender_busy(d->sender),
-	    when, d->sent);
+	    when, d->front.sent);
 }
 
 /*
@@ -215,10 +217,10 @@ daemon_judged(struct daemon *d, struct sender_result **done, int ndone,
 		const struct delivery_verdict *v = &t->verdict[i];
 
 		daemon_log_outcome(done[i]->msg, v);
-		d->sent += v->outcome == QUEUE_SENT;
-		d->deferred += v->outcome == QUEUE_DEFERRED;
-		d->failures += v->outcome == QUEUE_FAILED ||
-		    v->outcome == QUEUE_BOUNCED;
+		d->front.sent += v->outcome == QUEUE_SENT;
+		d->front.deferred += v->outcome == QUEUE_DEFERRED;
+		d->front.failed += v->outcome == QUEUE_FAILED;
+		d->front.bounced += v->outcome == QUEUE_BOUNCED;
 	}
 }
 
@@ -532,8 +534,10 @@ daemon_reload(struct daemon *d)
 	}
 	/* The sender's threads let go of the old ones first. */
 	sender_reconfigure(d->sender, cfg, daemon_password(cfg));
+	http_reload_check(d->cfg, cfg);
 	config_free(d->cfg);		/* and wipe the old password */
 	d->cfg = cfg;
+	d->front.cfg = cfg;
 	log_set_level(cfg->log_level);
 	/*
 	 * TZ cannot change under the sender's threads (timestamp.c), and
@@ -657,6 +661,13 @@ daemon_start(struct daemon *d)
 		    usec / 2000);
 	d->notify = getenv("NOTIFY_SOCKET") != NULL;
 	d->rng = delivery_seed();
+	d->front.db = d->db;
+	d->front.cfg = d->cfg;
+	d->front.relay = &d->relay;
+	d->front.stopping = &d->stopping;
+	/* Listening before READY=1: systemd may send requests from then on. */
+	if (http_start(&d->loop, &d->front, &d->http) == -1)
+		return -1;
 	log_info("aftersale %s running: %zu campaigns, %d connection%s to %s",
 	    PACKAGE_VERSION, d->cfg->ncampaigns, d->nworkers,
 	    d->nworkers == 1 ? "" : "s", d->cfg->smtp.url);
@@ -708,12 +719,14 @@ daemon_run(const char *config_path, struct config *cfg)
 		goto out;
 	}
 	uv_run(&d.loop, UV_RUN_DEFAULT);
+	http_stop(d.http);		/* its handles close below */
+	d.http = NULL;
 	if (d.failed)
 		status = EX_IOERR;
 	sender_free(d.sender);		/* before the handle its threads wake */
 	d.sender = NULL;
 	log_info("stopped: %ld sent, %ld deferred, %ld failed since start",
-	    d.sent, d.deferred, d.failures);
+	    d.front.sent, d.front.deferred, d.front.failed + d.front.bounced);
 
 	uv_walk(&d.loop, daemon_close_handle, NULL);
 	uv_run(&d.loop, UV_RUN_DEFAULT);	/* let the closes finish */

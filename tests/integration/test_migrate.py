@@ -26,7 +26,8 @@ class Migrate(ShopTest):
             self.assertEqual(db.execute("PRAGMA journal_mode").fetchone()[0], "wal")
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master"
                                                " WHERE type = 'table'")}
-        self.assertEqual(tables, {"customers", "sales", "referrals", "messages", "planner"})
+        self.assertEqual(tables, {"customers", "sales", "referrals", "messages", "planner",
+                                  "referral_clicks"})
 
     def test_upgrades_an_old_database_keeping_its_data(self):
         with sqlite3.connect(self.shop.database) as db:
