@@ -52,6 +52,7 @@ struct daemon {
 	struct delivery_backoff relay;	/* paused while the relay is down */
 	uint64_t	 rng;		/* retry jitter; the loop thread's */
 	uint64_t	 full_ms;	/* the disk is full: the next wait */
+	int		 loop_open;	/* uv_loop_init() succeeded */
 	int		 stopping;
 	int		 failed;	/* fatal database trouble: exit non-zero */
 	int		 notify;	/* run by systemd: NOTIFY_SOCKET is set */
@@ -628,6 +629,7 @@ daemon_start(struct daemon *d)
 
 	if (uv_loop_init(&d->loop) != 0)
 		return -1;
+	d->loop_open = 1;
 	d->loop.data = d;
 	scheduler_init(&d->scheduler, &d->loop, daemon_due, d, d->cfg->smtp.rate);
 	uv_timer_init(&d->loop, &d->plan_timer);
@@ -715,18 +717,23 @@ daemon_run(const char *config_path, struct config *cfg)
 		goto out;
 	}
 	if (daemon_start(&d) == -1) {
+		/* What started stops, and the loop closes, as after a run. */
 		status = EX_UNAVAILABLE;
-		goto out;
+		if (!d.loop_open)
+			goto out;
+	} else {
+		uv_run(&d.loop, UV_RUN_DEFAULT);
+		if (d.failed)
+			status = EX_IOERR;
 	}
-	uv_run(&d.loop, UV_RUN_DEFAULT);
 	http_stop(d.http);		/* its handles close below */
 	d.http = NULL;
-	if (d.failed)
-		status = EX_IOERR;
 	sender_free(d.sender);		/* before the handle its threads wake */
 	d.sender = NULL;
-	log_info("stopped: %ld sent, %ld deferred, %ld failed since start",
-	    d.front.sent, d.front.deferred, d.front.failed + d.front.bounced);
+	if (status != EX_UNAVAILABLE)
+		log_info("stopped: %ld sent, %ld deferred, %ld failed since "
+		    "start", d.front.sent, d.front.deferred,
+		    d.front.failed + d.front.bounced);
 
 	uv_walk(&d.loop, daemon_close_handle, NULL);
 	uv_run(&d.loop, UV_RUN_DEFAULT);	/* let the closes finish */
