@@ -9,13 +9,16 @@ import http.client
 import os
 import re
 import select
+import shutil
 import socket
 import subprocess
 import sys
 import time
+import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import harness  # noqa: E402
 from harness import Daemon, DaemonTest, ShopTest, main, recent  # noqa: E402
 from smtpd import SmtpServer, free_port  # noqa: E402
 
@@ -136,6 +139,33 @@ class Health(Front):
         with self.assertRaises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", self.port), timeout=5)
         self.assertNotIn("HTTP", self.daemon.text())
+        self.assertEqual(self.daemon.stop(), 0)
+
+    @unittest.skipUnless(shutil.which("systemd-socket-activate"),
+                         "needs systemd-socket-activate (Debian's systemd)")
+    def test_socket_passed_by_systemd(self):
+        # As aftersale.socket does: the socket is made first, and the
+        # daemon, started on the first connection, gets it (LISTEN_FDS).
+        self.port = free_port()
+        self.shop.write_config(extra="http = { listen = [ ]; };")
+        wrapper = self.shop.write("activate.sh", "#!/bin/sh\nexec systemd-socket-activate -l "
+                                  "127.0.0.1:%d %s \"$@\"\n" % (self.port, harness.AFTERSALE))
+        os.chmod(wrapper, 0o755)
+        binary, harness.AFTERSALE = harness.AFTERSALE, wrapper
+        try:
+            self.daemon = Daemon(self.shop)
+        finally:
+            harness.AFTERSALE = binary
+        deadline = time.monotonic() + 10
+        while True:         # the socket is there a moment after the start
+            try:
+                status, _, body = self.request("GET", "/healthz")
+                break
+            except ConnectionRefusedError:
+                self.assertLess(time.monotonic(), deadline)
+                time.sleep(0.05)
+        self.assertEqual((status, body), (200, "ok\n"))
+        self.assertNotIn("listening for HTTP on", self.daemon.text())
         self.assertEqual(self.daemon.stop(), 0)
 
     def test_an_address_in_use_stops_the_start(self):

@@ -107,6 +107,13 @@ class Installed(unittest.TestCase):
         p = subprocess.run(["systemd-analyze", "verify", "--man=no", path],
                            capture_output=True, text=True)
         self.assertEqual((p.returncode, p.stdout + p.stderr), (0, ""))
+        # The socket hands its descriptor to the service beside it.
+        socket_unit = os.path.join(folder, "aftersale.socket")
+        shutil.copy(self.find("aftersale.socket"), socket_unit)
+        p = subprocess.run(["systemd-analyze", "verify", "--man=no", socket_unit],
+                           capture_output=True, text=True)
+        self.assertEqual((p.returncode, p.stdout + p.stderr), (0, ""))
+        self.assertIn("ListenStream=127.0.0.1:8025\n", open(socket_unit).read())
 
 
 class Documented(unittest.TestCase):
