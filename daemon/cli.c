@@ -135,7 +135,7 @@ cli_open_db(struct cli *cli, enum cli_db db)
 		return cli_status(db_open_readonly(path, &cli->db));
 	/* The command line writes facts only: each is durable once said. */
 	if ((rc = db_open(path, &cli->db)) == DB_OK)
-		rc = db_durable(cli->db);
+		rc = db_durable(cli->db, 1);
 	return cli_status(rc);
 }
 

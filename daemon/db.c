@@ -322,7 +322,7 @@ db_open(const char *path, struct db **out)
 	sqlite3_extended_result_codes(db->sqlite, 1);
 	sqlite3_busy_timeout(db->sqlite, DB_BUSY_TIMEOUT_MS);
 	if ((rc = db_exec(db, "PRAGMA journal_mode = WAL")) != DB_OK ||
-	    (rc = db_exec(db, "PRAGMA synchronous = NORMAL")) != DB_OK ||
+	    (rc = db_durable(db, 0)) != DB_OK ||
 	    (rc = db_exec(db, DB_JOURNAL_SIZE_LIMIT)) != DB_OK ||
 	    (rc = db_cache_size(db, DB_CACHE_KIB)) != DB_OK ||
 	    (rc = db_migrate(db)) != DB_OK) {
@@ -443,15 +443,16 @@ db_open_readonly(const char *path, struct db **out)
 
 /*
  * Facts someone hands us (a sale, a refund, an unsubscribe) must survive
- * a power cut once we say they are stored: every commit on this
- * connection syncs the WAL from now on.  The daemon's own delivery
- * bookkeeping stays at NORMAL, where a power cut can only send a message
- * again (README).
+ * a power cut once we say they are stored: with `on`, every commit on
+ * this connection syncs the WAL.  The daemon's own delivery bookkeeping
+ * commits without (NORMAL), where a power cut can only send a message
+ * again (README).  Not inside a transaction.
  */
 int
-db_durable(struct db *db)
+db_durable(struct db *db, int on)
 {
-	return db_exec(db, "PRAGMA synchronous = FULL");
+	return db_exec(db, on ? "PRAGMA synchronous = FULL" :
+	    "PRAGMA synchronous = NORMAL");
 }
 
 /* The page cache's ceiling, which is most of the process's memory. */

@@ -36,7 +36,7 @@ struct db {
 
 int	db_open(const char *path, struct db **out);
 int	db_open_readonly(const char *path, struct db **out);
-int	db_durable(struct db *db);
+int	db_durable(struct db *db, int on);
 void	db_close(struct db *db);
 int	db_cache_size(struct db *db, int kib);
 sqlite3_stmt *db_prepare(struct db *db, const char *sql);

@@ -12,8 +12,6 @@
 static const char sql_customer[] =
     "SELECT email, unsubscribed_at IS NOT NULL FROM customers"
     " WHERE unsubscribe_token = ?1";
-static const char sql_sync_full[] = "PRAGMA synchronous = FULL";
-static const char sql_sync_normal[] = "PRAGMA synchronous = NORMAL";
 
 /* A token as we make them; anything else is unknown without a lookup. */
 static int
@@ -185,8 +183,7 @@ http_unsubscribe_post(struct http_request *r, struct http_response *res)
 		    "List-Unsubscribe=One-Click (RFC 8058)");
 		return;
 	}
-	if ((rc = db_write(db, sql_sync_full, 0, 0, NULL)) == DB_OK &&
-	    (rc = db_begin(db)) == DB_OK) {
+	if ((rc = db_durable(db, 1)) == DB_OK && (rc = db_begin(db)) == DB_OK) {
 		if ((found = http_unsubscribe_find(db, r->arg, email,
 		    sizeof(email), &was)) == 1 &&
 		    (found = store_find_customer(db, NULL, r->arg, &id)) == 1)
@@ -195,7 +192,7 @@ http_unsubscribe_post(struct http_request *r, struct http_response *res)
 			rc = found == 0 ? 1 : found;	/* 1: nothing to do */
 		rc = db_end(db, rc);
 	}
-	db_write(db, sql_sync_normal, 0, 0, NULL);
+	db_durable(db, 0);
 	if (rc < 0) {
 		http_db_failed(res, rc);
 		return;
