@@ -101,7 +101,7 @@ queue_hold(const struct config *cfg, const struct campaign *c,
     const struct queue_due *d, int64_t now, int64_t *postpone)
 {
 	*postpone = 0;
-	if (c == NULL)
+	if (c == NULL || !c->enabled)		/* removed, or turned off */
 		return queue_states[QUEUE_STATE_CANCELLED];
 	if (d->no_consent)
 		return queue_states[QUEUE_STATE_SUPPRESSED];
@@ -391,8 +391,8 @@ static const char sql_move_campaign[] =
     " WHERE m.campaign = ?1 AND m.state = 'scheduled' AND m.attempts = 0";
 
 /*
- * After a reload: scheduled messages of campaigns that are gone are
- * cancelled, and those of campaigns whose delay or window changed move
+ * After a reload: scheduled messages of campaigns that are gone or
+ * turned off (enabled = false) are cancelled, and those of campaigns whose delay or window changed move
  * to the new due time.  One transaction, so a reload is all or nothing.
  */
 int
@@ -408,7 +408,7 @@ queue_reconfigure(struct db *db, const struct config *old,
 		const struct campaign	*is = config_campaign(cfg, was->name);
 		sqlite3_stmt		*st;
 
-		if (is == NULL) {
+		if (is == NULL || !is->enabled) {
 			rc = db_write(db, sql_cancel_campaign, 0, now, was->name);
 			continue;
 		}

@@ -55,6 +55,19 @@ class Daemons(DaemonTest):
                                           " WHERE campaign = 'review-request'"), due + 86400)
         self.assertEqual(self.daemon.stop(), 0)
 
+    def test_sighup_turning_a_campaign_off_cancels_what_it_scheduled(self):
+        # Regression: enabled = false only stopped planning; what the
+        # campaign had scheduled still went out.
+        self.configure(LATER % "1d")
+        self.shop.sale("A-1", "ana@example.com")
+        self.daemon = Daemon(self.shop)
+        self.daemon.wait_states({"scheduled": 1})
+        self.configure((LATER % "1d").replace("}", "enabled = false; }"))
+        self.reload()
+        self.daemon.wait_log("reloaded")
+        self.daemon.wait_states({"cancelled": 1})
+        self.assertEqual(self.daemon.stop(), 0)
+
     def test_sighup_with_a_broken_config_keeps_the_old_one(self):
         self.configure(NOW)
         with open(self.shop.config) as f:

@@ -26,7 +26,7 @@ setup(void **state)
 }
 
 /* A campaign that may send at any hour, and a config with min_gap. */
-static struct campaign	anytime = { .name = "thank-you",
+static struct campaign	anytime = { .name = "thank-you", .enabled = 1,
 			    .send_window = { 0, 24 * 60 } };
 static struct config	gap20h = { .delivery = { .min_gap = 20 * HOUR } };
 
@@ -40,6 +40,10 @@ test_ends_without_going(void **state)
 	(void)state;
 	assert_string_equal(queue_hold(&gap20h, NULL, &d, d.due, &postpone),
 	    "cancelled");
+	c.enabled = 0;		/* turned off: as good as removed */
+	assert_string_equal(queue_hold(&gap20h, &c, &d, d.due, &postpone),
+	    "cancelled");
+	c.enabled = 1;
 	d.no_consent = 1;
 	assert_string_equal(queue_hold(&gap20h, &c, &d, d.due, &postpone),
 	    "suppressed");
@@ -76,7 +80,7 @@ test_min_gap_postpones(void **state)
 static void
 test_min_gap_lands_in_the_window(void **state)
 {
-	struct campaign		c = { .name = "review",
+	struct campaign		c = { .name = "review", .enabled = 1,
 				    .send_window = { 9 * 60, 19 * 60 } };
 	int64_t			now = at("2026-11-20T10:00Z"), postpone;
 	struct queue_due	d = { .due = now, .ever_sent = 1,
