@@ -3,6 +3,7 @@ recording every message it accepts.  Optionally STARTTLS with a
 certificate from a CA made for the test, and AUTH."""
 
 import os
+import random
 import socket
 import ssl
 import subprocess
@@ -13,10 +14,26 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
+_ports_lock = threading.Lock()
+_ports_given = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port on 127.0.0.1 to listen on, never the same twice in this
+    process (cases run side by side), and outside the kernel's ephemeral
+    range, where the daemon's own outgoing connections take theirs."""
+    with _ports_lock:
+        while True:
+            port = random.randrange(20000, 32000)
+            if port in _ports_given:
+                continue
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _ports_given.add(port)
+            return port
 
 
 def make_ca(folder, name="localhost"):
