@@ -117,12 +117,18 @@ class Daemons(DaemonTest):
         self.sink.stop()
         self.sink = self.keep(Sink(self.shop.dir, "-w", str(delay)).start())
         self.configure(NOW)
-        for i in range(sales):
-            self.shop.sale("A-%d" % i, "c%d@example.com" % i, at="2026-11-01")
+        rows = "".join("A-%d,c%d@example.com,2026-11-01\n" % (i, i) for i in range(sales))
+        self.shop.ok("sale", "import", self.shop.write("claimed.csv",
+                                                      "order_id,email,sold_at\n" + rows))
         self.daemon = Daemon(self.shop)
+        # The claims last as long as the sink keeps the first answers back.
         deadline = time.monotonic() + 20
         while self.shop.scalar("SELECT count(*) FROM messages WHERE state = 'sending'") < claimed:
-            self.assertLess(time.monotonic(), deadline)
+            self.assertLess(time.monotonic(), deadline, "never %d claimed at once" % claimed)
+            self.assertEqual(self.shop.scalar("SELECT count(*) FROM messages"
+                                              " WHERE state = 'sent'"), 0,
+                             "the sink answered before %d were claimed: a slow machine?"
+                             % claimed)
             time.sleep(0.02)
 
     def test_sigterm_lets_in_flight_transfers_finish(self):
@@ -134,7 +140,7 @@ class Daemons(DaemonTest):
 
     def test_sigterm_gives_back_what_no_connection_started(self):
         # Four connections, each with a message in transfer and one waiting.
-        self.start_claimed(12, delay=2, claimed=8)
+        self.start_claimed(12, delay=3, claimed=8)
         self.daemon.signal(signal.SIGTERM)
         self.assertEqual(self.daemon.stop(), 0)
         self.assertIn("stopping after 4 messages in flight", self.daemon.text())
@@ -144,7 +150,7 @@ class Daemons(DaemonTest):
         self.assertEqual(len(self.sink.received()), 4)
 
     def test_sighup_cancels_claimed_messages_no_connection_started(self):
-        self.start_claimed(8, delay=2, claimed=8)
+        self.start_claimed(8, delay=3, claimed=8)
         self.configure(LATER % "7d")        # thank-you removed
         self.reload()
         self.daemon.wait_states({"sent": 4, "cancelled": 4})
@@ -168,7 +174,7 @@ class Daemons(DaemonTest):
     def test_a_second_daemon_on_the_database_refuses_to_start(self):
         # Regression: the second one took the first's claims for a crashed
         # run's and sent all 8 in-flight messages again.
-        self.start_claimed(8, delay=2, claimed=8)
+        self.start_claimed(8, delay=3, claimed=8)
         second = Daemon(self.shop)
         self.assertEqual(second.proc.wait(20), 75)
         second.log.close()
@@ -201,7 +207,7 @@ class Daemons(DaemonTest):
         subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", disk], check=True)
         self.addCleanup(subprocess.run, ["umount", "-l", disk])
         self.shop.move_database("disk/aftersale.db")
-        self.start_claimed(8, delay=2, claimed=8)
+        self.start_claimed(8, delay=3, claimed=8)
         filler = os.path.join(disk, "filler")
         fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
         try:
@@ -229,11 +235,12 @@ class Daemons(DaemonTest):
         # longer than the 5 s busy timeout while answers wait to be
         # recorded: all 8 messages claimed (4 connections, each with one
         # waiting), so only the daemon's retry can record them.
-        self.start_claimed(8, delay=1, claimed=8)
+        self.start_claimed(8, delay=2, claimed=8)
         with self.shop.db() as conn:
             conn.isolation_level = None
             conn.execute("BEGIN IMMEDIATE")
-            time.sleep(7)       # past the 5 s busy timeout, the wake-ups pending
+            # The answers come at 2 s and wait past the 5 s busy timeout.
+            time.sleep(9)
             conn.execute("COMMIT")
         self.daemon.wait_states({"sent": 8}, timeout=30)
         self.assertIn("the database is locked by another process", self.daemon.text())
