@@ -677,6 +677,53 @@ static const struct cfg_key http_keys[] = {
 	CFG_END
 };
 
+const char *const config_source_names[SOURCE_COUNT] = {
+	[SOURCE_SHOPIFY] = "shopify",
+	[SOURCE_WOOCOMMERCE] = "woocommerce",
+	[SOURCE_STRIPE] = "stripe",
+	[SOURCE_API] = "api",
+};
+
+/* Each secret may instead be the systemd credential of this name. */
+static const char *const source_credentials[SOURCE_COUNT] = {
+	[SOURCE_SHOPIFY] = "shopify-secret",
+	[SOURCE_WOOCOMMERCE] = "woocommerce-secret",
+	[SOURCE_STRIPE] = "stripe-secret",
+	[SOURCE_API] = "api-token",
+};
+
+#define SOFF(source, field)	OFF(sources[source].field)
+
+static const struct cfg_key shopify_keys[] = {
+	{ "secret_file", cfg_string, SOFF(SOURCE_SHOPIFY, secret_file), "", 0, 0, 0, NULL },
+	CFG_END
+};
+
+static const struct cfg_key woocommerce_keys[] = {
+	{ "secret_file", cfg_string, SOFF(SOURCE_WOOCOMMERCE, secret_file), "", 0, 0, 0, NULL },
+	CFG_END
+};
+
+/* Stripe's own libraries allow 5 minutes. */
+static const struct cfg_key stripe_keys[] = {
+	{ "secret_file", cfg_string, SOFF(SOURCE_STRIPE, secret_file), "", 0, 0, 0, NULL },
+	{ "tolerance", cfg_duration, SOFF(SOURCE_STRIPE, tolerance), "5m", 0, 1, DAY, NULL },
+	CFG_END
+};
+
+static const struct cfg_key api_keys[] = {
+	{ "token_file", cfg_string, SOFF(SOURCE_API, secret_file), "", 0, 0, 0, NULL },
+	CFG_END
+};
+
+static const struct cfg_key sources_keys[] = {
+	{ "shopify", cfg_group, 0, NULL, 0, 0, 0, shopify_keys },
+	{ "woocommerce", cfg_group, 0, NULL, 0, 0, 0, woocommerce_keys },
+	{ "stripe", cfg_group, 0, NULL, 0, 0, 0, stripe_keys },
+	{ "api", cfg_group, 0, NULL, 0, 0, 0, api_keys },
+	CFG_END
+};
+
 /* Campaigns are read by config_campaigns(); this entry only names them. */
 static const struct cfg_key top_keys[] = {
 	{ "database", cfg_string, OFF(database), LOCALSTATEDIR "/lib/aftersale/aftersale.db", CFG_REQUIRED, 0, 0, NULL },
@@ -690,6 +737,7 @@ static const struct cfg_key top_keys[] = {
 	{ "attribution", cfg_group, 0, NULL, 0, 0, 0, attribution_keys },
 	{ "unsubscribe", cfg_group, 0, NULL, 0, 0, 0, unsubscribe_keys },
 	{ "http", cfg_group, 0, NULL, 0, 0, 0, http_keys },
+	{ "sources", cfg_group, 0, NULL, 0, 0, 0, sources_keys },
 	{ "campaigns", NULL, 0, NULL, 0, 0, 0, NULL },
 	CFG_END
 };
@@ -999,6 +1047,28 @@ config_http(struct cfg_ctx *ctx, struct config *cfg)
 	    &cfg->referral.landing_text);
 }
 
+/*
+ * A source is on when its block is there, and its routes answer only
+ * then: a webhook nobody configured is a 404, not a 401.  Webhooks come
+ * through the front door, so a source without it is a mistake.
+ */
+static void
+config_sources(struct cfg_ctx *ctx, struct config *cfg)
+{
+	char	path[64];
+	int	any = 0;
+
+	for (int i = 0; i < SOURCE_COUNT; i++) {
+		snprintf(path, sizeof(path), "sources.%s", config_source_names[i]);
+		any |= cfg->sources[i].enabled =
+		    config_lookup(&cfg->lc, path) != NULL;
+	}
+	if (any && !cfg->http.enabled)
+		cfg_error(ctx, config_line(cfg, "sources"), "sources are set but "
+		    "there is no http block: webhooks and the API come in "
+		    "through it; add http = { ... };");
+}
+
 /* What no single key can check: how keys fit together, and the world. */
 static void
 config_check(struct cfg_ctx *ctx, struct config *cfg)
@@ -1044,6 +1114,7 @@ config_check(struct cfg_ctx *ctx, struct config *cfg)
 		    "unsubscribe.mailto \"%s\" is not a valid address: %s",
 		    cfg->unsubscribe.mailto, why);
 	config_http(ctx, cfg);
+	config_sources(ctx, cfg);
 	template_parse_text(cfg->referral.link, strlen(cfg->referral.link),
 	    VAR_BIT(VAR_REFERRAL_CODE), ctx->file,
 	    config_line(cfg, "referral.link"), &ctx->errors,
@@ -1120,39 +1191,73 @@ fail:
 }
 
 /*
- * Read the secrets the configuration names (the relay password), each
- * problem reported at its FILE:LINE.  Only `run` and `check-config` do:
- * the other commands never need them, and may run as a user who cannot
- * read them.  Outside `run` (for_run 0), a secret that is to come from a
- * systemd credential may be missing: only the service sees those.
- * Returns 0, or -1 when there was any problem.
+ * One secret: its file when one is named, else its systemd credential.
+ * Outside `run` (for_run 0) a credential may be missing: only the service
+ * sees those.  `what` names the setting ("smtp.password_file"), `block`
+ * the group that stands for it when no file is named ("smtp"), and
+ * `missing` what to say when there is none at all (NULL: none needed).
+ */
+static void
+config_secret(struct cfg_ctx *ctx, struct config *cfg, const char *file,
+    const char *what, const char *block, const char *credential,
+    const char *missing, int for_run, struct secret **out)
+{
+	char	why[4300];
+
+	secret_free(*out);
+	*out = NULL;
+	if (secret_read(file, credential, out, why, sizeof(why)) == -1)
+		cfg_error(ctx, config_line(cfg, *file != '\0' ? what : block),
+		    "%s%s: %s", *file != '\0' ? what : "the systemd credential ",
+		    *file != '\0' ? "" : credential, why);
+	else if (*out == NULL && missing != NULL && (for_run ||
+	    *file != '\0' || getenv("CREDENTIALS_DIRECTORY") != NULL))
+		cfg_error(ctx, config_line(cfg, block), "%s", missing);
+}
+
+/*
+ * Read the secrets the configuration names (the relay password, the
+ * sources' webhook secrets and API token), each problem reported at its
+ * FILE:LINE.  Only `run` and `check-config` do: the other commands never
+ * need them, and may run as a user who cannot read them.  Outside `run`
+ * (for_run 0), a secret that is to come from a systemd credential may be
+ * missing: only the service sees those.  Returns 0, or -1 when there was
+ * any problem.
  */
 int
 config_secrets(struct config *cfg, int for_run)
 {
 	struct cfg_ctx	ctx = { cfg->path, "", "", 0 };
-	char		why[4300];
-	const char	*file = cfg->smtp.password_file;
+	char		what[96], block[64], missing[320];
 
-	secret_free(cfg->smtp.password);
-	cfg->smtp.password = NULL;
 	/*
 	 * A relay without a login needs no password, and the unit's
 	 * credential file is then left empty: nothing to read.
 	 */
-	if (cfg->smtp.username[0] == '\0')
-		return 0;
-	if (secret_read(file, "smtp-password", &cfg->smtp.password, why,
-	    sizeof(why)) == -1)
-		cfg_error(&ctx, config_line(cfg, *file != '\0' ?
-		    "smtp.password_file" : "smtp"), "%s: %s", *file != '\0' ?
-		    "smtp.password_file" : "the systemd credential smtp-password",
-		    why);
-	else if (cfg->smtp.password == NULL &&
-	    (for_run || *file != '\0' || getenv("CREDENTIALS_DIRECTORY") != NULL))
-		cfg_error(&ctx, config_line(cfg, "smtp.username"), "smtp.username "
-		    "is set but there is no password: set smtp.password_file or "
-		    "the systemd credential smtp-password");
+	secret_free(cfg->smtp.password);
+	cfg->smtp.password = NULL;
+	if (cfg->smtp.username[0] != '\0') {
+		config_secret(&ctx, cfg, cfg->smtp.password_file,
+		    "smtp.password_file", "smtp.username", "smtp-password",
+		    "smtp.username is set but there is no password: set "
+		    "smtp.password_file or the systemd credential smtp-password",
+		    for_run, &cfg->smtp.password);
+	}
+	for (int i = 0; i < SOURCE_COUNT; i++) {
+		struct source_config *src = &cfg->sources[i];
+
+		if (!src->enabled)
+			continue;
+		snprintf(block, sizeof(block), "sources.%s",
+		    config_source_names[i]);
+		snprintf(what, sizeof(what), "%s.%s", block, i == SOURCE_API ?
+		    "token_file" : "secret_file");
+		snprintf(missing, sizeof(missing), "%s has no %s: set %s or the "
+		    "systemd credential %s", block, i == SOURCE_API ? "token" :
+		    "secret", what, source_credentials[i]);
+		config_secret(&ctx, cfg, src->secret_file, what, block,
+		    source_credentials[i], missing, for_run, &src->secret);
+	}
 	return ctx.errors > 0 ? -1 : 0;
 }
 
@@ -1162,6 +1267,8 @@ config_free(struct config *cfg)
 	if (cfg == NULL)
 		return;
 	secret_free(cfg->smtp.password);
+	for (int i = 0; i < SOURCE_COUNT; i++)
+		secret_free(cfg->sources[i].secret);
 	for (size_t i = 0; i < cfg->ncampaigns; i++) {
 		free(cfg->campaigns[i].sku.v);
 		template_free(cfg->campaigns[i].text);

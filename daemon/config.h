@@ -55,6 +55,29 @@ struct listen_addresses {
 	size_t			 n;
 };
 
+/*
+ * The front door's sources of sales (sources = { ... }): a shop platform
+ * that signs its webhooks, or the generic API's bearer token.  The order
+ * is the routes' and the metrics'.
+ */
+enum source {
+	SOURCE_SHOPIFY,
+	SOURCE_WOOCOMMERCE,
+	SOURCE_STRIPE,
+	SOURCE_API,
+	SOURCE_COUNT
+};
+
+extern const char *const config_source_names[SOURCE_COUNT];
+
+struct source_config {
+	int		 enabled;	/* its block is there */
+	const char	*secret_file;	/* secret_file, or api's token_file */
+	struct secret	*secret;	/* config_secrets(); NULL until then */
+	int64_t		 tolerance;	/* Stripe: seconds a signature's time
+					   may be off ours, either way */
+};
+
 struct campaign {
 	const char	*name;
 	int		 on;		/* enum trigger */
@@ -141,6 +164,8 @@ struct config {
 		int64_t			 max_body;	/* bytes */
 		int64_t			 timeout;	/* to send a whole request */
 	} http;
+
+	struct source_config	 sources[SOURCE_COUNT];
 
 	struct campaign	*campaigns;
 	size_t		 ncampaigns;

@@ -145,7 +145,10 @@ class Documented(unittest.TestCase):
             for key, parse in re.findall(r'\{ "(\w+)", (\w+)', body):
                 if parse in ("cfg_group", "NULL"):
                     continue
-                name = key if group in ("top", "campaign") else group + "." + key
+                # The sources' tables are a level down: sources.shopify.secret_file.
+                prefix = "sources." + group if group in (
+                    "shopify", "woocommerce", "stripe", "api") else group
+                name = key if group in ("top", "campaign") else prefix + "." + key
                 self.assertRegex(page, r"\.BR? %s\b" % re.escape(name), name)
 
     def test_every_template_variable(self):
