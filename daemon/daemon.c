@@ -473,6 +473,20 @@ daemon_db_changed(uv_fs_event_t *h, const char *file, int events, int status)
 	    DAEMON_SETTLE_MS, 0);
 }
 
+/*
+ * The front door recorded a sale on our connection, which data_version
+ * does not see: plan it a moment later, after the answer went out, so
+ * that a burst of webhooks is planned in one batch.
+ */
+static void
+daemon_front_recorded(void *owner)
+{
+	struct daemon *d = owner;
+
+	if (!d->stopping && !uv_is_active((uv_handle_t *)&d->plan_timer))
+		uv_timer_start(&d->plan_timer, daemon_plan_timer, 1, 0);
+}
+
 /* The relay password, or NULL: config_secrets() read it into cfg. */
 static const char *
 daemon_password(const struct config *cfg)
@@ -667,6 +681,8 @@ daemon_start(struct daemon *d)
 	d->front.cfg = d->cfg;
 	d->front.relay = &d->relay;
 	d->front.stopping = &d->stopping;
+	d->front.recorded = daemon_front_recorded;
+	d->front.owner = d;
 	/* Listening before READY=1: systemd may send requests from then on. */
 	if (http_start(&d->loop, &d->front, &d->http) == -1)
 		return -1;

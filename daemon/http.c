@@ -49,6 +49,12 @@ static const struct http_route {
 	{ "GET", "/u/", http_unsubscribe_page },
 	{ "POST", "/u/", http_unsubscribe_post },
 	{ "GET", "/r/", http_referral_click },
+	{ "POST", "/hooks/shopify", http_hooks_shopify },
+	{ "POST", "/hooks/woocommerce", http_hooks_woocommerce },
+	{ "POST", "/hooks/stripe", http_hooks_stripe },
+	{ "POST", "/api/sales", http_api_sales },
+	{ "POST", "/api/refunds", http_api_refunds },
+	{ "GET", "/api/stats", http_api_stats },
 };
 
 #define HTTP_NROUTES	(sizeof(http_routes) / sizeof(http_routes[0]))
@@ -94,6 +100,7 @@ struct http {
 	int			 open_handles;	/* freed when none is left */
 	struct http_count	*counts;
 	size_t			 ncounts;
+	long			 sales[SOURCE_COUNT];	/* recorded, by source */
 };
 
 static void	http_run(struct http_listener *);
@@ -213,6 +220,68 @@ http_requests_metrics(const struct http *h, struct buf *b)
 		    h->counts[i].status, h->counts[i].n);
 }
 
+/* A sale recorded by a route: aftersale_sales_recorded_total{source}. */
+void
+http_sale_counted(struct http *h, enum source source)
+{
+	h->sales[source]++;
+}
+
+void
+http_sales_metrics(const struct http *h, struct buf *b)
+{
+	buf_addstr(b, "# HELP aftersale_sales_recorded_total Sales recorded "
+	    "through the front door since start, by source.\n"
+	    "# TYPE aftersale_sales_recorded_total counter\n");
+	for (int i = 0; i < SOURCE_COUNT; i++)
+		buf_printf(b, "aftersale_sales_recorded_total{source=\"%s\"} "
+		    "%ld\n", config_source_names[i], h->sales[i]);
+}
+
+/* A query parameter (?since=...), decoded, or NULL. */
+const char *
+http_query(const struct http_request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* Set a JSON answer; takes the reference to body. */
+void
+http_json(struct http_response *res, int status, const char *reason,
+    json_t *body)
+{
+	char *text = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII |
+	    JSON_REAL_PRECISION(10));
+
+	json_decref(body);
+	res->status = status;
+	res->reason = reason;
+	res->type = "application/json";
+	res->body.len = 0;
+	/* Only a NULL body can fail: jansson allocates through xmalloc. */
+	buf_addstr(&res->body, text != NULL ? text : "{}");
+	buf_addc(&res->body, '\n');
+	free(text);
+}
+
+/*
+ * {"error": "...", "field": "email"}: what a client's developer reads.
+ * reason goes to the log instead, and never quotes the body.
+ */
+void
+http_json_error(struct http_response *res, int status, const char *reason,
+    const char *error, const char *field)
+{
+	json_t *body = json_object(), *text = json_string(error);
+
+	/* A why may quote a value cut short inside a character. */
+	json_object_set_new(body, "error", text != NULL ? text :
+	    json_string("the request was refused"));
+	if (field != NULL)
+		json_object_set_new(body, "field", json_string(field));
+	http_json(res, status, reason, body);
+}
+
 /* A path for the log: printable ASCII, cut short. */
 static void
 http_log_path(const char *path, char *out, size_t len)
@@ -256,6 +325,9 @@ http_respond(struct http *h, struct MHD_Connection *c, int route,
 	if (res->location != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION,
 		    res->location);
+	if (res->authenticate != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		    res->authenticate);
 	if (res->retry_after > 0) {
 		snprintf(num, sizeof(num), "%d", res->retry_after);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, num);

@@ -4,12 +4,14 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 #include <uv.h>
 
 #include "buf.h"
 #include "config.h"
 #include "db.h"
 #include "delivery.h"
+#include "sale.h"
 
 /*
  * What the daemon shows the front door.  The daemon owns it and keeps it
@@ -23,6 +25,9 @@ struct http_env {
 	const struct delivery_backoff	*relay;
 	const int			*stopping;	/* 503 from then on */
 	long				 sent, deferred, failed, bounced;
+	/* A route recorded a sale: the daemon plans it. */
+	void				(*recorded)(void *owner);
+	void				*owner;
 };
 
 struct http;
@@ -47,6 +52,7 @@ struct http_response {
 	int		 retry_after;	/* seconds; 0: no Retry-After */
 	int		 page;		/* an HTML page: a strict CSP with it */
 	const char	*reason;	/* why it was refused, for the log */
+	const char	*authenticate;	/* a 401's WWW-Authenticate */
 };
 
 typedef void http_handler(struct http_request *, struct http_response *);
@@ -62,6 +68,19 @@ void	http_answer(struct http_response *res, int status, const char *reason,
 void	http_db_failed(struct http_response *res, int rc);
 void	http_html(struct buf *b, const char *s);
 void	http_requests_metrics(const struct http *h, struct buf *b);
+const char *http_query(const struct http_request *r, const char *name);
+void	http_json(struct http_response *res, int status, const char *reason,
+	    json_t *body);
+void	http_json_error(struct http_response *res, int status,
+	    const char *reason, const char *error, const char *field);
+void	http_sale_counted(struct http *h, enum source source);
+void	http_sales_metrics(const struct http *h, struct buf *b);
+
+/* http_sales.c: a sale handed to the front door, recorded durably. */
+void	http_sales_record(struct http_request *r, struct http_response *res,
+	    enum source source, const char *delivery, const struct sale *sale,
+	    int created);
+json_t	*http_sales_json(const struct sale *sale);
 
 /* The routes, one file each (http.c holds their table). */
 void	http_ops_healthz(struct http_request *, struct http_response *);
@@ -69,5 +88,11 @@ void	http_ops_metrics(struct http_request *, struct http_response *);
 void	http_unsubscribe_page(struct http_request *, struct http_response *);
 void	http_unsubscribe_post(struct http_request *, struct http_response *);
 void	http_referral_click(struct http_request *, struct http_response *);
+void	http_hooks_shopify(struct http_request *, struct http_response *);
+void	http_hooks_woocommerce(struct http_request *, struct http_response *);
+void	http_hooks_stripe(struct http_request *, struct http_response *);
+void	http_api_sales(struct http_request *, struct http_response *);
+void	http_api_refunds(struct http_request *, struct http_response *);
+void	http_api_stats(struct http_request *, struct http_response *);
 
 #endif

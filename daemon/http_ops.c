@@ -72,6 +72,7 @@ http_ops_metrics(struct http_request *r, struct http_response *res)
 	    "aftersale_deliveries_total{outcome=\"bounced\"} %ld\n",
 	    e->sent, e->deferred, e->failed, e->bounced);
 	http_requests_metrics(r->server, b);
+	http_sales_metrics(r->server, b);
 	buf_printf(b, "# HELP aftersale_relay_up 1 while the relay answers, "
 	    "0 while sending is paused because it cannot be used.\n"
 	    "# TYPE aftersale_relay_up gauge\naftersale_relay_up %d\n",

@@ -537,3 +537,72 @@ store_set_consent(struct db *db, int64_t customer, int subscribed,
 	*changed = sqlite3_changes(db->sqlite);
 	return DB_OK;
 }
+
+static const char sql_sale_by_id[] =
+    "SELECT " STORE_SALE_COLUMNS " FROM " STORE_SALE_FROM " WHERE s.id = ?1";
+
+/* The sale of row `id`, whole: 1, 0 when there is none, or DB_*. */
+int
+store_read_sale(struct db *db, int64_t id, struct sale *sale)
+{
+	sqlite3_stmt	*st = db_prepare(db, sql_sale_by_id);
+	int		 rc;
+
+	if (st == NULL)
+		return DB_ERROR;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = db_step(db, st)) != SQLITE_ROW)
+		return rc == SQLITE_DONE ? 0 : rc;
+	store_sale_row(st, 0, sale);
+	sqlite3_reset(st);
+	return 1;
+}
+
+static const char sql_delivery_find[] =
+    "SELECT sale_id FROM webhook_deliveries"
+    " WHERE source = ?1 AND delivery_id = ?2";
+static const char sql_delivery_add[] =
+    "INSERT INTO webhook_deliveries (source, delivery_id, sale_id, received_at)"
+    " VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING";
+
+/*
+ * A platform's delivery taken before (migration 0008): 1 with the sale it
+ * recorded, 0 when it is new, or DB_*.  Read in the write transaction
+ * that would record it, so that two copies of one delivery cannot both
+ * find nothing.
+ */
+int
+store_delivery_find(struct db *db, const char *source, const char *delivery,
+    int64_t *sale)
+{
+	sqlite3_stmt	*st = db_prepare(db, sql_delivery_find);
+	int		 rc;
+
+	if (st == NULL)
+		return DB_ERROR;
+	BIND_TEXT(st, 1, source);
+	BIND_TEXT(st, 2, delivery);
+	if ((rc = db_step(db, st)) != SQLITE_ROW)
+		return rc == SQLITE_DONE ? 0 : rc;
+	*sale = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return 1;
+}
+
+/* Remember a delivery with the sale it recorded, in the same transaction. */
+int
+store_delivery_add(struct db *db, const char *source, const char *delivery,
+    int64_t sale, int64_t now)
+{
+	sqlite3_stmt	*st = db_prepare(db, sql_delivery_add);
+	int		 rc;
+
+	if (st == NULL)
+		return DB_ERROR;
+	BIND_TEXT(st, 1, source);
+	BIND_TEXT(st, 2, delivery);
+	sqlite3_bind_int64(st, 3, sale);
+	sqlite3_bind_int64(st, 4, now);
+	rc = db_step(db, st);
+	return rc == SQLITE_DONE ? DB_OK : rc;
+}

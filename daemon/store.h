@@ -67,6 +67,11 @@ int	store_touch(struct db *db, int64_t customer, int64_t sent_at);
 int	store_referrer_of_sale(struct db *db, int64_t sale, int64_t *referrer);
 int	store_find_customer(struct db *db, const char *email, const char *token,
 	    int64_t *id);
+int	store_read_sale(struct db *db, int64_t id, struct sale *sale);
+int	store_delivery_find(struct db *db, const char *source,
+	    const char *delivery, int64_t *sale);
+int	store_delivery_add(struct db *db, const char *source,
+	    const char *delivery, int64_t sale, int64_t now);
 int	store_set_consent(struct db *db, int64_t customer, int subscribed,
 	    int64_t now, int *changed);
 

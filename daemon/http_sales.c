@@ -1,0 +1,147 @@
+/* A sale handed to the front door (a webhook, the API), recorded durably. */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "http.h"
+#include "log.h"
+#include "money.h"
+#include "store.h"
+#include "timestamp.h"
+
+/*
+ * How long a sale waits for the write lock.  The loop waits with it, and
+ * every other client with the loop, so it is short: a lock held longer
+ * (a big import) is answered 503 with Retry-After, and the platform
+ * comes back, as it does for any failed delivery.
+ */
+#define HTTP_SALES_WAIT_MS	1000
+
+/* The sale as the API shows it: sale add's fields, and what became of it. */
+json_t *
+http_sales_json(const struct sale *sale)
+{
+	char	amount[MONEY_TEXT_LEN], when[TIMESTAMP_LEN];
+
+	money_format(sale->amount, sale->currency, amount);
+	timestamp_format(sale->sold_at, when);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:b}",
+	    "order_id", sale->order_id, "email", sale->email,
+	    "name", sale->name, "sku", sale->sku, "product", sale->product,
+	    "amount", amount, "currency", sale->currency, "sold_at", when,
+	    "referral_code", *sale->referral_given != '\0' ?
+	    sale->referral_given : NULL, "repeat", sale->is_repeat);
+}
+
+/* What one recording came to, decided inside its transaction. */
+struct http_sales_outcome {
+	int			seen;		/* the delivery was taken before */
+	int64_t			sale_id;
+	struct store_result	store;
+};
+
+/*
+ * The transaction: the delivery looked up, the sale recorded, the
+ * delivery remembered, all or nothing.  Returns DB_OK (commit), 1 (nothing
+ * to write: a replay, or a conflict) or DB_*.
+ */
+static int
+http_sales_write(struct db *db, const char *source, const char *delivery,
+    const struct sale *sale, int64_t now, struct http_sales_outcome *o)
+{
+	int64_t	customer;
+	int	rc;
+
+	if (delivery != NULL && (rc = store_delivery_find(db, source, delivery,
+	    &o->sale_id)) != 0) {
+		o->seen = rc == 1;
+		return rc;
+	}
+	if ((rc = store_record_sale(db, sale, now, &o->store)) != DB_OK)
+		return rc;
+	if (o->store.outcome == STORE_CONFLICT)
+		return 1;
+	if ((rc = store_find_order(db, sale->order_id, &o->sale_id,
+	    &customer)) != 1)
+		return rc == 0 ? DB_ERROR : rc;
+	if (delivery != NULL)
+		return store_delivery_add(db, source, delivery, o->sale_id, now);
+	return DB_OK;
+}
+
+/*
+ * Record `sale`, handed over by `source` as its delivery `delivery` (the
+ * platform's id of this request, which a retry repeats; NULL when there
+ * is none), and answer: `created` (201 for the API, 200 for webhooks) or
+ * 200 with the sale as stored, 409 for an order id recorded with other
+ * data, 503 while the database is busy.
+ *
+ * A sale is a fact someone handed us, so its transaction is committed
+ * with synchronous FULL (an fsync of the WAL) before the answer: a 2xx
+ * survives a power cut.  The delivery's row is written in the same
+ * transaction, so a replay after any crash either finds both or neither.
+ */
+void
+http_sales_record(struct http_request *r, struct http_response *res,
+    enum source source, const char *delivery, const struct sale *sale,
+    int created)
+{
+	struct db			*db = r->env->db;
+	const char			*name = config_source_names[source];
+	struct http_sales_outcome	 o;
+	struct sale			 stored;
+	json_t				*body;
+	char				 why[600];
+	int				 rc;
+
+	memset(&o, 0, sizeof(o));
+	if (delivery != NULL && *delivery == '\0')
+		delivery = NULL;
+	sqlite3_busy_timeout(db->sqlite, HTTP_SALES_WAIT_MS);
+	if ((rc = db_durable(db, 1)) == DB_OK && (rc = db_begin(db)) == DB_OK)
+		rc = db_end(db, http_sales_write(db, name, delivery, sale,
+		    r->now, &o));
+	db_durable(db, 0);
+	sqlite3_busy_timeout(db->sqlite, DB_BUSY_TIMEOUT_MS);
+	if (rc < 0) {
+		http_db_failed(res, rc);
+		return;
+	}
+	if (!o.seen && o.store.outcome == STORE_CONFLICT) {
+		snprintf(why, sizeof(why), "order \"%s\" is already recorded "
+		    "with a different %s", sale->order_id, o.store.conflict);
+		http_json_error(res, 409, "order recorded with other data", why,
+		    o.store.conflict);
+		return;
+	}
+	if ((rc = store_read_sale(db, o.sale_id, &stored)) != 1) {
+		http_db_failed(res, rc == 0 ? DB_ERROR : rc);
+		return;
+	}
+	body = json_object();
+	if (o.seen) {
+		json_object_set_new(body, "result", json_string("already "
+		    "recorded (a replayed delivery)"));
+	} else if (o.store.outcome == STORE_DUPLICATE) {
+		json_object_set_new(body, "result", json_string("already "
+		    "recorded"));
+	} else {
+		json_object_set_new(body, "result", json_string("recorded"));
+		http_sale_counted(r->server, source);
+		log_info("order \"%s\" recorded from %s%s", stored.order_id,
+		    name, o.store.new_customer ? " (a new customer)" : "");
+		if (o.store.referral != REFERRAL_NONE &&
+		    o.store.referral != REFERRAL_ACCEPTED) {
+			snprintf(why, sizeof(why), "referral code \"%s\" ignored: "
+			    "%s; the sale is recorded", sale->referral_given,
+			    store_referral_text(o.store.referral));
+			log_info("order \"%s\": %s", stored.order_id, why);
+			json_object_set_new(body, "warning", json_string(why));
+		}
+		if (r->env->recorded != NULL)
+			r->env->recorded(r->env->owner);
+	}
+	json_object_set_new(body, "sale", http_sales_json(&stored));
+	http_json(res, o.seen || o.store.outcome == STORE_DUPLICATE ? 200 :
+	    created, NULL, body);
+}
