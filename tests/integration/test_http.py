@@ -18,7 +18,6 @@ import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-import harness  # noqa: E402
 from harness import Daemon, DaemonTest, ShopTest, main, recent  # noqa: E402
 from smtpd import SmtpServer, free_port  # noqa: E402
 
@@ -148,14 +147,8 @@ class Health(Front):
         # daemon, started on the first connection, gets it (LISTEN_FDS).
         self.port = free_port()
         self.shop.write_config(extra="http = { listen = [ ]; };")
-        wrapper = self.shop.write("activate.sh", "#!/bin/sh\nexec systemd-socket-activate -l "
-                                  "127.0.0.1:%d %s \"$@\"\n" % (self.port, harness.AFTERSALE))
-        os.chmod(wrapper, 0o755)
-        binary, harness.AFTERSALE = harness.AFTERSALE, wrapper
-        try:
-            self.daemon = Daemon(self.shop)
-        finally:
-            harness.AFTERSALE = binary
+        self.daemon = Daemon(self.shop, launcher=["systemd-socket-activate", "-l",
+                                                  "127.0.0.1:%d" % self.port])
         deadline = time.monotonic() + 10
         while True:         # the socket is there a moment after the start
             try:

@@ -380,7 +380,9 @@ class Clock:
 class Daemon:
     """`aftersale run` as a child process, its log in the shop's folder."""
 
-    def __init__(self, shop, env=None, clock=None, umask=-1):
+    def __init__(self, shop, env=None, clock=None, umask=-1, launcher=()):
+        """`launcher`: a command that starts aftersale, as systemd's
+        socket activation does, put before it on the command line."""
         self.shop = shop
         self.terminated = False
         self.log_path = shop.path("daemon.log")
@@ -388,7 +390,7 @@ class Daemon:
         environ = {k: v for k, v in os.environ.items() if k != "AFTERSALE_CONFIG"}
         environ.update(clock.env() if clock else {})
         environ.update(env or {})
-        args = [AFTERSALE, "-c", shop.config, "run"]
+        args = list(launcher) + [AFTERSALE, "-c", shop.config, "run"]
         if RUN_AS is not None:
             # The daemon refuses root; it becomes RUN_AS, which must own
             # the shop's folder and what is in it (the database above all).
