@@ -277,6 +277,30 @@ db_create_private(struct db *db)
 }
 
 /*
+ * Switch to (or find) WAL mode, which opens the -wal and -shm files.  A
+ * process running as root that opens the database while no one else has
+ * it (`aftersale stats` as root beside a daemon of its own user, between
+ * two of the daemon's restarts) creates those files as root and hands
+ * them to the database's owner a moment later; opening them in that
+ * moment fails.  So a failure to open is tried again, for a second at
+ * most, before it is one.
+ */
+static int
+db_wal(struct db *db)
+{
+	int rc;
+
+	for (int tries = 0; ; tries++) {
+		rc = sqlite3_exec(db->sqlite, "PRAGMA journal_mode = WAL", NULL,
+		    NULL, NULL);
+		if ((rc & 0xff) != SQLITE_CANTOPEN || tries == 40)
+			break;
+		usleep(25000);
+	}
+	return rc == SQLITE_OK ? DB_OK : db_fail(db, rc, "opening the WAL");
+}
+
+/*
  * A big import grows the WAL to its size; once checkpointed, the file is
  * cut back to this instead of keeping that disk space for good.
  */
@@ -321,7 +345,7 @@ db_open(const char *path, struct db **out)
 	}
 	sqlite3_extended_result_codes(db->sqlite, 1);
 	sqlite3_busy_timeout(db->sqlite, DB_BUSY_TIMEOUT_MS);
-	if ((rc = db_exec(db, "PRAGMA journal_mode = WAL")) != DB_OK ||
+	if ((rc = db_wal(db)) != DB_OK ||
 	    (rc = db_durable(db, 0)) != DB_OK ||
 	    (rc = db_exec(db, DB_JOURNAL_SIZE_LIMIT)) != DB_OK ||
 	    (rc = db_cache_size(db, DB_CACHE_KIB)) != DB_OK ||
