@@ -1202,11 +1202,16 @@ config_secret(struct cfg_ctx *ctx, struct config *cfg, const char *file,
     const char *what, const char *block, const char *credential,
     const char *missing, int for_run, struct secret **out)
 {
-	char	why[4300];
+	char	why[4300], *path;
+	int	rc;
 
 	secret_free(*out);
 	*out = NULL;
-	if (secret_read(file, credential, out, why, sizeof(why)) == -1)
+	/* Relative to the file's folder, like every other path in it. */
+	path = *file != '\0' ? config_resolve(cfg, file) : xstrdup("");
+	rc = secret_read(path, credential, out, why, sizeof(why));
+	free(path);
+	if (rc == -1)
 		cfg_error(ctx, config_line(cfg, *file != '\0' ? what : block),
 		    "%s%s: %s", *file != '\0' ? what : "the systemd credential ",
 		    *file != '\0' ? "" : credential, why);

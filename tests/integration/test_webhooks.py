@@ -531,6 +531,18 @@ class SourcesConfig(ShopTest):
         p = self.shop.run("check-config", env={"CREDENTIALS_DIRECTORY": self.shop.dir})
         self.assertEqual(p.returncode, 0, p.stderr)
 
+    def test_a_relative_secret_file_is_in_the_configuration_folder(self):
+        self.shop.write_secret("shopify-secret", SHOPIFY_SECRET + "\n")
+        self.config('  shopify = { secret_file = "shopify-secret"; };')
+        # Run from elsewhere: the path is the configuration's, not the cwd's.
+        self.assertNotEqual(os.path.dirname(os.path.abspath(self.shop.config)), os.getcwd())
+        p = self.shop.run("check-config")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        os.chmod(self.shop.path("shopify-secret"), 0o644)
+        p = self.shop.run("check-config")
+        self.assertEqual(p.returncode, EX_CONFIG, p.stderr)
+        self.assertIn(self.shop.path("shopify-secret") + " is readable by every user", p.stderr)
+
     def test_sources_need_the_http_block(self):
         lines = self.config("  shopify = { };", http=False)
         p = self.shop.run("check-config")
