@@ -1,12 +1,21 @@
 """The demo: a shop in a temporary folder, a capture SMTP server on
 127.0.0.1 and the real daemon.  The sample sales are imported, two more
 are recorded while it runs (one referred, one a repeat purchase), each
-message is shown as it arrives, then the stats.  Everything it starts,
+message is shown as it arrives, then the stats.  The front door too: a
+signed Shopify orders/paid webhook is posted and its order's messages
+arrive; then the List-Unsubscribe link of a received message is
+POSTed the way a mail provider's one-click does.  Everything it starts,
 it stops.  Run by "make demo" under Debian's python3 (aiosmtpd)."""
 
+import base64
 import email
 import email.policy
+import hashlib
+import hmac
+import http.client
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -16,10 +25,43 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-from smtpd import SmtpServer  # noqa: E402
+from smtpd import SmtpServer, free_port  # noqa: E402
 
 AFTERSALE = os.environ.get("AFTERSALE", "daemon/aftersale")
 SRCDIR = os.environ.get("AFTERSALE_SRCDIR", os.path.join(HERE, "..", ".."))
+# A signing secret as Shopify's admin shows it (Settings, Notifications, Webhooks).
+SHOPIFY_SECRET = "shpss_demo0c0ffee0ddba11d00d5ca1ab1e"
+
+
+def shopify_order(order, email_, name, at):
+    """An orders/paid body shaped like Shopify's documented order (the
+    fixture of the webhook tests), for one bag of coffee."""
+    with open(os.path.join(HERE, "..", "integration", "webhooks", "shopify_order.json")) as f:
+        o = json.load(f)
+    first, last = name.split(" ", 1)
+    o.update(name=order, email=email_, contact_email=email_, currency="EUR",
+             presentment_currency="EUR", processed_at=at, created_at=at,
+             total_price="13.90", current_total_price="13.90", subtotal_price="13.90",
+             current_subtotal_price="13.90", total_discounts="0.00",
+             current_total_discounts="0.00", discount_codes=[], landing_site="/",
+             shipping_lines=[])
+    o["billing_address"].update(first_name=first, last_name=last, name=name)
+    o["customer"].update(email=email_, first_name=first, last_name=last)
+    o["line_items"] = [dict(o["line_items"][0], name="Ethiopia Yirgacheffe 250g",
+                            title="Ethiopia Yirgacheffe 250g", sku="COFFEE-ETH",
+                            price="13.90")]
+    return json.dumps(o).encode()
+
+
+def post(port, path, body, headers):
+    """(status, body text) of one POST to the daemon."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("POST", path, body=body, headers=headers)
+        resp = conn.getresponse()
+        return resp.status, resp.read().decode()
+    finally:
+        conn.close()
 
 
 def step(text):
@@ -35,9 +77,15 @@ def main():
                         os.path.join(folder, "templates"))
         with open(os.path.join(HERE, "aftersale.conf")) as f:
             config = f.read().replace("127.0.0.1:2525", "127.0.0.1:%d" % server.port)
+        http_port = free_port()
+        config = config.replace("127.0.0.1:8025", "127.0.0.1:%d" % http_port)
         conf = os.path.join(folder, "aftersale.conf")
         with open(conf, "w") as f:
             f.write(config)
+        # The secret file is readable by its owner only, or aftersale refuses it.
+        fd = os.open(os.path.join(folder, "shopify-secret"), os.O_WRONLY | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(SHOPIFY_SECRET + "\n")
 
         def aftersale(*args):
             return subprocess.run([AFTERSALE, "-c", conf] + list(args), check=True,
@@ -49,7 +97,8 @@ def main():
         print(aftersale("sale", "import", os.path.join(SRCDIR, "conf", "sample-sales.csv")),
               end="")
 
-        step("starting the daemon (capture server on 127.0.0.1:%d)" % server.port)
+        step("starting the daemon (capture server on 127.0.0.1:%d, HTTP on 127.0.0.1:%d)"
+             % (server.port, http_port))
         run = [AFTERSALE, "-c", conf, "run"]
         if os.geteuid() == 0:
             # aftersale refuses to run as root: it becomes nobody, who must
@@ -70,8 +119,23 @@ def main():
                         "--name", "Bo Jensen", "--product", "Colombia Huila 250g",
                         "--amount", "12.50"), end="")
 
-        step("messages as they arrive")
-        shown, quiet_since = 0, time.monotonic()
+        step("Shopify posts a signed orders/paid webhook for Cy's order #1003")
+        body = shopify_order("#1003", "cy@example.com", "Cy Okafor",
+                             time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        signature = base64.b64encode(hmac.new(SHOPIFY_SECRET.encode(), body,
+                                              hashlib.sha256).digest()).decode()
+        status, answer = post(http_port, "/hooks/shopify", body, {
+            "Content-Type": "application/json", "X-Shopify-Topic": "orders/paid",
+            "X-Shopify-Hmac-Sha256": signature, "X-Shopify-Webhook-Id": "demo-1",
+            "X-Shopify-Shop-Domain": "acme-coffee.myshopify.com"})
+        result = json.loads(answer)
+        print("  POST /hooks/shopify -> %d %s: %s %s %s" % (
+            status, result.get("result"), result["sale"]["order_id"],
+            result["sale"]["email"], result["sale"]["amount"]) if status == 200
+            else "  POST /hooks/shopify -> %d %s" % (status, answer))
+
+        step("messages as they arrive; Cy unsubscribes from the first one")
+        shown, quiet_since, unsubscribed = 0, time.monotonic(), False
         while time.monotonic() - quiet_since < 8:
             received = server.received()
             for _, rcpt, raw in received[shown:]:
@@ -79,8 +143,21 @@ def main():
                 print("  %s  to %-22s %s" % (time.strftime("%H:%M:%S"), rcpt[0],
                                             msg["Subject"]), flush=True)
                 quiet_since = time.monotonic()
+                link = re.search(r"<(http://[^>]+)/u/(\w+)>", msg["List-Unsubscribe"] or "")
+                if rcpt[0] == "cy@example.com" and link and not unsubscribed:
+                    # What a mail provider's "Unsubscribe" button does (RFC 8058).
+                    status, _ = post(http_port, "/u/" + link.group(2),
+                                     "List-Unsubscribe=One-Click",
+                                     {"Content-Type": "application/x-www-form-urlencoded"})
+                    print("  %s  POST %s/u/%s… List-Unsubscribe=One-Click -> %d"
+                          % (time.strftime("%H:%M:%S"), link.group(1), link.group(2)[:6],
+                             status), flush=True)
+                    unsubscribed = True
             shown = len(received)
             time.sleep(0.1)
+        step("aftersale customer cy@example.com")
+        print("".join("  " + line if line.strip() else line for line in
+                      aftersale("customer", "cy@example.com").splitlines(True)), end="")
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(30)
         step("the daemon's log")
