@@ -130,9 +130,12 @@ class Daemons(DaemonTest):
                              "the sink answered before %d were claimed: a slow machine?"
                              % claimed)
             time.sleep(0.02)
+        # Claimed is committed just before a connection takes the message
+        # up: give them a moment to start, well inside the sink's delay.
+        time.sleep(0.5)
 
     def test_sigterm_lets_in_flight_transfers_finish(self):
-        self.start_claimed(1, delay=1, claimed=1)
+        self.start_claimed(1, delay=2, claimed=1)
         self.daemon.signal(signal.SIGTERM)
         self.assertEqual(self.daemon.stop(), 0)
         self.assertEqual(self.shop.scalar("SELECT state FROM messages"), "sent")
