@@ -25,6 +25,7 @@
 #include "xmalloc.h"
 
 #define DAEMON_SETTLE_MS	50	/* after another process's last write */
+#define DAEMON_SETTLE_TRIES	4	/* 50 ms, then 200, 800, 3200 */
 #define DAEMON_BUSY_RETRY_MS	1000	/* after the busy timeout ran out */
 #define DAEMON_FULL_RETRY_MS	1000	/* a full disk: doubling while it is */
 #define DAEMON_FULL_RETRY_MAX_MS 60000
@@ -42,6 +43,7 @@ struct daemon {
 	struct scheduler scheduler;	/* the next turn, smtp.rate */
 	uv_timer_t	 plan_timer;	/* the next batch of a big import */
 	uv_timer_t	 change_timer;	/* a commit by another process settles */
+	int		 settle_tries;	/* looks left after the last write seen */
 	uv_timer_t	 watchdog;	/* housekeeping: only under systemd */
 	uv_fs_event_t	 db_watch;	/* other processes' commits */
 	int		 watching;	/* db_watch is started */
@@ -449,8 +451,20 @@ daemon_check_changes(uv_timer_t *t)
 	struct daemon	*d = t->data;
 	int64_t		 v;
 
-	if (d->stopping || (v = daemon_data_version(d)) == d->data_version)
+	if (d->stopping)
 		return;
+	if ((v = daemon_data_version(d)) == d->data_version) {
+		/*
+		 * Not committed yet: a durable commit syncs the WAL after its
+		 * last write, and only then shows in the index inotify cannot
+		 * see.  Look again, a little later each time.
+		 */
+		if (d->settle_tries > 0 && --d->settle_tries > 0)
+			uv_timer_start(&d->change_timer, daemon_check_changes,
+			    (uint64_t)DAEMON_SETTLE_MS << (2 * (DAEMON_SETTLE_TRIES -
+			    d->settle_tries)), 0);
+		return;
+	}
 	log_debug("the database changed: planning new sales");
 	d->data_version = v;
 	daemon_plan(d);
@@ -469,6 +483,7 @@ daemon_db_changed(uv_fs_event_t *h, const char *file, int events, int status)
 	(void)events;
 	if (status < 0 || d->stopping || !daemon_db_file(d, file))
 		return;
+	d->settle_tries = DAEMON_SETTLE_TRIES;
 	uv_timer_start(&d->change_timer, daemon_check_changes,
 	    DAEMON_SETTLE_MS, 0);
 }

@@ -7,12 +7,15 @@ import email
 import email.policy
 import glob
 import os
+import shutil
 import signal
+import subprocess
 import sys
 import time
+import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import Daemon, DaemonTest, main, recent  # noqa: E402
+from harness import AFTERSALE, Daemon, DaemonTest, main, recent  # noqa: E402
 from relay import Relay  # noqa: E402
 from smtpd import SmtpServer, make_ca  # noqa: E402
 
@@ -84,6 +87,24 @@ class Delivery(DaemonTest):
         self.assertLess(time.monotonic() - start, 5)
         self.assertEqual(self.daemon.stop(), 0)
         self.assertIn("planned 3 messages", self.daemon.text())
+
+    @unittest.skipUnless(shutil.which("strace"), "strace is not installed")
+    def test_a_sale_whose_commit_syncs_slowly_is_still_noticed(self):
+        # Regression: the daemon looked 50 ms after the last WAL write; a
+        # durable commit shows only after its fsync, and a slow disk made
+        # the daemon miss the sale for good.  strace makes each fsync of
+        # `sale add` take 0.4 s.
+        self.daemon = Daemon(self.shop)
+        self.daemon.wait_log("running")
+        env = dict(os.environ, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "")
+                   + ":detect_leaks=0")        # LeakSanitizer cannot run under ptrace
+        subprocess.run(["strace", "-f", "-o", "/dev/null",
+                        "-e", "inject=fsync,fdatasync:delay_enter=400000",
+                        AFTERSALE, "-c", self.shop.config, "sale", "add",
+                        "--order", "A-1", "--email", "ana@example.com",
+                        "--at", "2026-11-01"], check=True, capture_output=True, env=env)
+        self.server.wait_for(3, timeout=15)
+        self.assertEqual(self.daemon.stop(), 0)
 
     def test_log_line_per_outcome(self):
         self.shop.sale("A-1", "ana@example.com", at="2026-11-01")
