@@ -33,6 +33,13 @@ max_len() {
 	esac
 }
 
+# Seeds kept elsewhere in the tree, not copied: the sample templates.
+extra_seeds() {
+	case $1 in
+	template)	echo "$SRCDIR/conf/templates" ;;
+	esac
+}
+
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 CFLAGS="-std=c11 -g -O1 -fno-omit-frame-pointer $SAN -Wall -Wextra \
 	-D_GNU_SOURCE -I$SRCDIR/daemon -I$SRCDIR/tests/fuzz \
@@ -87,7 +94,7 @@ for h in $FUZZ_HARNESSES; do
 	"$bin" -max_total_time="$FUZZ_SECONDS" -max_len="$(max_len "$h")" \
 	    -timeout=10 -rss_limit_mb=2048 -close_fd_mask=3 -print_final_stats=1 \
 	    -artifact_prefix="$findings/" "$corpus" "$SRCDIR/tests/fuzz/seeds/$h" \
-	    >"$log" 2>&1
+	    $(extra_seeds "$h") >"$log" 2>&1
 	rc=$?
 	# "#1234 DONE cov: 812 ft: 3456 corp: ... exec/s: 41000 rss: 60Mb"
 	done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1)
