@@ -332,7 +332,8 @@ daemon_pump(struct daemon *d)
 		if ((rc = db_begin(d->db)) == DB_OK) {
 			for (int i = 0; i < ndone && rc == DB_OK; i++)
 				rc = queue_result(d->db, done[i]->msg,
-				    &turn.verdict[i], now);
+				    &turn.verdict[i], d->cfg->delivery.min_gap,
+				    now);
 			rc = db_end(d->db, rc);
 		}
 		if (rc != DB_OK) {

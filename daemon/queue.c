@@ -327,6 +327,14 @@ queue_claim(struct db *db, const struct config *cfg, int64_t now,
 static const char sql_sent[] =
     "UPDATE messages SET state = 'sent', sent_at = ?2, updated_at = ?2,"
     " last_error = '' WHERE id = ?1";
+/*
+ * min_gap counts from the relay's answer, not from the claim: a sibling
+ * postponed at the claim may be due a little before the gap is over.
+ */
+static const char sql_gap[] =
+    "UPDATE messages SET due_at = ?2"
+    " WHERE customer_id = (SELECT customer_id FROM messages WHERE id = ?1)"
+    " AND state IN " QUEUE_OPEN " AND due_at < ?2";
 static const char sql_defer[] =
     "UPDATE messages SET state = 'deferred', due_at = ?2, last_error = ?3"
     " WHERE id = ?1";
@@ -349,14 +357,15 @@ static const char sql_suppress_customer[] =
 
 /*
  * Record delivery.c's verdict on a claimed message, inside the caller's
- * write transaction (committed right away).  A message whose relay was
- * unusable gets its attempt back, whatever the verdict.  A rejected
- * recipient marks the customer bounced and suppresses what else waits
- * for them.
+ * write transaction (committed right away).  A sent message keeps what
+ * else waits for its customer `min_gap` away from it.  A message whose
+ * relay was unusable gets its attempt back, whatever the verdict.  A
+ * rejected recipient marks the customer bounced and suppresses what else
+ * waits for them.
  */
 int
 queue_result(struct db *db, const struct outgoing *o,
-    const struct delivery_verdict *v, int64_t now)
+    const struct delivery_verdict *v, int64_t min_gap, int64_t now)
 {
 	int rc = DB_OK;
 
@@ -364,6 +373,8 @@ queue_result(struct db *db, const struct outgoing *o,
 	case QUEUE_SENT:
 		if ((rc = db_write(db, sql_sent, o->id, now, NULL)) == DB_OK)
 			rc = store_touch(db, o->customer, now);
+		if (rc == DB_OK && min_gap > 0)
+			rc = db_write(db, sql_gap, o->id, now + min_gap, NULL);
 		break;
 	case QUEUE_DEFERRED:
 		rc = db_write(db, v->relay_down ? sql_requeue : sql_defer, o->id,

@@ -129,7 +129,11 @@ class Delivery(DaemonTest):
         self.assertGreaterEqual(last - first, 2)
 
     def test_min_gap_postpones_the_second_message(self):
-        self.shop.write_config(campaigns=NOW_CAMPAIGNS, smtp_port=self.server.port,
+        """The gap counts from the relay's answer: here it comes 2 s after
+        the claim, which once left the others due 2 s early."""
+        relay = Relay(late={1: 2, 2: 2}).start()
+        self.addCleanup(relay.stop)
+        self.shop.write_config(campaigns=NOW_CAMPAIGNS, smtp_port=relay.port,
                                extra='delivery = { min_gap = "20h"; };')
         self.shop.sale("A-1", "ana@example.com", at="2026-11-01")
         self.shop.sale("B-1", "bo@example.com", at="2026-11-01")
