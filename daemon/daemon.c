@@ -29,6 +29,7 @@
 #define DAEMON_BUSY_RETRY_MS	1000	/* after the busy timeout ran out */
 #define DAEMON_FULL_RETRY_MS	1000	/* a full disk: doubling while it is */
 #define DAEMON_FULL_RETRY_MAX_MS 60000
+#define DAEMON_TIDY_MS		(24 * 3600 * 1000)	/* daily, from the start */
 
 /* The daemon's whole state, owned by the loop thread. */
 struct daemon {
@@ -45,6 +46,7 @@ struct daemon {
 	uv_timer_t	 change_timer;	/* a commit by another process settles */
 	int		 settle_tries;	/* looks left after the last write seen */
 	uv_timer_t	 watchdog;	/* housekeeping: only under systemd */
+	uv_timer_t	 tidy_timer;	/* daily: old records go */
 	uv_fs_event_t	 db_watch;	/* other processes' commits */
 	int		 watching;	/* db_watch is started */
 	uv_async_t	 sender_wake;	/* an answer, or room for a message */
@@ -606,6 +608,7 @@ daemon_stop(struct daemon *d, const char *why)
 	scheduler_stop(&d->scheduler);
 	uv_timer_stop(&d->plan_timer);
 	uv_timer_stop(&d->change_timer);
+	uv_timer_stop(&d->tidy_timer);
 	uv_fs_event_stop(&d->db_watch);
 	d->watching = 0;
 	if (busy == 0)
@@ -621,6 +624,25 @@ daemon_signal(uv_signal_t *h, int signum)
 		daemon_reload(d);
 	else
 		daemon_stop(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+/*
+ * Daily, and at start: forget what is kept for a while only.  A failure
+ * is logged and left for the next day; nothing waits on it.
+ */
+static void
+daemon_tidy(uv_timer_t *t)
+{
+	struct daemon	*d = t->data;
+	int		 count, rc;
+
+	if ((rc = store_delivery_prune(d->db, daemon_now() -
+	    STORE_DELIVERY_KEEP, &count)) != DB_OK)
+		log_warnx("forgetting old webhook deliveries failed; trying "
+		    "again tomorrow");
+	else if (count > 0)
+		log_info("forgot %d webhook deliver%s older than %d days", count,
+		    count == 1 ? "y" : "ies", STORE_DELIVERY_KEEP / 86400);
 }
 
 static void
@@ -665,13 +687,14 @@ daemon_start(struct daemon *d)
 	uv_timer_init(&d->loop, &d->plan_timer);
 	uv_timer_init(&d->loop, &d->change_timer);
 	uv_timer_init(&d->loop, &d->watchdog);
+	uv_timer_init(&d->loop, &d->tidy_timer);
 	uv_fs_event_init(&d->loop, &d->db_watch);
 	uv_async_init(&d->loop, &d->sender_wake, daemon_sender_wake);
 	uv_signal_init(&d->loop, &d->sigterm);
 	uv_signal_init(&d->loop, &d->sigint);
 	uv_signal_init(&d->loop, &d->sighup);
 	d->plan_timer.data = d->change_timer.data = d;
-	d->watchdog.data = d;
+	d->watchdog.data = d->tidy_timer.data = d;
 	d->db_watch.data = d->sigterm.data = d->sigint.data = d->sighup.data = d;
 	d->sender_wake.data = d;
 	uv_signal_start(&d->sigterm, daemon_signal, SIGTERM);
@@ -706,6 +729,7 @@ daemon_start(struct daemon *d)
 	    PACKAGE_VERSION, d->cfg->ncampaigns, d->nworkers,
 	    d->nworkers == 1 ? "" : "s", d->cfg->smtp.url);
 	sd_notify(0, "READY=1");
+	uv_timer_start(&d->tidy_timer, daemon_tidy, 0, DAEMON_TIDY_MS);
 	daemon_plan(d);
 	return 0;
 }

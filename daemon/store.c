@@ -606,3 +606,20 @@ store_delivery_add(struct db *db, const char *source, const char *delivery,
 	rc = db_step(db, st);
 	return rc == SQLITE_DONE ? DB_OK : rc;
 }
+
+static const char sql_delivery_prune[] =
+    "DELETE FROM webhook_deliveries WHERE received_at < ?1";
+
+/*
+ * Forget the deliveries taken before `before`: the platforms stop
+ * retrying long before (Shopify after 48 hours, Stripe after 3 days), and
+ * a replay after that finds its order recorded anyway.  Sets *count.
+ */
+int
+store_delivery_prune(struct db *db, int64_t before, int *count)
+{
+	int rc = db_write(db, sql_delivery_prune, before, 0, NULL);
+
+	*count = rc == DB_OK ? sqlite3_changes(db->sqlite) : 0;
+	return rc;
+}

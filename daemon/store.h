@@ -72,6 +72,8 @@ int	store_delivery_find(struct db *db, const char *source,
 	    const char *delivery, int64_t *sale);
 int	store_delivery_add(struct db *db, const char *source,
 	    const char *delivery, int64_t sale, int64_t now);
+#define STORE_DELIVERY_KEEP	(30 * 86400)	/* seconds a delivery id is kept */
+int	store_delivery_prune(struct db *db, int64_t before, int *count);
 int	store_set_consent(struct db *db, int64_t customer, int subscribed,
 	    int64_t now, int *changed);
 

@@ -17,7 +17,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import THANK_YOU_NOW, Daemon, DaemonTest, ShopTest, main, recent  # noqa: E402
+from harness import THANK_YOU_NOW, Clock, Daemon, DaemonTest, ShopTest, main, recent  # noqa: E402
 from smtpd import SmtpServer, free_port  # noqa: E402
 
 EX_CONFIG = 78
@@ -307,6 +307,36 @@ class Webhooks(Front):
         self.assertEqual(self.shop.scalar("SELECT count(*) FROM customers"), 1)
         self.assertEqual(self.shop.scalar("SELECT count(*) FROM webhook_deliveries"), 2)
         self.assertEqual(self.metric('aftersale_sales_recorded_total{source="shopify"}'), 1)
+        self.assertEqual(self.daemon.stop(), 0)
+
+    def test_delivery_ids_are_forgotten_after_30_days(self):
+        """The daemon forgets delivery ids older than 30 days, at start and
+        daily; a late replay of one finds its order recorded anyway."""
+        clock = Clock(self.shop)
+        clock.set(-31 * 86400)
+        self.daemon = Daemon(self.shop, clock=clock)
+        self.daemon.wait_log("running")
+        old = fixture("shopify_order.json")
+        status, _, answer = self.post("/hooks/shopify", old, shopify_headers(old, delivery="old"))
+        self.assertEqual((status, answer["result"]), (200, "recorded"))
+        clock.set(-29 * 86400)
+        new = fixture("shopify_order.json", **{'"name": "#9999"': '"name": "#9998"'})
+        status, _, answer = self.post("/hooks/shopify", new, shopify_headers(new, delivery="new"))
+        self.assertEqual((status, answer["result"]), (200, "recorded"))
+        self.assertEqual(self.daemon.stop(), 0)
+        self.assertNotIn("forgot", self.daemon.text())
+
+        clock.set(0)
+        self.daemon = Daemon(self.shop, clock=clock)
+        self.daemon.wait_log("forgot 1 webhook delivery older than 30 days")
+        self.assertEqual(self.shop.query("SELECT delivery_id FROM webhook_deliveries"),
+                         [("new",)])
+        status, _, answer = self.post("/hooks/shopify", old, shopify_headers(old, delivery="old"))
+        self.assertEqual((status, answer["result"]), (200, "already recorded"))
+        status, _, answer = self.post("/hooks/shopify", new, shopify_headers(new, delivery="new"))
+        self.assertEqual((status, answer["result"]),
+                         (200, "already recorded (a replayed delivery)"))
+        self.assertEqual(self.shop.scalar("SELECT count(*) FROM sales"), 2)
         self.assertEqual(self.daemon.stop(), 0)
 
     def test_bad_payloads_name_the_field(self):
