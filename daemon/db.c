@@ -173,9 +173,45 @@ db_end(struct db *db, int rc)
 		}
 		return DB_OK;
 	}
-	if (!sqlite3_get_autocommit(db->sqlite))
+	if (db_in_transaction(db))
 		sqlite3_exec(db->sqlite, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
+}
+
+/*
+ * A savepoint in the transaction db_begin() opened, so that one part of
+ * it can be undone alone (a request among those that share a commit).
+ * End it with db_savepoint_end().
+ */
+int
+db_savepoint(struct db *db)
+{
+	return db_exec(db, "SAVEPOINT part");
+}
+
+/*
+ * End the savepoint: keep its writes when rc is DB_OK, else undo them,
+ * the rest of the transaction going on.  Returns rc, or RELEASE's error.
+ * An error such as a full disk may have rolled back the whole transaction
+ * already (SQLite does so for some); db_in_transaction() tells.
+ */
+int
+db_savepoint_end(struct db *db, int rc)
+{
+	if (rc == DB_OK)
+		return db_exec(db, "RELEASE part");
+	if (db_in_transaction(db)) {
+		sqlite3_exec(db->sqlite, "ROLLBACK TO part", NULL, NULL, NULL);
+		sqlite3_exec(db->sqlite, "RELEASE part", NULL, NULL, NULL);
+	}
+	return rc;
+}
+
+/* 1 while a transaction is open on this connection. */
+int
+db_in_transaction(struct db *db)
+{
+	return !sqlite3_get_autocommit(db->sqlite);
 }
 
 /*

@@ -48,6 +48,9 @@ int	db_write(struct db *db, const char *sql, int64_t a, int64_t b,
 int	db_begin(struct db *db);
 int	db_begin_read(struct db *db);
 int	db_end(struct db *db, int rc);
+int	db_savepoint(struct db *db);
+int	db_savepoint_end(struct db *db, int rc);
+int	db_in_transaction(struct db *db);
 void	db_checkpoint(struct db *db);
 int	db_fail(struct db *db, int rc, const char *doing);
 
