@@ -1,6 +1,7 @@
 /* The front door: HTTP/1.1 on libmicrohttpd, driven by the daemon's loop. */
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
@@ -39,22 +40,48 @@
  */
 #define HTTP_DISCARD_TIMES	8
 
+/*
+ * Group commit.  A sale is answered only once an fsync of the WAL has
+ * made it durable, and one fsync per request would hold the front door
+ * to the disk's rate of syncs.  So the sales handled in one MHD_run()
+ * join one write transaction, the batch, each inside a savepoint of its
+ * own (a conflict or an error undoes that request alone), and wait with
+ * their answers set and their connections suspended.  When the run is
+ * over (or the batch full), one commit makes them all durable and they
+ * are answered; if it fails, nothing of theirs is stored and each is
+ * answered as any failed write is (503 for a full disk or a lock).  No
+ * batch outlives the run that opened it: between two runs the daemon
+ * uses the same database connection for its own work, and any other
+ * route commits the batch before it runs, as its transaction cannot
+ * nest in the batch's.
+ */
+#define HTTP_BATCH_MAX		64	/* bounds a batch's wait for its fsync */
+/*
+ * How long a batch waits for the write lock.  The loop waits with it,
+ * and every other client with the loop, so it is short: a lock held
+ * longer (a big import) is answered 503 with Retry-After, and the
+ * platform comes back, as it does for any failed delivery.  Waited once
+ * a run: the sales after the first in the same run are refused at once.
+ */
+#define HTTP_BATCH_WAIT_MS	1000
+
 static const struct http_route {
 	const char	*method;
 	const char	*prefix;	/* ending in '/': one path segment below */
 	http_handler	*handler;
+	int		 batched;	/* its writes join the batch */
 } http_routes[] = {
-	{ "GET", "/healthz", http_ops_healthz },
-	{ "GET", "/metrics", http_ops_metrics },
-	{ "GET", "/u/", http_unsubscribe_page },
-	{ "POST", "/u/", http_unsubscribe_post },
-	{ "GET", "/r/", http_referral_click },
-	{ "POST", "/hooks/shopify", http_hooks_shopify },
-	{ "POST", "/hooks/woocommerce", http_hooks_woocommerce },
-	{ "POST", "/hooks/stripe", http_hooks_stripe },
-	{ "POST", "/api/sales", http_api_sales },
-	{ "POST", "/api/refunds", http_api_refunds },
-	{ "GET", "/api/stats", http_api_stats },
+	{ "GET", "/healthz", http_ops_healthz, 0 },
+	{ "GET", "/metrics", http_ops_metrics, 0 },
+	{ "GET", "/u/", http_unsubscribe_page, 0 },
+	{ "POST", "/u/", http_unsubscribe_post, 0 },
+	{ "GET", "/r/", http_referral_click, 0 },
+	{ "POST", "/hooks/shopify", http_hooks_shopify, 1 },
+	{ "POST", "/hooks/woocommerce", http_hooks_woocommerce, 1 },
+	{ "POST", "/hooks/stripe", http_hooks_stripe, 1 },
+	{ "POST", "/api/sales", http_api_sales, 1 },
+	{ "POST", "/api/refunds", http_api_refunds, 0 },
+	{ "GET", "/api/stats", http_api_stats, 0 },
 };
 
 #define HTTP_NROUTES	(sizeof(http_routes) / sizeof(http_routes[0]))
@@ -77,9 +104,26 @@ struct http_conn {
 
 /* One request, from its headers to its answer. */
 struct http_req {
-	struct buf	body;
-	uint64_t	got;		/* body bytes seen, kept or not */
-	int		too_big;
+	struct buf		 body;
+	uint64_t		 got;		/* body bytes seen, kept or not */
+	int			 too_big;
+	/* Its answer, and what sending it needs once the batch commits. */
+	struct http_response	 res;
+	struct MHD_Connection	*conn;
+	int			 route;
+	const char		*method;	/* libmicrohttpd's, as long as */
+	const char		*path;		/* the request lasts */
+	int			 batched;	/* waits, suspended, in the batch */
+};
+
+/* The requests waiting for one commit; see HTTP_BATCH_MAX. */
+struct http_batch {
+	int		 open;		/* its transaction is */
+	int		 lost;		/* DB_*: an error took it; DB_OK */
+	int		 refused;	/* DB_*: no lock this run; DB_OK */
+	size_t		 n;
+	struct http_req	*members[HTTP_BATCH_MAX];
+	long		 commits;	/* aftersale_http_commits_total */
 };
 
 /* Answers by route and status, for aftersale_http_requests_total. */
@@ -101,9 +145,11 @@ struct http {
 	struct http_count	*counts;
 	size_t			 ncounts;
 	long			 sales[SOURCE_COUNT];	/* recorded, by source */
+	struct http_batch	 batch;
 };
 
 static void	http_run(struct http_listener *);
+static size_t	http_batch_commit(struct http *);
 
 static void http_mhd_log(void *, const char *, va_list)
     __attribute__((format(printf, 2, 0)));
@@ -227,6 +273,7 @@ http_sale_counted(struct http *h, enum source source)
 	h->sales[source]++;
 }
 
+/* With the durable commits they took: fewer when sales shared one. */
 void
 http_sales_metrics(const struct http *h, struct buf *b)
 {
@@ -236,6 +283,70 @@ http_sales_metrics(const struct http *h, struct buf *b)
 	for (int i = 0; i < SOURCE_COUNT; i++)
 		buf_printf(b, "aftersale_sales_recorded_total{source=\"%s\"} "
 		    "%ld\n", config_source_names[i], h->sales[i]);
+	buf_printf(b, "# HELP aftersale_http_commits_total Durable commits "
+	    "(an fsync each) of the front door's sales since start; sales "
+	    "answered together share one.\n"
+	    "# TYPE aftersale_http_commits_total counter\n"
+	    "aftersale_http_commits_total %ld\n", h->batch.commits);
+}
+
+/*
+ * Join the request to the batch, opening the batch's transaction (with
+ * synchronous FULL) if it is the first, and a savepoint for the request
+ * in it; end the savepoint with http_batch_leave().  From then on the
+ * answer the route sets waits for the commit.  Returns DB_OK, or a DB_*
+ * error (logged): the request is not in the batch and the route answers
+ * it now.
+ */
+int
+http_batch_join(struct http_request *req)
+{
+	struct http		*h = req->server;
+	struct http_batch	*b = &h->batch;
+	struct db		*db = h->env->db;
+	int			 rc;
+
+	if (b->open && (b->n == HTTP_BATCH_MAX || b->lost != DB_OK))
+		http_batch_commit(h);
+	if (!b->open) {
+		if (b->refused != DB_OK)
+			return b->refused;
+		sqlite3_busy_timeout(db->sqlite, HTTP_BATCH_WAIT_MS);
+		if ((rc = db_durable(db, 1)) == DB_OK &&
+		    (rc = db_begin(db)) != DB_OK)
+			db_durable(db, 0);
+		sqlite3_busy_timeout(db->sqlite, DB_BUSY_TIMEOUT_MS);
+		if (rc != DB_OK)
+			return b->refused = rc;
+		b->open = 1;
+	}
+	if ((rc = db_savepoint(db)) != DB_OK) {
+		if (!db_in_transaction(db))
+			b->lost = rc;
+		return rc;
+	}
+	b->members[b->n++] = req->req;
+	req->req->batched = 1;
+	return DB_OK;
+}
+
+/*
+ * The request's writes are over: keep them when rc is DB_OK, else undo
+ * them.  Returns rc, or the error that ended the savepoint.  An error
+ * that took the whole transaction with it (SQLite rolls back on some, a
+ * full disk among them) fails the batch: every member is then answered
+ * as its commit failed.
+ */
+int
+http_batch_leave(struct http_request *req, int rc)
+{
+	struct http_batch	*b = &req->server->batch;
+	struct db		*db = req->server->env->db;
+	int			 end = db_savepoint_end(db, rc);
+
+	if (!db_in_transaction(db) || (rc == DB_OK && end != DB_OK))
+		b->lost = end < 0 ? end : DB_ERROR;
+	return end;
 }
 
 /* A query parameter (?since=...), decoded, or NULL. */
@@ -452,6 +563,20 @@ http_begin(struct http *h, struct MHD_Connection *c, const char *method,
 	return ok;
 }
 
+/* Send the request's answer, and free it. */
+static enum MHD_Result
+http_send(struct http *h, struct http_req *r)
+{
+	enum MHD_Result ok = http_respond(h, r->conn, r->route, r->method,
+	    r->path, &r->res);
+
+	buf_free(&r->res.body);
+	free(r->res.location);
+	free(r->res.recorded);
+	memset(&r->res, 0, sizeof(r->res));
+	return ok;
+}
+
 static enum MHD_Result
 http_access(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload,
@@ -461,10 +586,10 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
 	struct http		*h = l->h;
 	struct http_req		*r = *req_cls;
 	struct http_request	 req;
-	struct http_response	 res;
+	struct http_response	*res;
+	struct http_conn	*conn;
 	const char		*path = http_local_path(h->env->cfg, url);
 	int			 route, named, status;
-	enum MHD_Result		 ok;
 	int64_t			 max = h->env->cfg->http.max_body;
 
 	(void)version;
@@ -472,6 +597,9 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
 		*req_cls = r = xcalloc(1, sizeof(*r));
 		return http_begin(h, c, method, path);
 	}
+	/* Answered by the batch, yet called again: the answer was refused. */
+	if (r->batched)
+		return MHD_NO;
 	if (*upload_size > 0) {
 		r->got += *upload_size;
 		if (!r->too_big && r->got <= (uint64_t)max) {
@@ -486,15 +614,25 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
 		    MHD_YES;
 	}
 
-	memset(&res, 0, sizeof(res));
+	res = &r->res;
 	route = http_route(path, method, &status, &named);
+	r->conn = c;
+	r->route = route;
+	r->method = method;
+	r->path = path;
 	if (route < 0) {
 		/* A reload moved http.public_url meanwhile. */
-		http_answer(&res, 404, "no such path", "not found");
+		http_answer(res, 404, "no such path", "not found");
 	} else if (r->too_big) {
-		http_answer(&res, 413, "body over http.max_body",
+		http_answer(res, 413, "body over http.max_body",
 		    "the body is larger than %lld bytes", (long long)max);
+	} else if (*h->env->stopping) {
+		/* As http_begin() would have, and no batch for http_stop(). */
+		http_answer(res, 503, "stopping", "stopping; try again shortly");
+		res->retry_after = 5;
 	} else {
+		if (!http_routes[route].batched)
+			http_batch_commit(h);
 		memset(&req, 0, sizeof(req));
 		req.server = h;
 		req.env = h->env;
@@ -505,13 +643,63 @@ http_access(void *cls, struct MHD_Connection *c, const char *url,
 		req.body_len = r->body.len;
 		req.now = (int64_t)time(NULL);
 		req.conn = c;
-		res.status = 200;
-		http_routes[route].handler(&req, &res);
+		req.req = r;
+		res->status = 200;
+		http_routes[route].handler(&req, res);
 	}
-	ok = http_respond(h, c, route, method, path, &res);
-	buf_free(&res.body);
-	free(res.location);
-	return ok;
+	if (!r->batched)
+		return http_send(h, r);
+	/* In time: the client waits for the commit, not on its own. */
+	if ((conn = http_conn_of(c)) != NULL)
+		conn->deadline = 0;
+	MHD_suspend_connection(c);
+	return MHD_YES;
+}
+
+/*
+ * End the batch: one commit makes every sale in it durable (one fsync),
+ * then each member is sent the answer its route set or, when the commit
+ * failed, the answer to a failed write (nothing of theirs is stored), and
+ * its connection resumed.  The sales are said (logged, counted, planned)
+ * only once committed.  Returns how many requests were answered.
+ */
+static size_t
+http_batch_commit(struct http *h)
+{
+	struct http_batch	*b = &h->batch;
+	struct db		*db = h->env->db;
+	size_t			 n = b->n;
+	int			 rc;
+
+	if (!b->open)
+		return 0;
+	rc = db_end(db, b->lost);
+	db_durable(db, 0);
+	if (rc == DB_OK)
+		b->commits++;
+	else if (n > 0)
+		log_warnx("http: the commit %zu request%s waited for failed; "
+		    "nothing of %s is stored", n, n == 1 ? "" : "s",
+		    n == 1 ? "its" : "theirs");
+	for (size_t i = 0; i < n; i++) {
+		struct http_req *r = b->members[i];
+
+		if (rc != DB_OK) {
+			free(r->res.recorded);
+			r->res.recorded = NULL;
+			http_db_failed(&r->res, rc);
+		} else if (r->res.recorded != NULL) {
+			http_sales_committed(h, h->env, r->res.recorded);
+		}
+		/* A suspended connection takes its answer at any time. */
+		http_send(h, r);
+		MHD_resume_connection(r->conn);
+		b->members[i] = NULL;
+	}
+	b->open = 0;
+	b->lost = DB_OK;
+	b->n = 0;
+	return n;
 }
 
 static void
@@ -639,17 +827,29 @@ http_idle_cb(uv_idle_t *i)
 }
 
 /*
- * Let libmicrohttpd do what is ready, then wait for what it waits for.
- * A timeout of 0 means data it has read but not handled yet (edge-
- * triggered epoll will not say so again): an idle handle runs it on the
- * loop's next turn, after the other handles had theirs.
+ * Let libmicrohttpd do what is ready, commit the batch it filled, then
+ * wait for what it waits for.  A timeout of 0 means data it has read but
+ * not handled yet (edge-triggered epoll will not say so again): an idle
+ * handle runs it on the loop's next turn, after the other handles had
+ * theirs.
  */
 static void
 http_run(struct http_listener *l)
 {
-	MHD_UNSIGNED_LONG_LONG ms;
+	struct http		*h = l->h;
+	MHD_UNSIGNED_LONG_LONG	 ms;
 
 	MHD_run(l->mhd);
+	if (http_batch_commit(h) > 0) {
+		/*
+		 * The answers out now rather than a turn of the loop later.
+		 * That run may take new sales, whose batch may not outlive it
+		 * either: they are answered on the next turn.
+		 */
+		MHD_run(l->mhd);
+		http_batch_commit(h);
+	}
+	h->batch.refused = DB_OK;
 	if (MHD_get_timeout(l->mhd, &ms) != MHD_YES) {
 		uv_timer_stop(&l->timer);
 		uv_idle_stop(&l->idle);
@@ -783,7 +983,8 @@ http_start(uv_loop_t *loop, const struct http_env *env, struct http **out)
 		struct http_listener *l = &h->listeners[i];
 
 		l->h = h;
-		l->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
+		l->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+		    MHD_ALLOW_SUSPEND_RESUME, 0,
 		    NULL, NULL, http_access, l,
 		    /* First, so that every message of the start goes there. */
 		    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, l,
@@ -846,6 +1047,16 @@ http_stop(struct http *h)
 	for (size_t i = 0; i < h->nlisteners; i++) {
 		struct http_listener *l = &h->listeners[i];
 
+		/*
+		 * The answers of the last batches go out: resuming takes a
+		 * run, and sending the next.  No new batch opens (stopping).
+		 */
+		for (int run = 0; run < 2; run++) {
+			MHD_run(l->mhd);
+			http_batch_commit(h);
+		}
+		/* libmicrohttpd may not stop with a connection suspended. */
+		assert(!h->batch.open);
 		/* Out of the loop's epoll set before the descriptor goes. */
 		l->poll.data = l->timer.data = l->idle.data = h;
 		uv_close((uv_handle_t *)&l->poll, http_closed);

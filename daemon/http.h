@@ -31,6 +31,7 @@ struct http_env {
 };
 
 struct http;
+struct http_req;
 
 struct http_request {
 	struct http		*server;
@@ -42,6 +43,19 @@ struct http_request {
 	size_t			 body_len;
 	int64_t			 now;
 	void			*conn;		/* for http_header() */
+	struct http_req		*req;		/* http.c's own, for the batch */
+};
+
+/*
+ * A sale a route recorded, said (logged, counted, planned) once its
+ * batch is committed and not before: a sale whose commit fails was never
+ * recorded.
+ */
+struct http_recorded {
+	enum source	source;
+	char		order_id[SALE_TEXT_LEN];
+	int		new_customer;
+	char		warning[600];	/* a referral code ignored; "" if none */
 };
 
 struct http_response {
@@ -53,6 +67,7 @@ struct http_response {
 	int		 page;		/* an HTML page: a strict CSP with it */
 	const char	*reason;	/* why it was refused, for the log */
 	const char	*authenticate;	/* a 401's WWW-Authenticate */
+	struct http_recorded *recorded;	/* owned; said after the commit */
 };
 
 typedef void http_handler(struct http_request *, struct http_response *);
@@ -75,12 +90,16 @@ void	http_json_error(struct http_response *res, int status,
 	    const char *reason, const char *error, const char *field);
 void	http_sale_counted(struct http *h, enum source source);
 void	http_sales_metrics(const struct http *h, struct buf *b);
+int	http_batch_join(struct http_request *r);
+int	http_batch_leave(struct http_request *r, int rc);
 
 /* http_sales.c: a sale handed to the front door, recorded durably. */
 void	http_sales_record(struct http_request *r, struct http_response *res,
 	    enum source source, const char *delivery, const struct sale *sale,
 	    int created);
 json_t	*http_sales_json(const struct sale *sale);
+void	http_sales_committed(struct http *h, const struct http_env *env,
+	    const struct http_recorded *rec);
 
 /* The routes, one file each (http.c holds their table). */
 void	http_ops_healthz(struct http_request *, struct http_response *);

@@ -8,14 +8,7 @@
 #include "money.h"
 #include "store.h"
 #include "timestamp.h"
-
-/*
- * How long a sale waits for the write lock.  The loop waits with it, and
- * every other client with the loop, so it is short: a lock held longer
- * (a big import) is answered 503 with Retry-After, and the platform
- * comes back, as it does for any failed delivery.
- */
-#define HTTP_SALES_WAIT_MS	1000
+#include "xmalloc.h"
 
 /* The sale as the API shows it: sale add's fields, and what became of it. */
 json_t *
@@ -76,10 +69,13 @@ http_sales_write(struct db *db, const char *source, const char *delivery,
  * 200 with the sale as stored, 409 for an order id recorded with other
  * data, 503 while the database is busy.
  *
- * A sale is a fact someone handed us, so its transaction is committed
- * with synchronous FULL (an fsync of the WAL) before the answer: a 2xx
- * survives a power cut.  The delivery's row is written in the same
- * transaction, so a replay after any crash either finds both or neither.
+ * A sale is a fact someone handed us, so its answer waits until it is
+ * committed with synchronous FULL (an fsync of the WAL): a 2xx survives
+ * a power cut.  The sale joins the front door's batch (http.c), whose one
+ * commit serves every sale of the same turn; the answer set here is sent
+ * after that commit, or replaced by a 503 if it fails.  The delivery's row
+ * is written in the same transaction, so a replay after any crash either
+ * finds both or neither.
  */
 void
 http_sales_record(struct http_request *r, struct http_response *res,
@@ -89,6 +85,7 @@ http_sales_record(struct http_request *r, struct http_response *res,
 	struct db			*db = r->env->db;
 	const char			*name = config_source_names[source];
 	struct http_sales_outcome	 o;
+	struct http_recorded		*rec;
 	struct sale			 stored;
 	json_t				*body;
 	char				 why[600];
@@ -97,12 +94,9 @@ http_sales_record(struct http_request *r, struct http_response *res,
 	memset(&o, 0, sizeof(o));
 	if (delivery != NULL && *delivery == '\0')
 		delivery = NULL;
-	sqlite3_busy_timeout(db->sqlite, HTTP_SALES_WAIT_MS);
-	if ((rc = db_durable(db, 1)) == DB_OK && (rc = db_begin(db)) == DB_OK)
-		rc = db_end(db, http_sales_write(db, name, delivery, sale,
-		    r->now, &o));
-	db_durable(db, 0);
-	sqlite3_busy_timeout(db->sqlite, DB_BUSY_TIMEOUT_MS);
+	if ((rc = http_batch_join(r)) == DB_OK)
+		rc = http_batch_leave(r, http_sales_write(db, name, delivery,
+		    sale, r->now, &o));
 	if (rc < 0) {
 		http_db_failed(res, rc);
 		return;
@@ -114,6 +108,7 @@ http_sales_record(struct http_request *r, struct http_response *res,
 		    o.store.conflict);
 		return;
 	}
+	/* Inside the batch's transaction still: the sale as it will be. */
 	if ((rc = store_read_sale(db, o.sale_id, &stored)) != 1) {
 		http_db_failed(res, rc == 0 ? DB_ERROR : rc);
 		return;
@@ -127,21 +122,41 @@ http_sales_record(struct http_request *r, struct http_response *res,
 		    "recorded"));
 	} else {
 		json_object_set_new(body, "result", json_string("recorded"));
-		http_sale_counted(r->server, source);
-		log_info("order \"%s\" recorded from %s%s", stored.order_id,
-		    name, o.store.new_customer ? " (a new customer)" : "");
+		rec = xcalloc(1, sizeof(*rec));
+		rec->source = source;
+		snprintf(rec->order_id, sizeof(rec->order_id), "%s",
+		    stored.order_id);
+		rec->new_customer = o.store.new_customer;
 		if (o.store.referral != REFERRAL_NONE &&
 		    o.store.referral != REFERRAL_ACCEPTED) {
-			snprintf(why, sizeof(why), "referral code \"%s\" ignored: "
-			    "%s; the sale is recorded", sale->referral_given,
+			snprintf(rec->warning, sizeof(rec->warning),
+			    "referral code \"%s\" ignored: %s; the sale is "
+			    "recorded", sale->referral_given,
 			    store_referral_text(o.store.referral));
-			log_info("order \"%s\": %s", stored.order_id, why);
-			json_object_set_new(body, "warning", json_string(why));
+			json_object_set_new(body, "warning",
+			    json_string(rec->warning));
 		}
-		if (r->env->recorded != NULL)
-			r->env->recorded(r->env->owner);
+		res->recorded = rec;
 	}
 	json_object_set_new(body, "sale", http_sales_json(&stored));
 	http_json(res, o.seen || o.store.outcome == STORE_DUPLICATE ? 200 :
 	    created, NULL, body);
+}
+
+/*
+ * The batch that held a recorded sale is committed: now it is recorded,
+ * so say so, count it, and let the daemon plan it.
+ */
+void
+http_sales_committed(struct http *h, const struct http_env *env,
+    const struct http_recorded *rec)
+{
+	http_sale_counted(h, rec->source);
+	log_info("order \"%s\" recorded from %s%s", rec->order_id,
+	    config_source_names[rec->source], rec->new_customer ?
+	    " (a new customer)" : "");
+	if (rec->warning[0] != '\0')
+		log_info("order \"%s\": %s", rec->order_id, rec->warning);
+	if (env->recorded != NULL)
+		env->recorded(env->owner);
 }
