@@ -2,6 +2,8 @@
 
 #include "customer.h"
 #include "money.h"
+#include "store.h"
+#include "timestamp.h"
 #include "view.h"
 
 static const char sql_customer[] =
@@ -14,8 +16,7 @@ static const char sql_referred[] =
     "SELECT c.email FROM referrals r JOIN customers c ON c.id = r.referred_id"
     " WHERE r.referrer_id = ?1 ORDER BY r.created_at, c.id";
 static const char sql_sales[] =
-    "SELECT order_id, sold_at, amount, currency, is_repeat FROM sales"
-    " WHERE customer_id = ?1 ORDER BY sold_at, id";
+    "SELECT id FROM sales WHERE customer_id = ?1 ORDER BY sold_at, id";
 static const char sql_messages[] =
     "SELECT id, campaign, state, due_at, sent_at FROM messages"
     " WHERE customer_id = ?1 ORDER BY id";
@@ -42,18 +43,32 @@ customer_email_row(sqlite3_stmt *st)
 	return json_string(view_text(st, 0));
 }
 
-static json_t *
-customer_sale_row(sqlite3_stmt *st)
+/* The customer's sales, each read whole, with its line items. */
+static int
+customer_sales(struct db *db, int64_t id, json_t *into)
 {
-	char amount[MONEY_TEXT_LEN];
+	sqlite3_stmt	*st = db_prepare(db, sql_sales);
+	struct sale	 sale;
+	char		 amount[MONEY_TEXT_LEN], when[TIMESTAMP_LEN];
+	int		 rc;
 
-	money_format(sqlite3_column_int64(st, 2), view_text(st, 3), amount);
-	return json_pack("{s:s, s:o, s:s, s:s, s:b}",
-	    "order_id", view_text(st, 0),
-	    "sold_at", view_time(st, 1),
-	    "amount", amount,
-	    "currency", view_text(st, 3),
-	    "repeat", sqlite3_column_int(st, 4));
+	if (st == NULL)
+		return DB_ERROR;
+	sqlite3_bind_int64(st, 1, id);
+	while ((rc = db_step(db, st)) == SQLITE_ROW) {
+		if ((rc = store_read_sale(db, sqlite3_column_int64(st, 0),
+		    &sale)) != 1) {
+			sqlite3_reset(st);
+			return rc == 0 ? DB_ERROR : rc;
+		}
+		money_format(sale.amount, sale.currency, amount);
+		timestamp_format(sale.sold_at, when);
+		json_array_append_new(into, json_pack("{s:s, s:s, s:s, s:s, s:b, "
+		    "s:o}", "order_id", sale.order_id, "sold_at", when,
+		    "amount", amount, "currency", sale.currency,
+		    "repeat", sale.is_repeat, "items", view_items(&sale)));
+	}
+	return rc == SQLITE_DONE ? DB_OK : rc;
 }
 
 static json_t *
@@ -113,8 +128,7 @@ customer_collect(struct db *db, const char *email, json_t **out)
 	json_object_set_new(c, "messages", json_array());
 	if ((rc = customer_rows(db, sql_referred, id,
 	    json_object_get(c, "referred"), customer_email_row)) != DB_OK ||
-	    (rc = customer_rows(db, sql_sales, id, json_object_get(c, "sales"),
-	    customer_sale_row)) != DB_OK ||
+	    (rc = customer_sales(db, id, json_object_get(c, "sales"))) != DB_OK ||
 	    (rc = customer_rows(db, sql_messages, id,
 	    json_object_get(c, "messages"), customer_message_row)) != DB_OK)
 		goto out;
@@ -139,8 +153,8 @@ customer_str(const json_t *o, const char *key)
 void
 customer_print(const json_t *c, FILE *out)
 {
-	const json_t	*v;
-	size_t		 i;
+	const json_t	*v, *item;
+	size_t		 i, j;
 
 	fprintf(out, "%s  %s\n  referral code %s, referred by %s, %s\n",
 	    customer_str(c, "email"), customer_str(c, "name"),
@@ -153,11 +167,18 @@ customer_print(const json_t *c, FILE *out)
 	json_array_foreach(json_object_get(c, "referred"), i, v)
 		fprintf(out, " %s", json_string_value(v));
 	fputs("\n\nSales\n", out);
-	json_array_foreach(json_object_get(c, "sales"), i, v)
+	json_array_foreach(json_object_get(c, "sales"), i, v) {
 		fprintf(out, "  %-20s %s  %10s %s  %s\n", customer_str(v, "order_id"),
 		    customer_str(v, "sold_at"), customer_str(v, "amount"),
 		    customer_str(v, "currency"),
 		    json_is_true(json_object_get(v, "repeat")) ? "repeat" : "first");
+		json_array_foreach(json_object_get(v, "items"), j, item)
+			fprintf(out, "    %5lld x %-20s %-30s %10s\n",
+			    (long long)json_integer_value(json_object_get(item,
+			    "quantity")), customer_str(item, "sku"),
+			    customer_str(item, "product"),
+			    customer_str(item, "amount"));
+	}
 	fputs("\nMessages\n", out);
 	if (json_array_size(json_object_get(c, "messages")) == 0)
 		fputs("  none\n", out);

@@ -19,7 +19,8 @@
 #define DB_FULL		(-5)	/* logged once; the disk is full */
 
 #define DB_BUSY_TIMEOUT_MS	5000
-#define DB_CACHE_MAX		64	/* prepared statements kept */
+#define DB_CACHE_MAX		96	/* prepared statements kept; more is a bug
+				   (the daemon prepares about 66) */
 #define DB_CACHE_KIB		8192	/* page cache, by default */
 #define DB_BULK_CACHE_KIB	36864	/* page cache for bulk imports */
 

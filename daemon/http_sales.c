@@ -8,9 +8,13 @@
 #include "money.h"
 #include "store.h"
 #include "timestamp.h"
+#include "view.h"
 #include "xmalloc.h"
 
-/* The sale as the API shows it: sale add's fields, and what became of it. */
+/*
+ * The sale as the API shows it: sale add's fields, what became of it, and
+ * its line items.
+ */
 json_t *
 http_sales_json(const struct sale *sale)
 {
@@ -18,12 +22,13 @@ http_sales_json(const struct sale *sale)
 
 	money_format(sale->amount, sale->currency, amount);
 	timestamp_format(sale->sold_at, when);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:b}",
-	    "order_id", sale->order_id, "email", sale->email,
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:b, "
+	    "s:o}", "order_id", sale->order_id, "email", sale->email,
 	    "name", sale->name, "sku", sale->sku, "product", sale->product,
 	    "amount", amount, "currency", sale->currency, "sold_at", when,
 	    "referral_code", *sale->referral_given != '\0' ?
-	    sale->referral_given : NULL, "repeat", sale->is_repeat);
+	    sale->referral_given : NULL, "repeat", sale->is_repeat,
+	    "items", view_items(sale));
 }
 
 /* What one recording came to, decided inside its transaction. */

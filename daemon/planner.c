@@ -36,7 +36,8 @@ static const char sql_cancel_earlier[] =
 /*
  * Whom campaign c writes to about sale s: the buyer, or for
  * referral_converted the friend who referred them; 0 when the campaign
- * does not want a message for this sale (trigger, sku, min_amount).
+ * does not want a message for this sale (trigger, sku, min_amount).  The
+ * sku filter takes a sale when any of its items matches.
  * Pure: enabled, and what the database knows, are the caller's.
  */
 int64_t
@@ -63,7 +64,8 @@ planner_recipient(const struct campaign *c, const struct sale *s)
 	}
 	matched = c->sku.n == 0;
 	for (size_t i = 0; i < c->sku.n && !matched; i++)
-		matched = fnmatch(c->sku.v[i], s->sku, 0) == 0;
+		for (size_t j = 0; j < s->nitems && !matched; j++)
+			matched = fnmatch(c->sku.v[i], s->items[j].sku, 0) == 0;
 	if (!matched)
 		return 0;
 	/* min_amount is in thousandths, the sale in its currency's units. */
@@ -208,8 +210,8 @@ planner_run(struct db *db, const struct config *cfg, int64_t now, int *planned,
 	while ((rc = db_step(db, st)) == SQLITE_ROW) {
 		struct sale s;
 
-		store_sale_row(st, 0, &s);
-		if ((rc = planner_sale(db, cfg, &s, now, planned)) != DB_OK)
+		if ((rc = store_sale_row(db, st, 0, &s)) != DB_OK ||
+		    (rc = planner_sale(db, cfg, &s, now, planned)) != DB_OK)
 			return db_end(db, rc);
 		last = s.id;
 		n++;

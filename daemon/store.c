@@ -175,6 +175,44 @@ store_insert_sale(struct db *db, const struct sale *sale, int64_t customer,
 	return DB_OK;
 }
 
+static const char sql_item_insert[] =
+    "INSERT INTO sale_items (sale_id, position, sku, product, quantity, amount)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+/* The sale's line items, or the sale as its one item when it lists none. */
+static int
+store_insert_items(struct db *db, const struct sale *sale, int64_t sale_id)
+{
+	struct sale_item	 self;
+	const struct sale_item	*items = sale->items;
+	size_t			 n = sale->nitems;
+	sqlite3_stmt		*st;
+	int			 rc;
+
+	if (n == 0) {
+		memset(&self, 0, sizeof(self));
+		snprintf(self.sku, sizeof(self.sku), "%s", sale->sku);
+		snprintf(self.product, sizeof(self.product), "%s", sale->product);
+		self.quantity = 1;
+		self.amount = sale->amount;
+		items = &self;
+		n = 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((st = db_prepare(db, sql_item_insert)) == NULL)
+			return DB_ERROR;
+		sqlite3_bind_int64(st, 1, sale_id);
+		sqlite3_bind_int64(st, 2, (int64_t)i);
+		BIND_TEXT(st, 3, items[i].sku);
+		BIND_TEXT(st, 4, items[i].product);
+		sqlite3_bind_int64(st, 5, items[i].quantity);
+		sqlite3_bind_int64(st, 6, items[i].amount);
+		if ((rc = db_step(db, st)) != SQLITE_DONE)
+			return rc;
+	}
+	return DB_OK;
+}
+
 static const char sql_sale_by_order[] =
     "SELECT c.email, s.sku, s.product, s.amount, s.currency, s.sold_at"
     " FROM sales s JOIN customers c ON c.id = s.customer_id"
@@ -183,7 +221,11 @@ static const char sql_sale_by_order[] =
 /*
  * The order id is recorded already: a no-op when it says the same thing,
  * a conflict otherwise.  A sale recorded without a time took "now", so
- * its time is not held against a repeat without one.
+ * its time is not held against a repeat without one.  Line items past the
+ * first (whose sku and product are the sale's) are not compared: the
+ * first recording's stand, so an order imported from an export that
+ * lists its items one way and a webhook that lists them another is one
+ * sale, not a conflict.
  */
 static int
 store_compare_order(struct db *db, const struct sale *sale,
@@ -314,6 +356,8 @@ store_record_sale(struct db *db, const struct sale *sale, int64_t now,
 		return store_compare_order(db, sale, res);
 	}
 
+	if ((rc = store_insert_items(db, sale, sale_id)) != DB_OK)
+		return rc;
 	res->outcome = STORE_ADDED;
 	res->new_customer = c.new;
 	if (c.has_sales) {
@@ -362,15 +406,43 @@ store_copy(char *dst, size_t size, sqlite3_stmt *st, int col)
 	snprintf(dst, size, "%s", s ? s : "");
 }
 
+static const char sql_sale_items[] =
+    "SELECT sku, product, quantity, amount FROM sale_items"
+    " WHERE sale_id = ?1 ORDER BY position LIMIT ?2";
+
+/* The line items of the sale with row id sale->id, into *sale. */
+static int
+store_sale_items(struct db *db, struct sale *sale)
+{
+	sqlite3_stmt	*st = db_prepare(db, sql_sale_items);
+	int		 rc;
+
+	if (st == NULL)
+		return DB_ERROR;
+	sqlite3_bind_int64(st, 1, sale->id);
+	sqlite3_bind_int(st, 2, SALE_ITEMS_MAX);
+	sale->nitems = 0;
+	while ((rc = db_step(db, st)) == SQLITE_ROW) {
+		struct sale_item *it = &sale->items[sale->nitems++];
+
+		store_copy(it->sku, sizeof(it->sku), st, 0);
+		store_copy(it->product, sizeof(it->product), st, 1);
+		it->quantity = sqlite3_column_int64(st, 2);
+		it->amount = sqlite3_column_int64(st, 3);
+	}
+	return rc == SQLITE_DONE ? DB_OK : rc;
+}
+
 /*
  * Read the sale in the STORE_SALE_COLUMNS of the row, from column `col`
- * on, into *sale, whole: a sale read back is what sale_parse would have
- * made of it, and it no longer needs the statement.
+ * on, and its line items, into *sale, whole: a sale read back is what
+ * sale_parse and sale_item_parse would have made of it, and it no longer
+ * needs the statement.  DB_OK or DB_*.
  */
-void
-store_sale_row(sqlite3_stmt *st, int col, struct sale *sale)
+int
+store_sale_row(struct db *db, sqlite3_stmt *st, int col, struct sale *sale)
 {
-	memset(sale, 0, sizeof(*sale));
+	sale_clear(sale);
 	sale->id = sqlite3_column_int64(st, col);
 	sale->customer = sqlite3_column_int64(st, col + 1);
 	sale->referrer = sqlite3_column_int64(st, col + 2);
@@ -387,6 +459,7 @@ store_sale_row(sqlite3_stmt *st, int col, struct sale *sale)
 	sale->sold_at = sqlite3_column_int64(st, col + 12);
 	sale->sold_at_given = 1;	/* a recorded sale has its time */
 	sale_derive(sale);
+	return store_sale_items(db, sale);
 }
 
 /* The facts as stored: 1 when a row is missing, else DB_OK or DB_*. */
@@ -407,9 +480,9 @@ store_read_facts(struct db *db, int64_t customer, int64_t sale,
 	store_copy(f->name, sizeof(f->name), st, 1);
 	store_copy(f->referral_code, sizeof(f->referral_code), st, 2);
 	store_copy(f->unsubscribe_token, sizeof(f->unsubscribe_token), st, 3);
-	store_sale_row(st, 4, &f->sale);
+	rc = store_sale_row(db, st, 4, &f->sale);
 	sqlite3_reset(st);
-	return DB_OK;
+	return rc;
 }
 
 /*
@@ -553,9 +626,9 @@ store_read_sale(struct db *db, int64_t id, struct sale *sale)
 	sqlite3_bind_int64(st, 1, id);
 	if ((rc = db_step(db, st)) != SQLITE_ROW)
 		return rc == SQLITE_DONE ? 0 : rc;
-	store_sale_row(st, 0, sale);
+	rc = store_sale_row(db, st, 0, sale);
 	sqlite3_reset(st);
-	return 1;
+	return rc == DB_OK ? 1 : rc;
 }
 
 static const char sql_delivery_find[] =

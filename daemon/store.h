@@ -56,7 +56,8 @@ struct store_result {
 
 int	store_record_sale(struct db *db, const struct sale *sale, int64_t now,
 	    struct store_result *res);
-void	store_sale_row(sqlite3_stmt *st, int col, struct sale *sale);
+int	store_sale_row(struct db *db, sqlite3_stmt *st, int col,
+	    struct sale *sale);
 const char *store_referral_text(enum store_referral r);
 #define STORE_MISSING	1	/* store_message_facts: a row is gone */
 int	store_message_facts(struct db *db, int64_t customer, int64_t sale,

@@ -1,5 +1,6 @@
-/* Database columns as JSON values, for the commands that show rows. */
+/* What is stored, as JSON values, for the commands and the API that show it. */
 
+#include "money.h"
 #include "timestamp.h"
 #include "view.h"
 
@@ -22,4 +23,22 @@ view_text(sqlite3_stmt *st, int col)
 	const char *s = (const char *)sqlite3_column_text(st, col);
 
 	return s ? s : "";
+}
+
+/* A sale's line items: [{"sku", "product", "quantity", "amount"}, ...]. */
+json_t *
+view_items(const struct sale *sale)
+{
+	json_t	*items = json_array();
+	char	 amount[MONEY_TEXT_LEN];
+
+	for (size_t i = 0; i < sale->nitems; i++) {
+		const struct sale_item *it = &sale->items[i];
+
+		money_format(it->amount, sale->currency, amount);
+		json_array_append_new(items, json_pack("{s:s, s:s, s:I, s:s}",
+		    "sku", it->sku, "product", it->product,
+		    "quantity", (json_int_t)it->quantity, "amount", amount));
+	}
+	return items;
 }

@@ -36,7 +36,8 @@ fuzz_check_no_format_characters(void)
 	sqlite3_stmt *st;
 
 	if (sqlite3_prepare_v2(fuzz_db->sqlite, "SELECT order_id, "
-	    "coalesce(sku, ''), currency FROM sales", -1, &st, NULL) != SQLITE_OK)
+	    "coalesce(sku, ''), currency FROM sales UNION ALL SELECT '', sku, "
+	    "'' FROM sale_items", -1, &st, NULL) != SQLITE_OK)
 		abort();
 	while (sqlite3_step(st) == SQLITE_ROW)
 		for (int i = 0; i < 3; i++)
@@ -62,6 +63,20 @@ fuzz_check_store(void)
 	FUZZ_CHECK(db_run(fuzz_db, "SELECT count(*) FROM referrals WHERE "
 	    "referrer_id NOT IN (SELECT id FROM customers) OR "
 	    "referred_id NOT IN (SELECT id FROM customers)", 0, 0, NULL, &n) == 1);
+	FUZZ_CHECK(n == 0);
+	/*
+	 * Every sale has its items, numbered from 0 on with no gap, the
+	 * first its own sku and product; every item has its sale.
+	 */
+	FUZZ_CHECK(db_run(fuzz_db, "SELECT count(*) FROM sales s WHERE NOT"
+	    " EXISTS (SELECT 1 FROM sale_items i WHERE i.sale_id = s.id AND"
+	    " i.position = 0 AND i.sku = s.sku AND i.product = s.product) OR"
+	    " (SELECT max(position) + 1 - count(*) FROM sale_items"
+	    " WHERE sale_id = s.id) != 0", 0, 0, NULL, &n) == 1);
+	FUZZ_CHECK(n == 0);
+	FUZZ_CHECK(db_run(fuzz_db, "SELECT count(*) FROM sale_items WHERE "
+	    "sale_id NOT IN (SELECT id FROM sales) OR quantity < 1 OR "
+	    "position >= 100", 0, 0, NULL, &n) == 1);
 	FUZZ_CHECK(n == 0);
 	fuzz_check_no_format_characters();
 }
@@ -97,7 +112,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_check_store();
 
 	if (sqlite3_exec(fuzz_db->sqlite, "DELETE FROM referrals; "
-	    "DELETE FROM messages; DELETE FROM planner; DELETE FROM sales; "
+	    "DELETE FROM messages; DELETE FROM planner; DELETE FROM sale_items; "
+	    "DELETE FROM sales; "
 	    "DELETE FROM customers", NULL, NULL, NULL) != SQLITE_OK)
 		abort();
 	return 0;

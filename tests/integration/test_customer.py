@@ -17,7 +17,7 @@ class Customer(ShopTest):
         self.shop.sale("A-2", "ana@example.com", name="Ana Lima", amount="5.00",
                        at="2026-11-10T09:00:00Z")
         self.shop.sale("A-1", "ana@example.com", amount="19.90",
-                       at="2026-03-01T10:00:00Z")
+                       at="2026-03-01T10:00:00Z", sku="COFFEE-KE", product="Kenya beans")
         self.code = self.shop.code_of("ana@example.com")
         self.shop.sale("B-1", "bo@example.com", at="2026-11-12", referral=self.code)
 
@@ -28,9 +28,13 @@ class Customer(ShopTest):
             "referred_by": None, "referred": ["bo@example.com"], "unsubscribed": False,
             "sales": [
                 {"order_id": "A-1", "sold_at": "2026-03-01T10:00:00Z", "amount": "19.90",
-                 "currency": "EUR", "repeat": False},
+                 "currency": "EUR", "repeat": False,
+                 "items": [{"sku": "COFFEE-KE", "product": "Kenya beans", "quantity": 1,
+                            "amount": "19.90"}]},
+                # A sale without a product is still its own one item.
                 {"order_id": "A-2", "sold_at": "2026-11-10T09:00:00Z", "amount": "5.00",
-                 "currency": "EUR", "repeat": True}],
+                 "currency": "EUR", "repeat": True,
+                 "items": [{"sku": "", "product": "", "quantity": 1, "amount": "5.00"}]}],
             "messages": []})
         bo = self.shop.json("customer", "bo@example.com", "--json")
         self.assertEqual(bo["referred_by"], "ana@example.com")
@@ -54,7 +58,8 @@ class Customer(ShopTest):
         self.assertIn("ana@example.com  Ana Lima", out)
         self.assertIn("referral code %s, referred by -, subscribed" % self.code, out)
         self.assertIn("referred: bo@example.com", out)
-        self.assertRegex(out, r"A-1\s+2026-03-01T10:00:00Z\s+19.90 EUR  first")
+        self.assertRegex(out, r"A-1\s+2026-03-01T10:00:00Z\s+19.90 EUR  first\n"
+                              r"\s+1 x COFFEE-KE\s+Kenya beans\s+19.90\n")
         self.assertRegex(out, r"A-2\s+2026-11-10T09:00:00Z\s+5.00 EUR  repeat")
 
     def test_unknown(self):

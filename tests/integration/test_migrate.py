@@ -27,7 +27,7 @@ class Migrate(ShopTest):
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master"
                                                " WHERE type = 'table'")}
         self.assertEqual(tables, {"customers", "sales", "referrals", "messages", "planner",
-                                  "referral_clicks", "webhook_deliveries"})
+                                  "referral_clicks", "webhook_deliveries", "sale_items"})
 
     def test_upgrades_an_old_database_keeping_its_data(self):
         with sqlite3.connect(self.shop.database) as db:
@@ -40,6 +40,36 @@ class Migrate(ShopTest):
         self.assertIn("schema version %d" % LATEST, out)
         self.assertEqual(self.shop.scalar("PRAGMA user_version"), LATEST)
         self.assertEqual(self.shop.scalar("SELECT referral_code FROM customers"), "ABCDEFGH")
+
+    def test_sales_of_version_8_become_their_own_one_item(self):
+        # Migration 0009 keeps line items; the sales recorded before it
+        # read as they did: one item each, their sku, product and amount.
+        with sqlite3.connect(self.shop.database) as db:
+            for path in MIGRATIONS[:8]:
+                with open(path) as f:
+                    db.executescript(f.read())
+            db.execute("PRAGMA user_version = 8")
+            db.execute("INSERT INTO customers (id, email, referral_code, created_at)"
+                       " VALUES (1, 'ana@example.com', 'ABCDEFGH', 0)")
+            db.executemany(
+                "INSERT INTO sales (id, order_id, customer_id, sku, product, amount,"
+                " currency, sold_at, recorded_at) VALUES (?, ?, 1, ?, ?, ?, 'EUR', ?, 0)",
+                [(1, "A-1", "COFFEE-KE", "Kenya beans", 1990, 1772359200),
+                 (2, "A-2", "", "", 500, 1772445600)])
+        self.shop.ok("migrate")
+        self.assertEqual(self.shop.query(
+            "SELECT sale_id, position, sku, product, quantity, amount FROM sale_items"
+            " ORDER BY sale_id, position"),
+            [(1, 0, "COFFEE-KE", "Kenya beans", 1, 1990), (2, 0, "", "", 1, 500)])
+        sales = self.shop.json("customer", "ana@example.com", "--json")["sales"]
+        self.assertEqual([s["items"] for s in sales], [
+            [{"sku": "COFFEE-KE", "product": "Kenya beans", "quantity": 1, "amount": "19.90"}],
+            [{"sku": "", "product": "", "quantity": 1, "amount": "5.00"}]])
+        # A sale recorded now without items is its own one item too.
+        self.shop.sale("A-3", "bo@example.com", sku="TEA-1", amount="4.00")
+        self.assertEqual(self.shop.query(
+            "SELECT i.sku, i.quantity, i.amount FROM sale_items i JOIN sales s"
+            " ON s.id = i.sale_id WHERE s.order_id = 'A-3'"), [("TEA-1", 1, 400)])
 
     def test_any_command_creates_it(self):
         self.shop.ok("stats")

@@ -404,7 +404,9 @@ class Webhooks(Front):
         self.assertEqual(answer["sale"], {
             "order_id": "A-1", "email": "Ana@Example.com", "name": "Ana Lima",
             "sku": "COFFEE-1", "product": "Beans", "amount": "19.90", "currency": "EUR",
-            "sold_at": sale["sold_at"], "referral_code": None, "repeat": False})
+            "sold_at": sale["sold_at"], "referral_code": None, "repeat": False,
+            "items": [{"sku": "COFFEE-1", "product": "Beans", "quantity": 1,
+                       "amount": "19.90"}]})
         status, _, answer = self.post("/api/sales", body, self.bearer())
         self.assertEqual((status, answer["result"]), (200, "already recorded"))
         sale["amount"] = "29.90"

@@ -175,7 +175,7 @@ class Shop:
         if not os.path.exists(self.database):
             return None
         return {t: self.scalar("SELECT count(*) FROM " + t)
-                for t in ("customers", "sales", "referrals", "messages")}
+                for t in ("customers", "sales", "sale_items", "referrals", "messages")}
 
     def sale(self, order, email, **fields):
         """Record one sale with `sale add`; options as keyword arguments."""

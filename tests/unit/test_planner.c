@@ -10,13 +10,17 @@
 #define BUYER		11
 #define REFERRER	22
 
-/* A first purchase of 25.00 EUR by BUYER, with no referral. */
+/*
+ * A first purchase of 25.00 EUR by BUYER, with no referral, as a sale is
+ * read back: one item at least, the first the sale's sku.
+ */
 static struct sale
 sale(void)
 {
 	struct sale s = {
 		.id = 1, .customer = BUYER, .sku = "COFFEE-KE",
-		.amount = 2500, .currency = "EUR",
+		.amount = 2500, .currency = "EUR", .nitems = 1,
+		.items = { { .sku = "COFFEE-KE", .quantity = 1, .amount = 2500 } },
 	};
 
 	return s;
@@ -71,8 +75,34 @@ test_sku_globs(void **state)
 	assert_int_equal(planner_recipient(&c, &s), 0);
 	c.sku.n = 2;
 	assert_int_equal(planner_recipient(&c, &s), BUYER);
-	snprintf(s.sku, sizeof(s.sku), "coffee-ke");	/* globs match case */
+	/* globs match case */
+	snprintf(s.items[0].sku, sizeof(s.items[0].sku), "coffee-ke");
 	assert_int_equal(planner_recipient(&c, &s), 0);
+}
+
+/* Any item of the sale can match, not only the first (the sale's sku). */
+static void
+test_sku_any_item(void **state)
+{
+	const char	*globs[] = { "TEA-*" };
+	struct campaign	 c = { .name = "c", .on = TRIGGER_SALE };
+	struct sale	 s = sale();
+
+	(void)state;
+	c.sku.v = globs;
+	c.sku.n = 1;
+	assert_int_equal(planner_recipient(&c, &s), 0);
+	s.items[1] = (struct sale_item){ .sku = "MUG-1", .quantity = 2 };
+	s.items[2] = (struct sale_item){ .sku = "TEA-GREEN", .quantity = 1 };
+	s.nitems = 2;
+	assert_int_equal(planner_recipient(&c, &s), 0);
+	s.nitems = 3;
+	assert_int_equal(planner_recipient(&c, &s), BUYER);
+	/* Without a filter, a sale of no sku at all is taken. */
+	c.sku.n = 0;
+	s.items[0].sku[0] = '\0';
+	s.nitems = 1;
+	assert_int_equal(planner_recipient(&c, &s), BUYER);
 }
 
 /* min_amount is thousandths of a unit; sales are in minor units. */
@@ -144,6 +174,7 @@ main(void)
 		cmocka_unit_test(test_trigger),
 		cmocka_unit_test(test_referral_goes_to_referrer),
 		cmocka_unit_test(test_sku_globs),
+		cmocka_unit_test(test_sku_any_item),
 		cmocka_unit_test(test_min_amount),
 		cmocka_unit_test(test_state),
 		cmocka_unit_test(test_first_sale_once),
