@@ -74,16 +74,15 @@ http_api_object(struct http_request *r, struct http_response *res)
 
 /*
  * A sale's fields from the object: each a string (amount too, "12.34",
- * which no binary number would keep exact) or null.  "items" gives the
- * sku and product of the first item where the sale names none, as the
- * platforms' orders do.  Returns 0, or -1 with a 422 set.
+ * which no binary number would keep exact) or null; "items" is an array,
+ * for http_api_items.  Returns 0, or -1 with a 422 set.
  */
 static int
 http_api_fields(json_t *obj, char *fields[SALE_NFIELDS],
     struct http_response *res)
 {
 	const char	*key;
-	json_t		*v, *item;
+	json_t		*v;
 	char		 why[300];
 	int		 f;
 
@@ -113,20 +112,78 @@ http_api_fields(json_t *obj, char *fields[SALE_NFIELDS],
 		}
 		fields[f] = (char *)json_string_value(v);
 	}
-	item = json_array_get(json_object_get(obj, "items"), 0);
-	if (item != NULL && !json_is_object(item)) {
-		http_json_error(res, 422, "a bad field", "items must be an array "
-		    "of objects", "items");
-		return -1;
+	return 0;
+}
+
+/*
+ * The line items of the checked sale from `items` (an array, or NULL):
+ * objects of sku and product (strings), quantity (a whole number, 1 when
+ * absent) and amount (a string, as the sale's, for the whole quantity).
+ * Returns 0, or -1 with a 422 set naming the field, as "items[1].amount".
+ */
+static int
+http_api_items(json_t *items, struct sale *sale, struct http_response *res)
+{
+	char			 where[32], name[ITEM_NFIELDS][48], quantity[32];
+	char			 unknown[100], why[SALE_ERROR_LEN];
+	char			*fields[ITEM_NFIELDS];
+	const char		*names[ITEM_NFIELDS], *key;
+	enum sale_item_field	 bad;
+	json_t			*item, *v;
+	size_t			 i;
+	int			 f;
+
+	json_array_foreach(items, i, item) {
+		snprintf(where, sizeof(where), "items[%zu]", i);
+		if (!json_is_object(item)) {
+			snprintf(why, sizeof(why), "%s is not an object", where);
+			http_json_error(res, 422, "a bad field", why, where);
+			return -1;
+		}
+		for (f = 0; f < ITEM_NFIELDS; f++) {
+			snprintf(name[f], sizeof(name[f]), "%s.%s", where,
+			    sale_item_field_names[f]);
+			names[f] = name[f];
+			fields[f] = NULL;
+		}
+		json_object_foreach(item, key, v) {
+			/* An item's amount is for its quantity: no price here. */
+			for (f = 0; f < ITEM_PRICE; f++)
+				if (strcmp(key, sale_item_field_names[f]) == 0)
+					break;
+			if (f == ITEM_PRICE) {
+				snprintf(unknown, sizeof(unknown), "%s.%.64s",
+				    where, key);
+				snprintf(why, sizeof(why), "unknown field \"%s\"",
+				    unknown);
+				http_json_error(res, 422, "an unknown field", why,
+				    unknown);
+				return -1;
+			}
+			if (json_is_null(v))
+				continue;
+			if (f == ITEM_QUANTITY && json_is_integer(v)) {
+				snprintf(quantity, sizeof(quantity), "%"
+				    JSON_INTEGER_FORMAT, json_integer_value(v));
+				fields[f] = quantity;
+			} else if (f != ITEM_QUANTITY && json_is_string(v)) {
+				fields[f] = (char *)json_string_value(v);
+			} else {
+				snprintf(why, sizeof(why), "%s must be %s", names[f],
+				    f == ITEM_QUANTITY ? "a whole number such as 2" :
+				    f == ITEM_AMOUNT ? "a string such as \"12.34\"" :
+				    "a string");
+				http_json_error(res, 422, "a bad field", why,
+				    names[f]);
+				return -1;
+			}
+		}
+		if (sale_item_parse(sale, fields, names, why, &bad) == -1) {
+			http_json_error(res, 422, "a bad field", why,
+			    bad == ITEM_NFIELDS ? "items" : names[bad]);
+			return -1;
+		}
 	}
-	if (fields[SALE_SKU] == NULL &&
-	    json_is_string(json_object_get(item, "sku")))
-		fields[SALE_SKU] = (char *)json_string_value(
-		    json_object_get(item, "sku"));
-	if (fields[SALE_PRODUCT] == NULL &&
-	    json_is_string(json_object_get(item, "product")))
-		fields[SALE_PRODUCT] = (char *)json_string_value(
-		    json_object_get(item, "product"));
 	return 0;
 }
 
@@ -151,7 +208,8 @@ http_api_sales(struct http_request *r, struct http_response *res)
 		    r->env->cfg->shop.currency, r->now, &sale, err, &bad) == -1)
 			http_json_error(res, 422, "a bad field", err,
 			    sale_field_names[bad]);
-		else
+		else if (http_api_items(json_object_get(obj, "items"), &sale,
+		    res) == 0)
 			http_sales_record(r, res, SOURCE_API, NULL, &sale, 201);
 	}
 	json_decref(obj);

@@ -27,21 +27,24 @@ struct platform_map {
 };
 
 static enum platform_result platform_fail(struct platform_map *m,
-    enum platform_result rc, int field, const char *fmt, ...)
+    enum platform_result rc, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Say why, and for a bad field which one; returns rc. */
+/* Say why, and for a bad field which one (NULL for the others); returns rc. */
 static enum platform_result
-platform_fail(struct platform_map *m, enum platform_result rc, int field,
-    const char *fmt, ...)
+platform_fail(struct platform_map *m, enum platform_result rc,
+    const char *field, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(m->why, m->size, fmt, ap);
 	va_end(ap);
-	if (rc == PLATFORM_BAD_FIELD)
-		m->out->field = sale_field_names[field];
+	if (rc == PLATFORM_BAD_FIELD) {
+		snprintf(m->out->field_name, sizeof(m->out->field_name), "%s",
+		    field);
+		m->out->field = m->out->field_name;
+	}
 	return rc;
 }
 
@@ -88,33 +91,49 @@ platform_object(json_t *parent, const char *key)
 }
 
 /*
- * Set `field` from the member `key` of obj, named `name` in messages:
- * a string, or an integer (ids and numbers are both seen).  Absent, null
- * and "" leave the field as it is and return 0, so the next candidate can
- * be tried; a value of another type is a bad field (-1).
+ * The member `key` of obj as text into dst: a string, or an integer (ids
+ * and numbers are both seen).  1 when taken; 0 when it is absent, null or
+ * "", dst untouched; -1 for a value of another type.
+ */
+static int
+platform_value(json_t *obj, const char *key, char dst[PLATFORM_TEXT_MAX + 1])
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v == NULL || json_is_null(v) ||
+	    (json_is_string(v) && json_string_value(v)[0] == '\0'))
+		return 0;
+	if (json_is_string(v))
+		platform_copy(dst, json_string_value(v));
+	else if (json_is_integer(v))
+		snprintf(dst, PLATFORM_TEXT_MAX + 1, "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
+	else
+		return -1;
+	return 1;
+}
+
+/*
+ * Set `field` from the member `key` of obj, named `name` in messages,
+ * unless it is set already.  Absent, null and "" leave the field as it
+ * is and return 0, so the next candidate can be tried; a value of
+ * another type is a bad field (-1).
  */
 static int
 platform_take(struct platform_map *m, int field, json_t *obj, const char *key,
     const char *name)
 {
-	json_t	*v = json_object_get(obj, key);
-	char	*dst = m->out->text[field];
+	int rc;
 
-	if (v == NULL || json_is_null(v) || dst[0] != '\0')
+	if (m->out->text[field][0] != '\0')
 		return 0;
-	if (json_is_string(v)) {
-		if (json_string_value(v)[0] == '\0')
-			return 0;
-		platform_copy(dst, json_string_value(v));
-	} else if (json_is_integer(v)) {
-		snprintf(dst, PLATFORM_TEXT_MAX + 1, "%" JSON_INTEGER_FORMAT,
-		    json_integer_value(v));
-	} else {
-		platform_fail(m, PLATFORM_BAD_FIELD, field, "%s is not a string",
-		    name);
+	if ((rc = platform_value(obj, key, m->out->text[field])) == -1) {
+		platform_fail(m, PLATFORM_BAD_FIELD, sale_field_names[field],
+		    "%s is not a string", name);
 		return -1;
 	}
-	m->names[field] = name;
+	if (rc == 1)
+		m->names[field] = name;
 	return 0;
 }
 
@@ -336,7 +355,8 @@ platform_required(struct platform_map *m, const char *order, const char *email,
 
 	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
 		if (m->out->text[need[i]][0] == '\0')
-			return platform_fail(m, PLATFORM_BAD_FIELD, need[i],
+			return platform_fail(m, PLATFORM_BAD_FIELD,
+			    sale_field_names[need[i]],
 			    "%s is missing", keys[need[i]]);
 	return PLATFORM_OK;
 }
@@ -355,7 +375,8 @@ platform_check(struct platform_map *m)
 		fields[i] = m->out->text[i];
 	if (sale_parse_as(fields, m->names, "", 0, &m->out->sale, err,
 	    &bad) == -1)
-		return platform_fail(m, PLATFORM_BAD_FIELD, bad, "%s", err);
+		return platform_fail(m, PLATFORM_BAD_FIELD,
+		    sale_field_names[bad], "%s", err);
 	return PLATFORM_OK;
 }
 
@@ -369,12 +390,12 @@ platform_load(struct platform_map *m, const char *json, size_t len)
 	/* Duplicate keys have no meaning we could pick: refuse them. */
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &e);
 	if (root == NULL) {
-		platform_fail(m, PLATFORM_MALFORMED, 0, "malformed JSON at line "
+		platform_fail(m, PLATFORM_MALFORMED, NULL, "malformed JSON at line "
 		    "%d, column %d: %s", e.line, e.column, e.text);
 		return NULL;
 	}
 	if (!json_is_object(root)) {
-		platform_fail(m, PLATFORM_MALFORMED, 0, "the body is JSON but "
+		platform_fail(m, PLATFORM_MALFORMED, NULL, "the body is JSON but "
 		    "not an object");
 		json_decref(root);
 		return NULL;
@@ -382,20 +403,77 @@ platform_load(struct platform_map *m, const char *json, size_t len)
 	return root;
 }
 
-/* The first element of an array member, if it is an object. */
-static json_t *
-platform_first(json_t *obj, const char *key)
-{
-	json_t *v = json_array_get(json_object_get(obj, key), 0);
+/* One line item as a platform reported it, and where each field came from. */
+struct platform_item {
+	char	where[40];		/* "line_items.data[2]", any index */
+	char	text[ITEM_NFIELDS][PLATFORM_TEXT_MAX + 1];
+	char	names[ITEM_NFIELDS][PLATFORM_FIELD_LEN];
+};
 
-	return json_is_object(v) ? v : NULL;
+/* What a platform keeps of an item past the members platform_items reads. */
+typedef enum platform_result platform_item_more(struct platform_map *m,
+    json_t *item, struct platform_item *it);
+
+/*
+ * The order's line items, once platform_check has passed (the sale's
+ * currency is known): `array` (absent or null: none) lists objects whose
+ * member keys[f] holds item field f (NULL: none); `more`, unless NULL,
+ * takes the rest.  Each item is checked as sale_item_parse checks it,
+ * and named "LIST[i].KEY" in messages.
+ */
+static enum platform_result
+platform_items(struct platform_map *m, json_t *array, const char *list,
+    const char *const keys[ITEM_NFIELDS], platform_item_more *more)
+{
+	struct platform_item	 it;
+	char			 err[SALE_ERROR_LEN], *fields[ITEM_NFIELDS];
+	const char		*names[ITEM_NFIELDS];
+	enum sale_item_field	 bad;
+	enum platform_result	 rc;
+	json_t			*item;
+	size_t			 i;
+
+	if (array == NULL || json_is_null(array))
+		return PLATFORM_OK;
+	if (!json_is_array(array))
+		return platform_fail(m, PLATFORM_BAD_FIELD, list, "%s is not an "
+		    "array", list);
+	json_array_foreach(array, i, item) {
+		memset(&it, 0, sizeof(it));
+		snprintf(it.where, sizeof(it.where), "%s[%zu]", list, i);
+		if (!json_is_object(item))
+			return platform_fail(m, PLATFORM_BAD_FIELD, it.where,
+			    "%s is not an object", it.where);
+		for (int f = 0; f < ITEM_NFIELDS; f++) {
+			snprintf(it.names[f], sizeof(it.names[f]), "%s.%s",
+			    it.where, keys[f] ? keys[f] : sale_item_field_names[f]);
+			if (keys[f] != NULL &&
+			    platform_value(item, keys[f], it.text[f]) == -1)
+				return platform_fail(m, PLATFORM_BAD_FIELD,
+				    it.names[f], "%s is not a string or a whole "
+				    "number", it.names[f]);
+		}
+		if (more != NULL && (rc = more(m, item, &it)) != PLATFORM_OK)
+			return rc;
+		platform_amount_trim(it.text[ITEM_AMOUNT], m->out->sale.currency);
+		platform_amount_trim(it.text[ITEM_PRICE], m->out->sale.currency);
+		for (int f = 0; f < ITEM_NFIELDS; f++) {
+			fields[f] = it.text[f];
+			names[f] = it.names[f];
+		}
+		if (sale_item_parse(&m->out->sale, fields, names, err, &bad) == -1)
+			return platform_fail(m, PLATFORM_BAD_FIELD,
+			    bad == ITEM_NFIELDS ? list : names[bad], "%s", err);
+	}
+	return PLATFORM_OK;
 }
 
 /*
  * A Shopify order (the body of orders/create, orders/paid, orders/updated).
  * The order id is `name` ("#1001"), as in the shop's CSV export, so an
- * import and later webhooks name the same orders; the first line item
- * gives the sale's sku and product, as the import does.
+ * import and later webhooks name the same orders.  A line item's price is
+ * for one, before discounts, as in the export: its amount is price times
+ * quantity.
  */
 enum platform_result
 platform_shopify_order(const char *json, size_t len, struct platform_order *out,
@@ -403,7 +481,11 @@ platform_shopify_order(const char *json, size_t len, struct platform_order *out,
 {
 	struct platform_map	 m;
 	enum platform_result	 rc;
-	json_t			*root, *customer, *billing, *item, *attrs, *a;
+	static const char *const keys[ITEM_NFIELDS] = {
+		[ITEM_SKU] = "sku", [ITEM_PRODUCT] = "name",
+		[ITEM_QUANTITY] = "quantity", [ITEM_PRICE] = "price",
+	};
+	json_t			*root, *customer, *billing, *attrs, *a;
 	const char		*status;
 	size_t			 i;
 
@@ -419,17 +501,16 @@ platform_shopify_order(const char *json, size_t len, struct platform_order *out,
 		break;
 	default:
 		if (status == NULL)
-			rc = platform_fail(&m, PLATFORM_IGNORED, 0, "no "
+			rc = platform_fail(&m, PLATFORM_IGNORED, NULL, "no "
 			    "financial_status: not an order we can tell is paid");
 		else
-			rc = platform_fail(&m, PLATFORM_IGNORED, 0,
+			rc = platform_fail(&m, PLATFORM_IGNORED, NULL,
 			    "financial_status is \"%.32s\": not paid, so not a "
 			    "sale yet", status);
 		goto out;
 	}
 	customer = platform_object(root, "customer");
 	billing = platform_object(root, "billing_address");
-	item = platform_first(root, "line_items");
 	platform_id(root, "id", out->platform_id, sizeof(out->platform_id));
 
 	rc = PLATFORM_BAD_FIELD;
@@ -441,9 +522,6 @@ platform_shopify_order(const char *json, size_t len, struct platform_order *out,
 		"customer.email") == -1 ||
 	    platform_take(&m, SALE_NAME, billing, "name",
 		"billing_address.name") == -1 ||
-	    platform_take(&m, SALE_SKU, item, "sku", "line_items[0].sku") == -1 ||
-	    platform_take(&m, SALE_PRODUCT, item, "name",
-		"line_items[0].name") == -1 ||
 	    platform_take(&m, SALE_AMOUNT, root, "current_total_price",
 		"current_total_price") == -1 ||
 	    platform_take(&m, SALE_AMOUNT, root, "total_price",
@@ -474,8 +552,10 @@ platform_shopify_order(const char *json, size_t len, struct platform_order *out,
 
 	if ((rc = platform_required(&m, "name", "email (and contact_email, "
 	    "customer.email)", "current_total_price (and total_price)",
-	    "currency", "processed_at (and created_at)")) == PLATFORM_OK)
-		rc = platform_check(&m);
+	    "currency", "processed_at (and created_at)")) == PLATFORM_OK &&
+	    (rc = platform_check(&m)) == PLATFORM_OK)
+		rc = platform_items(&m, json_object_get(root, "line_items"),
+		    "line_items", keys, NULL);
 out:
 	json_decref(root);
 	return rc;
@@ -484,6 +564,7 @@ out:
 /*
  * A WooCommerce order (the body of order.created and order.updated).
  * Times are the _gmt ones, which WooCommerce writes without an offset.
+ * A line item's total is for its quantity, after discounts, before tax.
  */
 enum platform_result
 platform_woocommerce_order(const char *json, size_t len,
@@ -491,7 +572,11 @@ platform_woocommerce_order(const char *json, size_t len,
 {
 	struct platform_map	 m;
 	enum platform_result	 rc;
-	json_t			*root, *billing, *item;
+	static const char *const keys[ITEM_NFIELDS] = {
+		[ITEM_SKU] = "sku", [ITEM_PRODUCT] = "name",
+		[ITEM_QUANTITY] = "quantity", [ITEM_AMOUNT] = "total",
+	};
+	json_t			*root, *billing;
 	const char		*status;
 
 	platform_begin(&m, out, why, size);
@@ -502,22 +587,18 @@ platform_woocommerce_order(const char *json, size_t len,
 		out->refunded = 1;
 	} else if (status == NULL || (strcmp(status, "processing") != 0 &&
 	    strcmp(status, "completed") != 0)) {
-		rc = platform_fail(&m, PLATFORM_IGNORED, 0, "status is \"%.32s\": "
+		rc = platform_fail(&m, PLATFORM_IGNORED, NULL, "status is \"%.32s\": "
 		    "not processing or completed, so not a sale yet",
 		    status ? status : "");
 		goto out;
 	}
 	billing = platform_object(root, "billing");
-	item = platform_first(root, "line_items");
 	platform_id(root, "id", out->platform_id, sizeof(out->platform_id));
 
 	rc = PLATFORM_BAD_FIELD;
 	if (platform_take(&m, SALE_ORDER_ID, root, "number", "number") == -1 ||
 	    platform_take(&m, SALE_EMAIL, billing, "email",
 		"billing.email") == -1 ||
-	    platform_take(&m, SALE_SKU, item, "sku", "line_items[0].sku") == -1 ||
-	    platform_take(&m, SALE_PRODUCT, item, "name",
-		"line_items[0].name") == -1 ||
 	    platform_take(&m, SALE_AMOUNT, root, "total", "total") == -1 ||
 	    platform_take(&m, SALE_CURRENCY, root, "currency", "currency") == -1 ||
 	    platform_take(&m, SALE_SOLD_AT, root, "date_paid_gmt",
@@ -532,8 +613,10 @@ platform_woocommerce_order(const char *json, size_t len,
 	    "code", "coupon_lines[].code");
 
 	if ((rc = platform_required(&m, "number", "billing.email", "total",
-	    "currency", "date_paid_gmt (and date_created_gmt)")) == PLATFORM_OK)
-		rc = platform_check(&m);
+	    "currency", "date_paid_gmt (and date_created_gmt)")) ==
+	    PLATFORM_OK && (rc = platform_check(&m)) == PLATFORM_OK)
+		rc = platform_items(&m, json_object_get(root, "line_items"),
+		    "line_items", keys, NULL);
 out:
 	json_decref(root);
 	return rc;
@@ -561,47 +644,77 @@ platform_stripe_decimals(const char *currency)
 	return 2;
 }
 
-/* amount_total, in Stripe's minor units, as text in ISO 4217's. */
+/*
+ * The member `key` of obj, an amount in Stripe's minor units of the
+ * session's currency, as text in ISO 4217's into dst; `name` says where
+ * it came from, `field` is the field at fault.  Absent or null leaves dst
+ * as it is, for the caller to say or not.
+ */
 static enum platform_result
-platform_stripe_amount(struct platform_map *m, json_t *session)
+platform_stripe_amount(struct platform_map *m, json_t *obj, const char *key,
+    const char *name, const char *field, char dst[PLATFORM_TEXT_MAX + 1])
 {
-	json_t		*v = json_object_get(session, "amount_total");
+	json_t		*v = json_object_get(obj, key);
 	char		*currency = m->out->text[SALE_CURRENCY];
 	json_int_t	 amount;
 	int		 ours, theirs;
 	char		 code[4];
 
 	if (v == NULL || json_is_null(v))
-		return PLATFORM_OK;	/* platform_required() says it */
+		return PLATFORM_OK;
 	if (!json_is_integer(v) || (amount = json_integer_value(v)) < 0 ||
 	    amount > MONEY_MAX)
-		return platform_fail(m, PLATFORM_BAD_FIELD, SALE_AMOUNT,
-		    "amount_total is not a whole number of minor units between "
-		    "0 and %lld", MONEY_MAX);
+		return platform_fail(m, PLATFORM_BAD_FIELD, field, "%s is not a "
+		    "whole number of minor units between 0 and %lld", name,
+		    MONEY_MAX);
 	if (*currency == '\0')
 		return PLATFORM_OK;	/* platform_required() says it */
 	for (int i = 0; i < 4; i++)
 		code[i] = (char)toupper((unsigned char)currency[i]);
 	if (strlen(currency) != 3 || !money_currency_valid(code))
-		return platform_fail(m, PLATFORM_BAD_FIELD, SALE_CURRENCY,
-		    "currency \"%.16s\" is not a three-letter ISO 4217 code",
-		    currency);
+		return platform_fail(m, PLATFORM_BAD_FIELD,
+		    sale_field_names[SALE_CURRENCY], "currency \"%.16s\" is not "
+		    "a three-letter ISO 4217 code", currency);
 	ours = money_decimals(code);
 	theirs = platform_stripe_decimals(code);
 	for (; theirs > ours; theirs--) {
 		if (amount % 10 != 0)
-			return platform_fail(m, PLATFORM_BAD_FIELD, SALE_AMOUNT,
-			    "amount_total %" JSON_INTEGER_FORMAT " is not a "
-			    "whole amount of %s", json_integer_value(v), code);
+			return platform_fail(m, PLATFORM_BAD_FIELD, field,
+			    "%s %" JSON_INTEGER_FORMAT " is not a whole amount "
+			    "of %s", name, json_integer_value(v), code);
 		amount /= 10;
 	}
 	for (; theirs < ours; theirs++)
 		if ((amount *= 10) > MONEY_MAX)
-			return platform_fail(m, PLATFORM_BAD_FIELD, SALE_AMOUNT,
-			    "amount_total is too large");
-	money_format(amount, code, m->out->text[SALE_AMOUNT]);
-	m->names[SALE_AMOUNT] = "amount_total";
+			return platform_fail(m, PLATFORM_BAD_FIELD, field,
+			    "%s is too large", name);
+	money_format(amount, code, dst);
 	return PLATFORM_OK;
+}
+
+/*
+ * What a Stripe line item keeps deeper than its members: its product's
+ * id (price.product, an id or, expanded, the object) as the sku, and its
+ * amount_total in Stripe's minor units.
+ */
+static enum platform_result
+platform_stripe_item(struct platform_map *m, json_t *item,
+    struct platform_item *it)
+{
+	json_t	*price = platform_object(item, "price");
+	json_t	*product = platform_object(price, "product");
+
+	snprintf(it->names[ITEM_SKU], sizeof(it->names[ITEM_SKU]),
+	    "%s.price.product", it->where);
+	if (platform_value(product ? product : price, product ? "id" :
+	    "product", it->text[ITEM_SKU]) == -1)
+		return platform_fail(m, PLATFORM_BAD_FIELD, it->names[ITEM_SKU],
+		    "%s is not a string", it->names[ITEM_SKU]);
+	snprintf(it->names[ITEM_AMOUNT], sizeof(it->names[ITEM_AMOUNT]),
+	    "%s.amount_total", it->where);
+	return platform_stripe_amount(m, item, "amount_total",
+	    it->names[ITEM_AMOUNT], it->names[ITEM_AMOUNT],
+	    it->text[ITEM_AMOUNT]);
 }
 
 /* A Unix time member into the field, as text sale_parse() reads. */
@@ -624,7 +737,10 @@ platform_epoch(struct platform_map *m, json_t *obj, const char *key,
  * A Stripe event about a Checkout Session: checkout.session.completed
  * when paid, or checkout.session.async_payment_succeeded.  The order id
  * is the PaymentIntent (what refunds name), else the session; the time is
- * the event's, when the payment completed.
+ * the event's, when the payment completed.  Line items come only where
+ * the session was expanded with them (line_items.data), and then as
+ * Stripe listed them: a list it cut short (has_more) is kept as far as
+ * it goes, since refusing the event would lose the sale.
  */
 enum platform_result
 platform_stripe_event(const char *json, size_t len, struct platform_order *out,
@@ -632,7 +748,10 @@ platform_stripe_event(const char *json, size_t len, struct platform_order *out,
 {
 	struct platform_map	 m;
 	enum platform_result	 rc;
-	json_t			*root, *session, *details, *pi, *items, *meta;
+	static const char *const keys[ITEM_NFIELDS] = {
+		[ITEM_PRODUCT] = "description", [ITEM_QUANTITY] = "quantity",
+	};
+	json_t			*root, *session, *details, *pi, *meta;
 	const char		*type, *paid, *ref;
 
 	platform_begin(&m, out, why, size);
@@ -641,21 +760,21 @@ platform_stripe_event(const char *json, size_t len, struct platform_order *out,
 	type = platform_string(root, "type");
 	session = platform_object(platform_object(root, "data"), "object");
 	if (type == NULL || session == NULL) {
-		rc = platform_fail(&m, PLATFORM_MALFORMED, 0, "not a Stripe event: "
+		rc = platform_fail(&m, PLATFORM_MALFORMED, NULL, "not a Stripe event: "
 		    "no type or no data.object");
 		goto out;
 	}
 	platform_id(root, "id", out->event_id, sizeof(out->event_id));
 	if (strcmp(type, "checkout.session.completed") != 0 &&
 	    strcmp(type, "checkout.session.async_payment_succeeded") != 0) {
-		rc = platform_fail(&m, PLATFORM_IGNORED, 0, "event type \"%.64s\" "
+		rc = platform_fail(&m, PLATFORM_IGNORED, NULL, "event type \"%.64s\" "
 		    "is not a completed checkout", type);
 		goto out;
 	}
 	/* An async payment (a bank debit) completes "unpaid" and succeeds later. */
 	if ((paid = platform_string(session, "payment_status")) == NULL ||
 	    strcmp(paid, "paid") != 0) {
-		rc = platform_fail(&m, PLATFORM_IGNORED, 0, "payment_status is "
+		rc = platform_fail(&m, PLATFORM_IGNORED, NULL, "payment_status is "
 		    "\"%.32s\": not paid, so not a sale yet", paid ? paid : "");
 		goto out;
 	}
@@ -663,7 +782,6 @@ platform_stripe_event(const char *json, size_t len, struct platform_order *out,
 	platform_id(session, "id", out->platform_id, sizeof(out->platform_id));
 	/* payment_intent is an id, or the object when the event expands it. */
 	pi = json_object_get(session, "payment_intent");
-	items = platform_first(platform_object(session, "line_items"), "data");
 	meta = platform_object(session, "metadata");
 
 	rc = PLATFORM_BAD_FIELD;
@@ -677,12 +795,13 @@ platform_stripe_event(const char *json, size_t len, struct platform_order *out,
 		"customer_email") == -1 ||
 	    platform_take(&m, SALE_NAME, details, "name",
 		"customer_details.name") == -1 ||
-	    platform_take(&m, SALE_PRODUCT, items, "description",
-		"line_items.data[0].description") == -1 ||
 	    platform_take(&m, SALE_CURRENCY, session, "currency",
 		"currency") == -1 ||
-	    platform_stripe_amount(&m, session) != PLATFORM_OK)
+	    platform_stripe_amount(&m, session, "amount_total", "amount_total",
+		sale_field_names[SALE_AMOUNT], out->text[SALE_AMOUNT]) !=
+		PLATFORM_OK)
 		goto out;
+	m.names[SALE_AMOUNT] = "amount_total";
 	platform_epoch(&m, root, "created", "created");
 	platform_epoch(&m, session, "created", "data.object.created");
 
@@ -701,8 +820,11 @@ platform_stripe_event(const char *json, size_t len, struct platform_order *out,
 
 	if ((rc = platform_required(&m, "payment_intent (and id)",
 	    "customer_details.email", "amount_total", "currency",
-	    "created")) == PLATFORM_OK)
-		rc = platform_check(&m);
+	    "created")) == PLATFORM_OK && (rc = platform_check(&m)) ==
+	    PLATFORM_OK)
+		rc = platform_items(&m, json_object_get(platform_object(session,
+		    "line_items"), "data"), "line_items.data", keys,
+		    platform_stripe_item);
 out:
 	json_decref(root);
 	return rc;

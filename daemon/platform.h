@@ -22,14 +22,17 @@ enum platform_result {
  */
 #define PLATFORM_TEXT_MAX	512
 #define PLATFORM_ID_LEN		256	/* Stripe's ids go up to 255 */
+#define PLATFORM_FIELD_LEN	64	/* "line_items.data[99].price.product" */
 
 /*
  * A sale as a platform reported it.  Its text lives in text[], so the
  * struct owns everything out->sale points to; nothing is to be freed.
  */
 struct platform_order {
-	struct sale	 sale;
-	const char	*field;		/* PLATFORM_BAD_FIELD: "email", "amount"... */
+	struct sale	 sale;		/* with its line items */
+	const char	*field;		/* PLATFORM_BAD_FIELD: "email", "amount",
+					   "line_items[1].price"...; field_name */
+	char		 field_name[PLATFORM_FIELD_LEN];
 	int		 refunded;	/* the platform says refunded, in part or whole */
 	char		 platform_id[PLATFORM_ID_LEN];	/* the platform's own id of
 					   the order (Shopify's numeric id, the

@@ -35,11 +35,12 @@ fuzz_mapper(mapper *fn, const char *body, size_t len)
 	FUZZ_CHECK(memchr(why, '\0', sizeof(why)) != NULL);
 	FUZZ_CHECK((rc == PLATFORM_OK) == (why[0] == '\0'));
 	FUZZ_CHECK((rc == PLATFORM_BAD_FIELD) == (o.field != NULL));
+	/* A sale's field, or an item's, named as in the payload. */
 	if (o.field != NULL) {
-		int known = 0;
+		int known = strncmp(o.field, "line_items", 10) == 0;
 
 		for (int i = 0; i < SALE_NFIELDS; i++)
-			known |= o.field == sale_field_names[i];
+			known |= strcmp(o.field, sale_field_names[i]) == 0;
 		FUZZ_CHECK(known);
 	}
 	/* Pure: the same body, the same answer. */
@@ -65,6 +66,22 @@ fuzz_mapper(mapper *fn, const char *body, size_t len)
 	}
 	FUZZ_CHECK(text_find_format(s->order_id, 0) == 0);
 	FUZZ_CHECK(text_find_format(s->sku, 0) == 0);
+	/* Items as sale_item_parse admits them; the first is the sale's. */
+	FUZZ_CHECK(s->nitems <= SALE_ITEMS_MAX);
+	FUZZ_CHECK(s->nitems == again.sale.nitems);
+	if (s->nitems > 0)
+		FUZZ_CHECK(strcmp(s->sku, s->items[0].sku) == 0 &&
+		    strcmp(s->product, s->items[0].product) == 0);
+	for (size_t i = 0; i < s->nitems; i++) {
+		const struct sale_item *it = &s->items[i];
+
+		FUZZ_CHECK(it->quantity >= 1 && it->quantity <= SALE_QUANTITY_MAX);
+		FUZZ_CHECK(it->amount >= 0 && it->amount <= MONEY_MAX);
+		FUZZ_CHECK(text_utf8_valid(it->sku) && !text_has_control(it->sku));
+		FUZZ_CHECK(text_utf8_valid(it->product) &&
+		    !text_has_control(it->product));
+		FUZZ_CHECK(text_find_format(it->sku, 0) == 0);
+	}
 }
 
 /* Any header: one of the answers, never OK for bytes nobody signed. */

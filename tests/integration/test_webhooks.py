@@ -490,6 +490,136 @@ class Webhooks(Front):
         self.assertEqual(self.daemon.stop(), 0)
 
 
+class LineItems(Front):
+    """Every item of an order is kept, and a campaign's sku filter looks at
+    all of them, not only the first (issue 10)."""
+
+    # Only an item past the first matches "cross-sell"; nothing matches "tea".
+    campaigns = ",\n".join((
+        '  { name = "cross-sell"; on = "sale"; after = "0s"; template = "thank-you";'
+        ' sku = [ "MUG-*", "Bar*" ]; }',
+        '  { name = "tea"; on = "sale"; after = "0s"; template = "thank-you";'
+        ' sku = [ "TEA-*" ]; }'))
+
+    def items(self, order_id):
+        return self.shop.query(
+            "SELECT i.position, i.sku, i.product, i.quantity, i.amount FROM sale_items i"
+            " JOIN sales s ON s.id = i.sale_id WHERE s.order_id = ? ORDER BY i.position",
+            order_id)
+
+    def test_every_item_kept_and_matched(self):
+        self.start()
+        # Shopify: the second line item, two mugs at 12.50 each.
+        shopify = fixture("shopify_order.json", **{
+            '"processed_at": "2026-03-01T10:00:00-05:00"': '"processed_at": "%s"' % recent(),
+            '"id": 141249953214522974,\n   "current_quantity": 1,\n'
+            '   "name": "IPod Nano - 8GB",\n   "price": "199.00",\n'
+            '   "product_id": 632910392,\n   "quantity": 1,\n   "sku": "IPOD2008PINK"':
+            '"id": 141249953214522974,\n   "current_quantity": 2,\n'
+            '   "name": "Mug, blue",\n   "price": "12.50",\n'
+            '   "product_id": 632910393,\n   "quantity": 2,\n   "sku": "MUG-2"'})
+        status, _, answer = self.post("/hooks/shopify", shopify, shopify_headers(shopify))
+        self.assertEqual(status, 200, answer)
+        self.assertEqual(answer["sale"]["items"], [
+            {"sku": "IPOD2008PINK", "product": "IPod Nano - 8GB", "quantity": 1,
+             "amount": "199.00"},
+            {"sku": "MUG-2", "product": "Mug, blue", "quantity": 2, "amount": "25.00"}])
+        self.assertEqual(self.items("#9999"), [
+            (0, "IPOD2008PINK", "IPod Nano - 8GB", 1, 19900),
+            (1, "MUG-2", "Mug, blue", 2, 2500)])
+        # WooCommerce: its fixture's second item is "Bar3"; totals are for
+        # the quantity.
+        woo = fixture("woocommerce_order.json", **{
+            '"date_paid_gmt": "2017-03-22T19:28:08"':
+            '"date_paid_gmt": "%s"' % recent().rstrip("Z")})
+        status, _, answer = self.post("/hooks/woocommerce", woo, woo_headers(woo))
+        self.assertEqual(status, 200, answer)
+        self.assertEqual(self.items("727"), [
+            (0, "", "Woo Single #1", 2, 600),
+            (1, "Bar3", "Ship Your Idea &ndash; Color: Black, Size: M Test", 1, 1200)])
+        # The sale's own sku and product are the first item's.
+        self.assertEqual(self.shop.query("SELECT order_id, sku, product FROM sales"
+                                         " ORDER BY order_id"),
+                         [("#9999", "IPOD2008PINK", "IPod Nano - 8GB"),
+                          ("727", "", "Woo Single #1")])
+        self.daemon.wait_states({"sent": 2})
+        self.assertEqual(self.shop.query(
+            "SELECT m.campaign, s.order_id FROM messages m JOIN sales s ON s.id = m.sale_id"
+            " ORDER BY s.order_id"), [("cross-sell", "#9999"), ("cross-sell", "727")])
+        self.assertEqual(sorted(rcpts for _, rcpts, _ in self.server.wait_for(2)),
+                         [["john.doe@example.com"], ["jon@example.com"]])
+        # The same order again is one sale, its items not written twice.
+        status, _, answer = self.post("/hooks/shopify", shopify,
+                                      shopify_headers(shopify, topic="orders/create",
+                                                      delivery="d-2"))
+        self.assertEqual((status, answer["result"]), (200, "already recorded"), answer)
+        self.assertEqual(len(self.items("#9999")), 2)
+        self.assertEqual(self.daemon.stop(), 0)
+
+    def test_api_items(self):
+        self.start()
+        sale = {"order_id": "A-1", "email": "ana@example.com", "amount": "31.00",
+                "currency": "EUR", "sold_at": recent(),
+                "items": [{"sku": "TEA-GREEN", "product": "Sencha", "quantity": 2,
+                           "amount": "18.00"},
+                          {"sku": "MUG-1", "product": "Mug", "amount": "13.00"}]}
+        status, _, answer = self.post("/api/sales", json.dumps(sale).encode(), self.bearer())
+        self.assertEqual(status, 201, answer)
+        self.assertEqual((answer["sale"]["sku"], answer["sale"]["product"]),
+                         ("TEA-GREEN", "Sencha"))
+        self.assertEqual(answer["sale"]["items"], [
+            {"sku": "TEA-GREEN", "product": "Sencha", "quantity": 2, "amount": "18.00"},
+            {"sku": "MUG-1", "product": "Mug", "quantity": 1, "amount": "13.00"}])
+        # Both campaigns match one item each.
+        self.daemon.wait_states({"sent": 2})
+        self.assertEqual(self.shop.query("SELECT campaign FROM messages ORDER BY campaign"),
+                         [("cross-sell",), ("tea",)])
+        self.assertEqual(self.shop.json("customer", "ana@example.com", "--json")
+                         ["sales"][0]["items"], answer["sale"]["items"])
+
+        # A bad item is the whole sale's refusal, naming the item's field.
+        def with_items(*items, **fields):
+            body = {"order_id": "A-2", "email": "bo@example.com", "amount": "10.00"}
+            body.update(fields)
+            body["items"] = list(items)
+            return json.dumps(body).encode()
+        good = {"sku": "A", "product": "B", "quantity": 1, "amount": "1.00"}
+        cases = [
+            (with_items(good, dict(good, amount="ten")), "items[1].amount",
+             'items[1].amount "ten" is not an amount of EUR'),
+            (with_items(good, dict(good, amount=1.5)), "items[1].amount",
+             'items[1].amount must be a string such as "12.34"'),
+            (with_items(dict(good, quantity=0)), "items[0].quantity",
+             'items[0].quantity "0" is not a whole number from 1 to 1000000'),
+            (with_items(good, dict(good, quantity=-1)), "items[1].quantity",
+             'items[1].quantity "-1" is not a whole number'),
+            (with_items(dict(good, quantity="2")), "items[0].quantity",
+             "items[0].quantity must be a whole number such as 2"),
+            (with_items(good, dict(good, sku="A\u0007B")), "items[1].sku",
+             "items[1].sku contains a line break or another control character"),
+            (with_items(good, dict(good, product="B\u202eA")), "items[1].product",
+             "U+202E"),
+            (with_items(dict(good, colour="red")), "items[0].colour",
+             'unknown field "items[0].colour"'),
+            (with_items(good, "a mug"), "items[1]", "items[1] is not an object"),
+            (with_items(good, sku="OTHER"), "items[0].sku",
+             'items[0].sku "A" is not the sale\'s sku "OTHER"'),
+            (with_items(*[good] * 101), "items", "more than 100 line items"),
+            (json.dumps({"order_id": "A-2", "email": "bo@example.com",
+                         "items": {"sku": "A"}}).encode(), "items",
+             "items must be an array of objects"),
+        ]
+        for body, field, error in cases:
+            with self.subTest(field=field, error=error):
+                answer = self.assertRefused(422, "/api/sales", body, self.bearer(), field)
+                self.assertIn(error, answer["error"])
+        # A hundred items are taken.
+        status, _, answer = self.post("/api/sales", with_items(*[good] * 100), self.bearer())
+        self.assertEqual(status, 201, answer)
+        self.assertEqual(len(self.items("A-2")), 100)
+        self.assertEqual(self.daemon.stop(), 0)
+
+
 class OneSource(Front):
     """Only Shopify's block: the other routes are not there."""
 

@@ -528,6 +528,61 @@ test_shopify_fallbacks(void **state)
 	assert_string_equal(order.sale.product, "");
 }
 
+/* The second line item of the Shopify fixture, to edit. */
+#define SHOPIFY_SECOND \
+    "\"id\": 141249953214522974,\n" \
+    "   \"current_quantity\": 1,\n" \
+    "   \"name\": \"IPod Nano - 8GB\",\n" \
+    "   \"price\": \"199.00\",\n" \
+    "   \"product_id\": 632910392,\n" \
+    "   \"quantity\": 1,\n" \
+    "   \"sku\": \"IPOD2008PINK\""
+
+static void
+test_shopify_items(void **state)
+{
+	(void)state;
+	assert_int_equal(run(platform_shopify_order, shopify_order, SHOPIFY_SECOND,
+	    "\"name\": \"Mug\", \"price\": \"12.50\", \"quantity\": 3, "
+	    "\"sku\": \"MUG-2\""), PLATFORM_OK);
+	assert_int_equal(order.sale.nitems, 2);
+	assert_string_equal(order.sale.items[0].sku, "IPOD2008PINK");
+	assert_string_equal(order.sale.items[0].product, "IPod Nano - 8GB");
+	assert_int_equal(order.sale.items[0].quantity, 1);
+	assert_int_equal(order.sale.items[0].amount, 19900);
+	/* The price is for one: the amount is for the quantity. */
+	assert_string_equal(order.sale.items[1].sku, "MUG-2");
+	assert_string_equal(order.sale.items[1].product, "Mug");
+	assert_int_equal(order.sale.items[1].quantity, 3);
+	assert_int_equal(order.sale.items[1].amount, 3750);
+	/* No sku: an item still, and the sale's sku is the first item's. */
+	assert_int_equal(run(platform_shopify_order, shopify_order,
+	    "\"sku\": \"IPOD2008PINK\"", "\"sku\": null"), PLATFORM_OK);
+	assert_int_equal(order.sale.nitems, 2);
+	assert_string_equal(order.sale.sku, "");
+	assert_string_equal(order.sale.items[1].sku, "IPOD2008PINK");
+
+	/* A bad item is a bad order, named by where it sits. */
+	expect_bad(platform_shopify_order, shopify_order, SHOPIFY_SECOND,
+	    "\"price\": \"1.999\"", "line_items[1].price",
+	    "line_items[1].price \"1.999\" is not an amount of USD");
+	expect_bad(platform_shopify_order, shopify_order, SHOPIFY_SECOND,
+	    "\"price\": 199.0", "line_items[1].price",
+	    "line_items[1].price is not a string or a whole number");
+	expect_bad(platform_shopify_order, shopify_order, SHOPIFY_SECOND,
+	    "\"quantity\": 0", "line_items[1].quantity",
+	    "line_items[1].quantity \"0\" is not a whole number from 1");
+	expect_bad(platform_shopify_order, shopify_order, SHOPIFY_SECOND,
+	    "\"sku\": \"A\\nB\"", "line_items[1].sku",
+	    "line_items[1].sku contains a line break");
+	expect_bad(platform_shopify_order, shopify_order, "\"line_items\": [",
+	    "\"line_items\": 5, \"x\": [", "line_items", "line_items is not an "
+	    "array");
+	expect_bad(platform_shopify_order, shopify_order, "\"line_items\": [",
+	    "\"line_items\": [7, ", "line_items[0]", "line_items[0] is not an "
+	    "object");
+}
+
 static void
 test_shopify_not_paid(void **state)
 {
@@ -686,6 +741,26 @@ test_woocommerce_order(void **state)
 }
 
 static void
+test_woocommerce_items(void **state)
+{
+	(void)state;
+	assert_int_equal(run(platform_woocommerce_order, woocommerce_order, NULL,
+	    NULL), PLATFORM_OK);
+	assert_int_equal(order.sale.nitems, 2);
+	/* total is for the quantity, after discounts. */
+	assert_string_equal(order.sale.items[0].sku, "");
+	assert_string_equal(order.sale.items[0].product, "Woo Single #1");
+	assert_int_equal(order.sale.items[0].quantity, 2);
+	assert_int_equal(order.sale.items[0].amount, 600);
+	assert_string_equal(order.sale.items[1].sku, "Bar3");
+	assert_int_equal(order.sale.items[1].quantity, 1);
+	assert_int_equal(order.sale.items[1].amount, 1200);
+	expect_bad(platform_woocommerce_order, woocommerce_order,
+	    "\"total\": \"12.00\"", "\"total\": \"-12.00\"",
+	    "line_items[1].total", "line_items[1].total \"-12.00\" is negative");
+}
+
+static void
 test_woocommerce_not_a_sale_and_bad(void **state)
 {
 	static const char *const other[] = {
@@ -799,6 +874,45 @@ test_stripe_minor_units(void **state)
 }
 
 static void
+test_stripe_items(void **state)
+{
+	char *a;
+
+	(void)state;
+	/* Not in the event unless the session was expanded: no items. */
+	assert_int_equal(run(platform_stripe_event, stripe_event, NULL, NULL),
+	    PLATFORM_OK);
+	assert_int_equal(order.sale.nitems, 0);
+	assert_string_equal(order.sale.product, "");
+	/* Expanded: the product's id (or the product) and amount_total. */
+	a = edit(stripe_event, "\"metadata\": {", "\"line_items\": {"
+	    "\"object\": \"list\", \"has_more\": false, \"data\": ["
+	    "{\"id\": \"li_1\", \"description\": \"T-shirt\", \"quantity\": 2,"
+	    " \"amount_total\": 1500, \"price\": {\"id\": \"price_1\","
+	    " \"product\": \"prod_A\"}},"
+	    "{\"id\": \"li_2\", \"description\": \"Cap\", \"quantity\": 1,"
+	    " \"amount_total\": 500, \"price\": {\"id\": \"price_2\","
+	    " \"product\": {\"id\": \"prod_B\", \"name\": \"Cap\"}}}]},\n"
+	    "   \"metadata\": {");
+	assert_int_equal(run(platform_stripe_event, a, NULL, NULL), PLATFORM_OK);
+	assert_int_equal(order.sale.nitems, 2);
+	assert_string_equal(order.sale.sku, "prod_A");
+	assert_string_equal(order.sale.product, "T-shirt");
+	assert_int_equal(order.sale.items[0].quantity, 2);
+	assert_int_equal(order.sale.items[0].amount, 1500);
+	assert_string_equal(order.sale.items[1].sku, "prod_B");
+	assert_string_equal(order.sale.items[1].product, "Cap");
+	assert_int_equal(order.sale.items[1].amount, 500);
+	expect_bad(platform_stripe_event, a, "\"amount_total\": 500",
+	    "\"amount_total\": -5", "line_items.data[1].amount_total",
+	    "line_items.data[1].amount_total is not a whole number");
+	expect_bad(platform_stripe_event, a, "\"product\": \"prod_A\"",
+	    "\"product\": [1]", "line_items.data[0].price.product",
+	    "line_items.data[0].price.product is not a string");
+	free(a);
+}
+
+static void
 test_stripe_not_a_sale(void **state)
 {
 	char *a;
@@ -894,14 +1008,17 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shopify_paid_order),
 		cmocka_unit_test(test_shopify_fallbacks),
+		cmocka_unit_test(test_shopify_items),
 		cmocka_unit_test(test_shopify_not_paid),
 		cmocka_unit_test(test_shopify_bad_fields),
 		cmocka_unit_test(test_shopify_zero_decimal_currency),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_woocommerce_order),
+		cmocka_unit_test(test_woocommerce_items),
 		cmocka_unit_test(test_woocommerce_not_a_sale_and_bad),
 		cmocka_unit_test(test_stripe_completed),
 		cmocka_unit_test(test_stripe_minor_units),
+		cmocka_unit_test(test_stripe_items),
 		cmocka_unit_test(test_stripe_not_a_sale),
 		cmocka_unit_test(test_export_helpers),
 	};
