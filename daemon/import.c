@@ -50,45 +50,53 @@ import_report(struct import *im, int warning, const char *file, long line,
 }
 
 /*
- * Check and store one sale whose fields the input calls names[].  A
- * referral code that is only a discount code which may be one
- * (`discount`) is not worth a warning when nobody owns it.  Returns
- * IMPORT_OK (stored, or a duplicate), IMPORT_BAD (reported at file:line;
- * nothing stored), or a DB_* error.
+ * Check one sale whose fields the input calls names[] into *sale.
+ * Returns IMPORT_OK, or IMPORT_BAD (reported at file:line).
  */
 static int
-import_record_as(struct import *im, char *fields[SALE_NFIELDS],
-    const char *const names[SALE_NFIELDS], int discount, const char *file,
+import_parse(struct import *im, char *fields[SALE_NFIELDS],
+    const char *const names[SALE_NFIELDS], struct sale *sale, const char *file,
     long line)
 {
-	struct sale		 sale;
-	struct store_result	 res;
-	char			 err[SALE_ERROR_LEN];
-	const char		*order;
-	int			 rc;
+	char		 err[SALE_ERROR_LEN];
+	const char	*order;
 
-	if (sale_parse_as(fields, names, im->currency, im->now, &sale, err,
-	    NULL) == -1) {
-		/* Name the order, unless the order id is what is wrong. */
-		order = fields[SALE_ORDER_ID] ? fields[SALE_ORDER_ID] : "";
-		if (*order != '\0' && text_utf8_valid(order) &&
-		    !text_has_control(order) && !text_find_format(order, 0) &&
-		    strlen(order) <= 128)
-			import_report(im, 0, file, line, "order \"%s\": %s",
-			    order, err);
-		else
-			import_report(im, 0, file, line, "%s", err);
-		im->bad++;
-		return IMPORT_BAD;
-	}
-	if ((rc = store_record_sale(im->db, &sale, im->now, &res)) != DB_OK)
+	if (sale_parse_as(fields, names, im->currency, im->now, sale, err,
+	    NULL) == 0)
+		return IMPORT_OK;
+	/* Name the order, unless the order id is what is wrong. */
+	order = fields[SALE_ORDER_ID] ? fields[SALE_ORDER_ID] : "";
+	if (*order != '\0' && text_utf8_valid(order) &&
+	    !text_has_control(order) && !text_find_format(order, 0) &&
+	    strlen(order) <= 128)
+		import_report(im, 0, file, line, "order \"%s\": %s", order, err);
+	else
+		import_report(im, 0, file, line, "%s", err);
+	im->bad++;
+	return IMPORT_BAD;
+}
+
+/*
+ * Store one checked sale.  A referral code that is only a discount code
+ * which may be one (`discount`) is not worth a warning when nobody owns
+ * it.  Returns IMPORT_OK (stored, or a duplicate), IMPORT_BAD (a
+ * conflict, reported at file:line; nothing stored), or a DB_* error.
+ */
+static int
+import_store(struct import *im, const struct sale *sale, int discount,
+    const char *file, long line)
+{
+	struct store_result	res;
+	int			rc;
+
+	if ((rc = store_record_sale(im->db, sale, im->now, &res)) != DB_OK)
 		return rc;
 
 	switch (res.outcome) {
 	case STORE_CONFLICT:
 		import_report(im, 0, file, line, "order \"%s\" is already recorded "
 		    "with a different %s; an order id names one sale (fix the "
-		    "data, or give the new sale its own id)", sale.order_id,
+		    "data, or give the new sale its own id)", sale->order_id,
 		    res.conflict);
 		im->bad++;
 		return IMPORT_BAD;
@@ -105,19 +113,25 @@ import_record_as(struct import *im, char *fields[SALE_NFIELDS],
 		return IMPORT_OK;
 	if (res.referral != REFERRAL_NONE && res.referral != REFERRAL_ACCEPTED) {
 		import_report(im, 1, file, line, "order \"%s\": referral code \"%s\" "
-		    "ignored: %s; the sale is recorded", sale.order_id,
-		    sale.referral_given, store_referral_text(res.referral));
+		    "ignored: %s; the sale is recorded", sale->order_id,
+		    sale->referral_given, store_referral_text(res.referral));
 		im->warnings++;
 	}
 	return IMPORT_OK;
 }
 
-/* Check and store one sale given as sale add's fields. */
+/* Check and store one sale given as sale add's fields: one item. */
 int
 import_record(struct import *im, char *fields[SALE_NFIELDS], const char *file,
     long line)
 {
-	return import_record_as(im, fields, sale_field_names, 0, file, line);
+	struct sale	sale;
+	int		rc;
+
+	if ((rc = import_parse(im, fields, sale_field_names, &sale, file,
+	    line)) != IMPORT_OK)
+		return rc;
+	return import_store(im, &sale, 0, file, line);
 }
 
 /* The columns of Shopify's orders export that make a sale. */
@@ -133,6 +147,8 @@ enum import_shopify_column {
 	SHOPIFY_DISCOUNT_CODE,
 	SHOPIFY_LINEITEM_SKU,
 	SHOPIFY_LINEITEM_NAME,
+	SHOPIFY_LINEITEM_QUANTITY,
+	SHOPIFY_LINEITEM_PRICE,
 	SHOPIFY_NCOLUMNS
 };
 
@@ -148,6 +164,15 @@ static const char *const import_shopify_columns[SHOPIFY_NCOLUMNS] = {
 	[SHOPIFY_DISCOUNT_CODE] = "Discount Code",
 	[SHOPIFY_LINEITEM_SKU] = "Lineitem sku",
 	[SHOPIFY_LINEITEM_NAME] = "Lineitem name",
+	[SHOPIFY_LINEITEM_QUANTITY] = "Lineitem quantity",
+	[SHOPIFY_LINEITEM_PRICE] = "Lineitem price",
+};
+
+/* What is known of the Shopify order whose rows are being read. */
+enum import_order {
+	ORDER_NONE,		/* none, or one not to store (unpaid...) */
+	ORDER_GOOD,		/* its sale, and its items so far, are good */
+	ORDER_BAD,		/* one of its items is not (reported) */
 };
 
 /* One CSV file being imported: the header's column -> field map. */
@@ -159,6 +184,10 @@ struct import_csv {
 	int		 ncolumns;
 	int		 shopify[SHOPIFY_NCOLUMNS];	/* column, or -1 */
 	char		*order;		/* Shopify: the order of the last row */
+	enum import_order state;	/* Shopify: what became of that order */
+	struct sale	 sale;		/* ... its sale, with the items so far */
+	long		 sale_line;	/* ... the line of its first row */
+	int		 refunded;	/* ... Shopify says it was refunded */
 };
 
 /* Whether a header is Shopify's export, given to the plain format. */
@@ -279,11 +308,70 @@ import_shopify_header(struct import_csv *c, long line, char **names, int n)
 }
 
 /*
+ * Store the Shopify order whose rows have all been read, unless it is
+ * not to be stored.  A conflict is reported and counted in im->bad,
+ * which decides how the import ends: the rows after it are read on.
+ * Returns IMPORT_OK or a DB_* error.
+ */
+static int
+import_shopify_done(struct import_csv *c)
+{
+	enum import_order	state = c->state;
+	int			rc;
+
+	c->state = ORDER_NONE;
+	if (state != ORDER_GOOD)
+		return IMPORT_OK;
+	rc = import_store(c->im, &c->sale, 1, c->name, c->sale_line);
+	if (rc == IMPORT_OK && c->refunded)
+		c->im->refunds++;
+	return rc == IMPORT_BAD ? IMPORT_OK : rc;
+}
+
+/*
+ * A row's line item, for the order it belongs to; the rows of an order
+ * not to be stored are passed over.  Returns IMPORT_OK or IMPORT_BAD
+ * (reported; the order will not be stored).
+ */
+static int
+import_shopify_item(struct import_csv *c, long line, char **v)
+{
+	static const char *const names[ITEM_NFIELDS] = {
+		[ITEM_SKU] = "Lineitem sku",
+		[ITEM_PRODUCT] = "Lineitem name",
+		[ITEM_QUANTITY] = "Lineitem quantity",
+		[ITEM_AMOUNT] = "amount",	/* never given: the price is */
+		[ITEM_PRICE] = "Lineitem price",
+	};
+	char			*fields[ITEM_NFIELDS] = {
+		[ITEM_SKU] = v[SHOPIFY_LINEITEM_SKU],
+		[ITEM_PRODUCT] = v[SHOPIFY_LINEITEM_NAME],
+		[ITEM_QUANTITY] = v[SHOPIFY_LINEITEM_QUANTITY],
+		[ITEM_PRICE] = v[SHOPIFY_LINEITEM_PRICE],
+	};
+	char			 err[SALE_ERROR_LEN];
+	enum sale_item_field	 bad;
+
+	if (c->state == ORDER_NONE)
+		return IMPORT_OK;
+	platform_amount_trim(v[SHOPIFY_LINEITEM_PRICE], c->sale.currency);
+	if (sale_item_parse(&c->sale, fields, names, err, &bad) == 0)
+		return IMPORT_OK;
+	/* Every row past the most items a sale keeps would say so again. */
+	if (bad == ITEM_NFIELDS && c->state == ORDER_BAD)
+		return IMPORT_OK;
+	import_report(c->im, 0, c->name, line, "order \"%s\": %s",
+	    c->sale.order_id, err);
+	c->im->bad++;
+	c->state = ORDER_BAD;
+	return IMPORT_BAD;
+}
+
+/*
  * One row of Shopify's export: a line item.  An order's first row holds
- * the order's own fields and its first line item, and makes the sale;
- * the rows after it with the same Name are its other line items.  There
- * is no place for them yet, so the sale keeps its first item's sku and
- * product, as the webhooks do.
+ * the order's own fields and its first line item; the rows after it with
+ * the same Name are its other line items.  The order is stored once its
+ * rows are read: at the next order's first row, or at the end.
  */
 static int
 import_shopify_row(struct import_csv *c, long line, char **values)
@@ -300,7 +388,9 @@ import_shopify_row(struct import_csv *c, long line, char **values)
 		v[k] = c->shopify[k] >= 0 ? values[c->shopify[k]] : none;
 	if (c->order != NULL && *v[SHOPIFY_NAME] != '\0' &&
 	    strcmp(c->order, v[SHOPIFY_NAME]) == 0)
-		return IMPORT_OK;	/* another line item of the same order */
+		return import_shopify_item(c, line, v);
+	if ((rc = import_shopify_done(c)) != IMPORT_OK)
+		return rc;
 	free(c->order);
 	c->order = xstrdup(v[SHOPIFY_NAME]);
 
@@ -338,10 +428,6 @@ import_shopify_row(struct import_csv *c, long line, char **values)
 	names[SALE_EMAIL] = "Email";
 	fields[SALE_NAME] = v[SHOPIFY_BILLING_NAME];
 	names[SALE_NAME] = "Billing Name";
-	fields[SALE_SKU] = v[SHOPIFY_LINEITEM_SKU];
-	names[SALE_SKU] = "Lineitem sku";
-	fields[SALE_PRODUCT] = v[SHOPIFY_LINEITEM_NAME];
-	names[SALE_PRODUCT] = "Lineitem name";
 	platform_amount_trim(v[SHOPIFY_TOTAL], v[SHOPIFY_CURRENCY]);
 	fields[SALE_AMOUNT] = v[SHOPIFY_TOTAL];
 	names[SALE_AMOUNT] = "Total";
@@ -358,10 +444,13 @@ import_shopify_row(struct import_csv *c, long line, char **values)
 	fields[SALE_REFERRAL_CODE] = referral;
 	names[SALE_REFERRAL_CODE] = "Discount Code";
 
-	rc = import_record_as(im, fields, names, 1, c->name, line);
-	if (rc == IMPORT_OK && paid == PLATFORM_REFUNDED)
-		im->refunds++;
-	return rc;
+	if ((rc = import_parse(im, fields, names, &c->sale, c->name,
+	    line)) != IMPORT_OK)
+		return rc;
+	c->state = ORDER_GOOD;
+	c->sale_line = line;
+	c->refunded = paid == PLATFORM_REFUNDED;
+	return import_shopify_item(c, line, v);
 }
 
 static int
@@ -424,6 +513,8 @@ import_csv(struct import *im, FILE *fp, const char *name)
 	    (rc = db_begin(im->db)) != DB_OK)
 		return rc;
 	rc = csvread(fp, name, import_row, &c);
+	if (rc == IMPORT_OK)
+		rc = import_shopify_done(&c);	/* the last order's rows are read */
 	free(c.order);
 	if (rc == CSVREAD_MALFORMED) {
 		im->bad++;

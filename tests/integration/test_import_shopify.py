@@ -150,6 +150,23 @@ class Import(ShopTest):
             ("#1007", "bo@example.com", "Lima, Bo", "MATCHA", "Matcha", 5300,
              "JPY", 1772852400, 1),
             ("OLD-1", "ana@example.com", "", "", "", 1000, "EUR", 1768039200, 0)])
+        # Every row of an order is one of its items: the price is for one,
+        # the amount for the quantity.  A sale from sale add is one item.
+        self.assertEqual(self.shop.query(
+            "SELECT s.order_id, i.position, i.sku, i.product, i.quantity, i.amount"
+            " FROM sale_items i JOIN sales s ON s.id = i.sale_id"
+            " ORDER BY s.order_id, i.position"), [
+            ("#1001", 0, "MBC-50", "Masque au Bio-Collagène", 2, 3980),
+            ("#1001", 1, "SER-30", "Sérum, 30 ml", 1, 1500),
+            ("#1002", 0, "BOX-1", 'Coffret "Découverte"', 1, 3990),
+            ("#1005", 0, "GR-1", "Hand grinder, steel", 1, 4900),
+            ("#1007", 0, "MATCHA", "Matcha", 1, 5300),
+            ("OLD-1", 0, "", "", 1, 1000)])
+        items = self.shop.json("customer", "bo@example.com", "--json")["sales"][0]["items"]
+        self.assertEqual(items, [
+            {"sku": "MBC-50", "product": "Masque au Bio-Collagène", "quantity": 2,
+             "amount": "39.80"},
+            {"sku": "SER-30", "product": "Sérum, 30 ml", "quantity": 1, "amount": "15.00"}])
         # The discount code that is Ana's referral code: Bo was referred.
         self.assertEqual(self.shop.query(
             "SELECT r.email, f.email FROM referrals JOIN customers r"
@@ -269,6 +286,45 @@ class BadExports(ShopTest):
         self.assertIn("1 sale stored", p.stdout)
         self.assertEqual(self.shop.query("SELECT order_id FROM sales ORDER BY order_id"),
                          [("#1",), ("OLD-1",)])
+
+    def test_a_bad_item_row_is_the_orders(self):
+        # The order's first row is good, two of its later rows are not:
+        # each is reported at its line, and the order is not stored at
+        # all, not stored without them.
+        text, lines = export(
+            order("#1", "ok@example.com", "paid", "10.00", [(1, "A", "10.00", "A")],
+                  paid_at="2026-03-01 10:00:00 +0100"),
+            order("#2", "bo@example.com", "paid", "30.00",
+                  [(1, "A", "10.00", "A"), (0, "B", "10.00", "B"), (1, "C", "ten", "C"),
+                   (1, "D", "10.00", "D\u200bE")],
+                  paid_at="2026-03-01 10:00:00 +0100"))
+        path = self.shop.write("orders.csv", text)
+        p = self.assertFails(EX_DATAERR, "sale", "import", "--format", "shopify", path)
+        for row, message in (
+                (2, 'order "#2": Lineitem quantity "0" is not a whole number from 1 to '
+                    '1000000'),
+                (3, 'order "#2": Lineitem price "ten" is not an amount of EUR'),
+                (4, 'order "#2": Lineitem sku contains the invisible formatting '
+                    'character U+200B')):
+            self.assertIn("%s:%d: %s" % (path, lines[row], message), p.stderr)
+        self.assertIn("3 bad rows; nothing was stored", p.stderr)
+        p = self.shop.run("sale", "import", "--format", "shopify", "--skip-invalid", path)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.shop.query("SELECT order_id FROM sales ORDER BY order_id"),
+                         [("#1",), ("OLD-1",)])
+        self.assertEqual(self.shop.scalar("SELECT count(*) FROM sale_items"), 2)
+
+    def test_more_items_than_a_sale_keeps(self):
+        # Refused, said once, never cut short.
+        text, lines = export(order("#1", "ok@example.com", "paid", "101.00",
+                                   [(1, "A", "1.00", "A")] * 102,
+                                   paid_at="2026-03-01 10:00:00 +0100"))
+        path = self.shop.write("orders.csv", text)
+        p = self.assertFails(EX_DATAERR, "sale", "import", "--format", "shopify", path)
+        self.assertIn('%s:%d: order "#1": more than 100 line items: a sale keeps at most 100'
+                      % (path, lines[100]), p.stderr)
+        self.assertEqual(p.stderr.count("more than 100 line items"), 1, p.stderr)
+        self.assertEqual(self.shop.scalar("SELECT count(*) FROM sales"), 1)
 
     def test_not_shopifys_columns(self):
         path = self.shop.write("s.csv", "order_id,email\nA-1,ana@example.com\n")

@@ -65,7 +65,7 @@ def stripe_headers(body, at=None, secret=STRIPE_SECRET):
 
 
 def shopify_export(rows):
-    """Shopify's orders export, the columns the import reads, one order a row."""
+    """Shopify's orders export, the columns the import reads, a row per line item."""
     columns = ["Name", "Email", "Financial Status", "Paid at", "Currency", "Total",
                "Discount Code", "Created at", "Lineitem quantity", "Lineitem name",
                "Lineitem price", "Lineitem sku", "Billing Name"]
@@ -470,13 +470,22 @@ class Webhooks(Front):
                "Lineitem quantity": "1", "Lineitem name": "IPod Nano - 8GB",
                "Lineitem price": "199.00", "Lineitem sku": "IPOD2008PINK",
                "Billing Name": "Steve Shipper"}
-        path = self.shop.write("orders_export.csv", shopify_export([row]))
+        # Its second line item on a row of its own, as Shopify writes it.
+        second = {"Name": "#9999", "Email": "jon@example.com", "Lineitem quantity": "1",
+                  "Lineitem name": "IPod Nano - 8GB", "Lineitem price": "199.00",
+                  "Lineitem sku": "IPOD2008PINK"}
+        path = self.shop.write("orders_export.csv", shopify_export([row, second]))
         self.shop.ok("sale", "import", "--format", "shopify", path)
+        items = "SELECT position, sku, quantity, amount FROM sale_items ORDER BY position"
+        self.assertEqual(self.shop.query(items), [(0, "IPOD2008PINK", 1, 19900),
+                                                  (1, "IPOD2008PINK", 1, 19900)])
         self.start()
         body = fixture("shopify_order.json")
         status, _, answer = self.post("/hooks/shopify", body, shopify_headers(body))
         self.assertEqual((status, answer["result"]), (200, "already recorded"), answer)
         self.assertEqual(self.shop.scalar("SELECT count(*) FROM sales"), 1)
+        self.assertEqual(self.shop.query(items), [(0, "IPOD2008PINK", 1, 19900),
+                                                  (1, "IPOD2008PINK", 1, 19900)])
         self.assertEqual(self.metric('aftersale_sales_recorded_total{source="shopify"}'), 0)
         # The same order id with another total is a conflict, named.
         other = fixture("shopify_order.json", **{'"current_total_price": "403.00"':
