@@ -67,6 +67,7 @@ int	cmd_queue(struct cli *, const struct cmd *, int, char **);
 int	cmd_retry(struct cli *, const struct cmd *, int, char **);
 int	cmd_sale_add(struct cli *, const struct cmd *, int, char **);
 int	cmd_sale_import(struct cli *, const struct cmd *, int, char **);
+int	cmd_sale_refund(struct cli *, const struct cmd *, int, char **);
 int	cmd_run(struct cli *, const struct cmd *, int, char **);
 int	cmd_stats(struct cli *, const struct cmd *, int, char **);
 

@@ -1,4 +1,4 @@
-/* Record sales: one with "sale add", many from CSV with "sale import". */
+/* Record sales ("sale add", "sale import" from CSV) and refunds ("sale refund"). */
 
 #include <sys/stat.h>
 
@@ -9,6 +9,8 @@
 #include "cli.h"
 #include "import.h"
 #include "log.h"
+#include "money.h"
+#include "store.h"
 
 static void
 cmd_sale_begin(struct cli *cli, struct import *im)
@@ -142,4 +144,83 @@ out:
 	if (fp != stdin)
 		fclose(fp);
 	return rc;
+}
+
+/* What a refund recorded came to, in a line. */
+static void
+cmd_sale_refunded(const struct store_refund_result *res, FILE *out)
+{
+	char amount[MONEY_TEXT_LEN], refunded[MONEY_TEXT_LEN];
+	char total[MONEY_TEXT_LEN];
+
+	money_format(res->amount, res->currency, amount);
+	money_format(res->refunded, res->currency, refunded);
+	money_format(res->total, res->currency, total);
+	if (res->refunded == res->total)
+		fprintf(out, "order \"%s\": %s %s refunded; it is refunded in "
+		    "full and counts as no order, and its waiting messages are "
+		    "cancelled but where their campaign says on_refund = "
+		    "\"keep\"\n", res->order_id, amount, res->currency);
+	else
+		fprintf(out, "order \"%s\": %s %s refunded; %s of %s %s "
+		    "refunded in all\n", res->order_id, amount, res->currency,
+		    refunded, total, res->currency);
+}
+
+int
+cmd_sale_refund(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "order", required_argument, NULL, OPT_FIELD + REFUND_ORDER_ID },
+		{ "amount", required_argument, NULL, OPT_FIELD + REFUND_AMOUNT },
+		{ "at", required_argument, NULL, OPT_FIELD + REFUND_REFUNDED_AT },
+		{ "id", required_argument, NULL, OPT_FIELD + REFUND_REFUND_ID },
+		{ "reason", required_argument, NULL, OPT_FIELD + REFUND_REASON },
+		CLI_LONG,
+		{ 0 }
+	};
+	char				*fields[REFUND_NFIELDS] = { NULL };
+	char				 err[SALE_ERROR_LEN];
+	struct refund			 refund;
+	struct store_refund_result	 res;
+	int64_t				 now = (int64_t)time(NULL);
+	int				 ch, rc;
+
+	while ((ch = cli_getopt(cli, cmd, argc, argv, CLI_SHORT, longopts)) != -1) {
+		if (ch < OPT_FIELD || ch >= OPT_FIELD + REFUND_NFIELDS)
+			return ch == CLI_HELP ? EX_OK : EX_USAGE;
+		fields[ch - OPT_FIELD] = optarg;
+	}
+	if (optind != argc)
+		return cli_usage_error(cmd, "unexpected argument \"%s\"",
+		    argv[optind]);
+	if (fields[REFUND_ORDER_ID] == NULL)
+		return cli_usage_error(cmd, "--order is required");
+	/* Plain dates are read in the configured timezone: load it first. */
+	if ((rc = cli_open(cli, CLI_DB_WRITE)) != EX_OK)
+		return rc;
+	if (refund_parse(fields, refund_field_names, now, &refund, err,
+	    NULL) == -1) {
+		log_error("%s; nothing was stored", err);
+		return EX_DATAERR;
+	}
+
+	if ((rc = db_begin(cli->db)) != DB_OK)
+		return cli_status(rc);
+	rc = store_record_refund(cli->db, &refund, "cli", now, &res);
+	if (rc == DB_OK && res.outcome != STORE_REFUND_ADDED)
+		rc = IMPORT_BAD;	/* nothing to keep */
+	if ((rc = db_end(cli->db, rc)) < 0)
+		return cli_status(rc);
+	switch (res.outcome) {
+	case STORE_REFUND_ADDED:
+		cmd_sale_refunded(&res, stdout);
+		return EX_OK;
+	case STORE_REFUND_DUPLICATE:
+		printf("%s\n", res.why);
+		return EX_OK;
+	default:
+		log_error("%s; nothing was stored", res.why);
+		return EX_DATAERR;
+	}
 }

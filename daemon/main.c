@@ -22,6 +22,10 @@ static const struct cmd commands[] = {
 	    "record one sale", cmd_sale_add },
 	{ "sale import", "[FILE|-] [--skip-invalid] [--format aftersale|shopify]",
 	    "record sales from CSV", cmd_sale_import },
+	{ "sale refund", "--order ID [--amount 12.34] [--at TIME] [--id REFUND_ID] "
+	    "[--reason TEXT]",
+	    "record a refund of a sale, by default of all that is left",
+	    cmd_sale_refund },
 	{ "preview", "--campaign NAME --order ID",
 	    "print the message a campaign would send; send nothing",
 	    cmd_preview },

@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "money.h"
 #include "queue.h"
 #include "store.h"
 #include "token.h"
@@ -695,4 +696,172 @@ store_delivery_prune(struct db *db, int64_t before, int *count)
 
 	*count = rc == DB_OK ? sqlite3_changes(db->sqlite) : 0;
 	return rc;
+}
+
+static const char sql_refund_sale[] =
+    "SELECT id, order_id, amount, currency, refunded FROM sales"
+    " WHERE order_id = ?1";
+static const char sql_refund_sale_by_platform[] =
+    "SELECT s.id, s.order_id, s.amount, s.currency, s.refunded"
+    " FROM platform_orders p JOIN sales s ON s.id = p.sale_id"
+    " WHERE p.source = ?2 AND p.platform_id = ?1";
+static const char sql_refund_by_id[] =
+    "SELECT amount FROM refunds WHERE sale_id = ?1 AND refund_id = ?2";
+static const char sql_refund_insert[] =
+    "INSERT INTO refunds (sale_id, refund_id, amount, refunded_at, reason,"
+    " source, recorded_at) VALUES (?1, nullif(?2, ''), ?3, ?4, ?5, ?6, ?7)";
+static const char sql_sale_refunded[] =
+    "UPDATE sales SET refunded = refunded + ?2 WHERE id = ?1";
+
+/*
+ * The sale refund r is for, by our order id or by the platform's own id
+ * of it: DB_OK with res's sale figures filled, or with STORE_REFUND_UNKNOWN.
+ */
+static int
+store_refund_sale(struct db *db, const struct refund *r, const char *source,
+    struct store_refund_result *res)
+{
+	sqlite3_stmt	*st;
+	int		 rc, by_order = *r->order_id != '\0';
+
+	if ((st = db_prepare(db, by_order ? sql_refund_sale :
+	    sql_refund_sale_by_platform)) == NULL)
+		return DB_ERROR;
+	BIND_TEXT(st, 1, by_order ? r->order_id : r->platform_order);
+	if (!by_order)
+		BIND_TEXT(st, 2, source);
+	if ((rc = db_step(db, st)) == SQLITE_DONE) {
+		res->outcome = STORE_REFUND_UNKNOWN;
+		if (by_order)
+			snprintf(res->why, sizeof(res->why), "order \"%s\" is not "
+			    "recorded; record its sale first", r->order_id);
+		else
+			snprintf(res->why, sizeof(res->why), "no recorded order "
+			    "has %s id %s", source, r->platform_order);
+		return DB_OK;
+	}
+	if (rc != SQLITE_ROW)
+		return rc;
+	res->sale = sqlite3_column_int64(st, 0);
+	store_copy(res->order_id, sizeof(res->order_id), st, 1);
+	res->total = sqlite3_column_int64(st, 2);
+	store_copy(res->currency, sizeof(res->currency), st, 3);
+	res->refunded = sqlite3_column_int64(st, 4);
+	sqlite3_reset(st);
+	return DB_OK;
+}
+
+/*
+ * A refund id recorded for the sale before: a duplicate, or a conflict
+ * when the refund names another amount of its own (what is left, or a
+ * platform's running total, is no amount of its own).  1 when found, 0
+ * when new, or DB_*.
+ */
+static int
+store_refund_seen(struct db *db, const struct refund *r,
+    struct store_refund_result *res)
+{
+	sqlite3_stmt	*st = db_prepare(db, sql_refund_by_id);
+	char		 then[MONEY_TEXT_LEN];
+	int64_t		 given;
+	int		 rc;
+
+	if (st == NULL)
+		return DB_ERROR;
+	sqlite3_bind_int64(st, 1, res->sale);
+	BIND_TEXT(st, 2, r->refund_id);
+	if ((rc = db_step(db, st)) != SQLITE_ROW)
+		return rc == SQLITE_DONE ? 0 : rc;
+	res->amount = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	money_format(res->amount, res->currency, then);
+	res->outcome = STORE_REFUND_DUPLICATE;
+	if (*r->amount != '\0' && !r->cumulative && (money_parse(r->amount,
+	    money_decimals(res->currency), &given) == -1 ||
+	    given != res->amount)) {
+		res->outcome = STORE_REFUND_CONFLICT;
+		snprintf(res->why, sizeof(res->why), "refund \"%.128s\" of "
+		    "order \"%.128s\" is recorded already with %s %s, not %s; "
+		    "a refund id names one refund", r->refund_id, res->order_id,
+		    then, res->currency, r->amount);
+	} else {
+		snprintf(res->why, sizeof(res->why), "refund \"%.128s\" of "
+		    "order \"%.128s\" (%s %s) is recorded already; nothing new",
+		    r->refund_id, res->order_id, then, res->currency);
+	}
+	return 1;
+}
+
+/*
+ * Record refund r, told by `source` (cli, import, api, a platform), inside
+ * the caller's write transaction.  Returns DB_OK with res filled (which may
+ * say that nothing was written, and why), or a DB_* error after which the
+ * caller rolls back.  What a full refund does to messages is the
+ * planner's (planner_run): this writes facts only.
+ */
+int
+store_record_refund(struct db *db, const struct refund *r, const char *source,
+    int64_t now, struct store_refund_result *res)
+{
+	struct refund_sale	 s;
+	sqlite3_stmt		*st;
+	int			 rc;
+
+	memset(res, 0, sizeof(*res));
+	if ((rc = store_refund_sale(db, r, source, res)) != DB_OK ||
+	    res->outcome == STORE_REFUND_UNKNOWN)
+		return rc;
+	if (*r->refund_id != '\0' && (rc = store_refund_seen(db, r, res)) != 0)
+		return rc < 0 ? rc : DB_OK;
+	s.order_id = res->order_id;
+	s.currency = res->currency;
+	s.amount = res->total;
+	s.refunded = res->refunded;
+	if ((res->verdict = refund_settle(r, &s, &res->amount, res->why,
+	    sizeof(res->why))) != REFUND_RECORD) {
+		res->outcome = STORE_REFUND_SETTLED;
+		return DB_OK;
+	}
+
+	if ((st = db_prepare(db, sql_refund_insert)) == NULL)
+		return DB_ERROR;
+	sqlite3_bind_int64(st, 1, res->sale);
+	BIND_TEXT(st, 2, r->refund_id);
+	sqlite3_bind_int64(st, 3, res->amount);
+	sqlite3_bind_int64(st, 4, r->refunded_at);
+	BIND_TEXT(st, 5, r->reason);
+	BIND_TEXT(st, 6, source);
+	sqlite3_bind_int64(st, 7, now);
+	if ((rc = db_step(db, st)) != SQLITE_DONE)
+		return rc;
+	if ((rc = db_write(db, sql_sale_refunded, res->sale, res->amount,
+	    NULL)) != DB_OK)
+		return rc;
+	res->outcome = STORE_REFUND_ADDED;
+	res->refunded += res->amount;
+	return DB_OK;
+}
+
+static const char sql_platform_order_add[] =
+    "INSERT INTO platform_orders (source, platform_id, sale_id)"
+    " VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING";
+
+/*
+ * Remember the platform's own id of a recorded sale, for the refunds that
+ * name the order by it, in the transaction that records the sale.
+ */
+int
+store_platform_order_add(struct db *db, const char *source,
+    const char *platform_id, int64_t sale)
+{
+	sqlite3_stmt	*st = db_prepare(db, sql_platform_order_add);
+	int		 rc;
+
+	if (st == NULL)
+		return DB_ERROR;
+	BIND_TEXT(st, 1, source);
+	BIND_TEXT(st, 2, platform_id);
+	sqlite3_bind_int64(st, 3, sale);
+	rc = db_step(db, st);
+	return rc == SQLITE_DONE ? DB_OK : rc;
 }

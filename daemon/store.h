@@ -6,6 +6,7 @@
 
 #include "db.h"
 #include "message.h"
+#include "refund.h"
 #include "sale.h"
 
 enum store_outcome {
@@ -77,5 +78,39 @@ int	store_delivery_add(struct db *db, const char *source,
 int	store_delivery_prune(struct db *db, int64_t before, int *count);
 int	store_set_consent(struct db *db, int64_t customer, int subscribed,
 	    int64_t now, int *changed);
+
+/*
+ * SQL, spliced into literal statements: true when the sales row `s`
+ * still counts as an order, that is, it is not refunded in full
+ * (migration 0010).  A free sale cannot be refunded, so it counts.
+ */
+#define STORE_SALE_COUNTS(s) \
+	"(" s ".refunded = 0 OR " s ".refunded < " s ".amount)"
+
+enum store_refund_outcome {
+	STORE_REFUND_ADDED,
+	STORE_REFUND_DUPLICATE,	/* its refund id is recorded: nothing new */
+	STORE_REFUND_CONFLICT,	/* its refund id is recorded with another amount */
+	STORE_REFUND_UNKNOWN,	/* no such order */
+	STORE_REFUND_SETTLED,	/* refund_settle() said no: verdict */
+};
+
+struct store_refund_result {
+	enum store_refund_outcome outcome;
+	enum refund_verdict	 verdict;	/* STORE_REFUND_SETTLED: which */
+	int64_t			 sale;		/* the sale's row, when known */
+	int64_t			 amount;	/* this refund (a duplicate's
+						   as recorded then) */
+	int64_t			 total;		/* the sale's amount */
+	int64_t			 refunded;	/* its refunds in all, now */
+	char			 order_id[SALE_TEXT_LEN];
+	char			 currency[4];
+	char			 why[SALE_ERROR_LEN];	/* but for ADDED */
+};
+
+int	store_record_refund(struct db *db, const struct refund *r,
+	    const char *source, int64_t now, struct store_refund_result *res);
+int	store_platform_order_add(struct db *db, const char *source,
+	    const char *platform_id, int64_t sale);
 
 #endif
