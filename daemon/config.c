@@ -618,6 +618,7 @@ static const char *const trigger_choices[] = {
 	"sale", "first_sale", "repeat_sale", "referral_converted", NULL
 };
 static const char *const stop_on_choices[] = { "repeat_purchase", NULL };
+static const char *const on_refund_choices[] = { "cancel", "keep", NULL };
 static const char *const log_level_choices[] = {
 	"error", "warning", "info", "debug", NULL
 };
@@ -752,6 +753,7 @@ static const struct cfg_key campaign_keys[] = {
 	{ "send_window", cfg_window, COFF(send_window), NULL, 0, 0, 0, NULL },
 	{ "expire_after", cfg_duration, COFF(expire_after), "0s", 0, 0, 365 * DAY, NULL },
 	{ "stop_on", cfg_flags, COFF(stop_on), NULL, 0, 0, 8, stop_on_choices },
+	{ "on_refund", cfg_enum, COFF(on_refund), "cancel", 0, 0, 0, on_refund_choices },
 	{ "enabled", cfg_bool, COFF(enabled), "true", 0, 0, 0, NULL },
 	CFG_END
 };

@@ -26,6 +26,12 @@ enum trigger {
 
 #define STOP_ON_REPEAT_PURCHASE	0x1u
 
+/* What a full refund of a sale does to its waiting messages. */
+enum on_refund {
+	ON_REFUND_CANCEL,
+	ON_REFUND_KEEP,
+};
+
 /* Minutes after local midnight; end < start wraps past midnight. */
 struct window {
 	int	start;
@@ -88,6 +94,7 @@ struct campaign {
 	struct window	 send_window;	/* defaults to delivery's */
 	int64_t		 expire_after;	/* 0: never */
 	unsigned	 stop_on;	/* STOP_ON_* */
+	int		 on_refund;	/* enum on_refund */
 	int		 enabled;
 	int		 line;
 	struct template	*text;		/* NAME.txt */

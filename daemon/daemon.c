@@ -394,15 +394,19 @@ daemon_plan_timer(uv_timer_t *t)
 	daemon_plan(t->data);
 }
 
-/* Plan a batch of new sales; come back for the next one after a turn. */
+/*
+ * Plan a batch of new sales and take a batch of new refunds; come back
+ * for the next one after a turn.
+ */
 static void
 daemon_plan(struct daemon *d)
 {
-	int planned, more, rc;
+	int planned, cancelled, more, rc;
 
 	if (d->stopping)
 		return;
-	if ((rc = planner_run(d->db, d->cfg, daemon_now(), &planned, &more)) != DB_OK) {
+	if ((rc = planner_run(d->db, d->cfg, daemon_now(), &planned, &cancelled,
+	    &more)) != DB_OK) {
 		daemon_db_failed(d, rc);
 		/* A lock or a full disk passes: plan again with the turn. */
 		if (rc == DB_BUSY || rc == DB_FULL)
@@ -412,6 +416,9 @@ daemon_plan(struct daemon *d)
 	}
 	if (planned > 0)
 		log_info("planned %d message%s", planned, planned == 1 ? "" : "s");
+	if (cancelled > 0)
+		log_info("cancelled %d waiting message%s of sales refunded in full",
+		    cancelled, cancelled == 1 ? "" : "s");
 	/* 1 ms, not 0: libuv would run a timer re-armed with 0 from its own
 	 * callback again at once, and never poll in between. */
 	if (more)
@@ -468,7 +475,7 @@ daemon_check_changes(uv_timer_t *t)
 			    d->settle_tries)), 0);
 		return;
 	}
-	log_debug("the database changed: planning new sales");
+	log_debug("the database changed: planning new sales and refunds");
 	d->data_version = v;
 	daemon_plan(d);
 }

@@ -1,4 +1,7 @@
-/* The planner: new sales times campaigns become scheduled messages. */
+/*
+ * The planner: new sales times campaigns become scheduled messages, and a
+ * new full refund cancels what waits about its sale.
+ */
 
 #include <fnmatch.h>
 #include <string.h>
@@ -12,11 +15,20 @@
 
 static const char sql_cursor[] =
     "SELECT last_sale_id FROM planner WHERE id = 1";
+/* Whether the sale is refunded in full comes first: column 0. */
 static const char sql_new_sales[] =
-    "SELECT " STORE_SALE_COLUMNS " FROM " STORE_SALE_FROM
-    " WHERE s.id > ?1 ORDER BY s.id LIMIT ?2";
+    "SELECT NOT " STORE_SALE_COUNTS("s") ", " STORE_SALE_COLUMNS
+    " FROM " STORE_SALE_FROM " WHERE s.id > ?1 ORDER BY s.id LIMIT ?2";
 static const char sql_advance[] =
     "UPDATE planner SET last_sale_id = ?1 WHERE id = 1";
+static const char sql_refund_cursor[] =
+    "SELECT last_refund_id FROM planner WHERE id = 1";
+/* Whether the sale is refunded in full, now: column 2. */
+static const char sql_new_refunds[] =
+    "SELECT r.id, r.sale_id, NOT " STORE_SALE_COUNTS("s") " FROM refunds r"
+    " JOIN sales s ON s.id = r.sale_id WHERE r.id > ?1 ORDER BY r.id LIMIT ?2";
+static const char sql_refund_advance[] =
+    "UPDATE planner SET last_refund_id = ?1 WHERE id = 1";
 static const char sql_plan[] =
     "INSERT INTO messages (campaign, customer_id, sale_id, state, due_at,"
     " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
@@ -32,6 +44,9 @@ static const char sql_cancel_earlier[] =
     "UPDATE messages SET state = 'cancelled', updated_at = ?4"
     " WHERE campaign = ?3 AND state IN " QUEUE_OPEN
     " AND sale_id IN (SELECT id FROM sales WHERE customer_id = ?1 AND sold_at < ?2)";
+static const char sql_cancel_refunded[] =
+    "UPDATE messages SET state = 'cancelled', updated_at = ?2"
+    " WHERE sale_id = ?1 AND campaign = ?3 AND state IN " QUEUE_OPEN;
 
 /*
  * Whom campaign c writes to about sale s: the buyer, or for
@@ -80,6 +95,8 @@ planner_recipient(const struct campaign *c, const struct sale *s)
 
 /*
  * The state a message of campaign c starts in, or -1 for no message.  A
+ * sale refunded in full gets none, unless the campaign keeps its messages
+ * through a refund (on_refund = "keep"): then it is planned as any.  A
  * first_sale campaign writes to a customer once: when an older sale
  * arrives after the one first taken for the first, the message already
  * planned stands.  A message to a customer who unsubscribed or bounced is
@@ -90,6 +107,8 @@ planner_recipient(const struct campaign *c, const struct sale *s)
 int
 planner_state(const struct campaign *c, const struct planner_history *h)
 {
+	if (h->refunded && c->on_refund != ON_REFUND_KEEP)
+		return -1;
 	if (c->on == TRIGGER_FIRST_SALE && h->had_campaign)
 		return -1;
 	if (h->no_consent)
@@ -101,17 +120,20 @@ planner_state(const struct campaign *c, const struct planner_history *h)
 
 /*
  * Read what planner_state needs for a message of c to `to` about s, no
- * more: nothing past a first_sale campaign's earlier message.  *later
- * caches bought_later across campaigns (-1: not read yet).  DB_OK or DB_*.
+ * more: nothing for a sale refunded in full that c does not keep, nothing
+ * past a first_sale campaign's earlier message.  *later caches
+ * bought_later across campaigns (-1: not read yet).  DB_OK or DB_*.
  */
 static int
 planner_history(struct db *db, const struct campaign *c, const struct sale *s,
-    int64_t to, int64_t *later, struct planner_history *h)
+    int refunded, int64_t to, int64_t *later, struct planner_history *h)
 {
 	int64_t	v = 0;
 	int	rc;
 
 	memset(h, 0, sizeof(*h));
+	if ((h->refunded = refunded) && c->on_refund != ON_REFUND_KEEP)
+		return DB_OK;
 	if (c->on == TRIGGER_FIRST_SALE) {
 		if ((rc = db_run(db, sql_had_campaign, to, 0, c->name, &v)) < 0)
 			return rc;
@@ -132,14 +154,14 @@ planner_history(struct db *db, const struct campaign *c, const struct sale *s,
 }
 
 /*
- * Plan one sale for every enabled campaign.  stop_on = repeat_purchase
- * follows purchase time, not arrival: the new sale cancels what is still
- * to be sent about the buyer's earlier sales (planner_state says how the
- * new one starts).
+ * Plan one sale (`refunded` in full, or not) for every enabled campaign.
+ * stop_on = repeat_purchase follows purchase time, not arrival: the new
+ * sale cancels what is still to be sent about the buyer's earlier sales
+ * (planner_state says how the new one starts).
  */
 static int
 planner_sale(struct db *db, const struct config *cfg, const struct sale *s,
-    int64_t now, int *planned)
+    int refunded, int64_t now, int *planned)
 {
 	int64_t	later = -1;
 	int	rc;
@@ -153,7 +175,8 @@ planner_sale(struct db *db, const struct config *cfg, const struct sale *s,
 
 		if (!c->enabled || (to = planner_recipient(c, s)) == 0)
 			continue;
-		if ((rc = planner_history(db, c, s, to, &later, &h)) != DB_OK)
+		if ((rc = planner_history(db, c, s, refunded, to, &later,
+		    &h)) != DB_OK)
 			return rc;
 		if ((state = planner_state(c, &h)) < 0)
 			continue;
@@ -184,44 +207,109 @@ planner_sale(struct db *db, const struct config *cfg, const struct sale *s,
 }
 
 /*
- * Plan the next PLANNER_BATCH sales not yet planned, in one transaction,
- * and move the cursor past them.  *more says whether sales remain, so the
- * caller can come back after letting the loop run.  DB_OK or DB_*.
+ * Plan the next PLANNER_BATCH sales not yet planned and move the cursor
+ * past them; *n counts them.
  */
-int
-planner_run(struct db *db, const struct config *cfg, int64_t now, int *planned,
-    int *more)
+static int
+planner_sales(struct db *db, const struct config *cfg, int64_t now,
+    int *planned, int *n)
 {
 	sqlite3_stmt	*st;
 	int64_t		 cursor = 0, last;
-	int		 n = 0, rc;
+	int		 rc;
 
-	*planned = 0;
-	*more = 0;
-	if ((rc = db_begin(db)) != DB_OK)
-		return rc;
 	if ((rc = db_run(db, sql_cursor, 0, 0, NULL, &cursor)) < 0)
-		return db_end(db, rc);
+		return rc;
 	if ((st = db_prepare(db, sql_new_sales)) == NULL)
-		return db_end(db, DB_ERROR);
+		return DB_ERROR;
 	last = cursor;
 	sqlite3_bind_int64(st, 1, cursor);
 	sqlite3_bind_int(st, 2, PLANNER_BATCH);
 	while ((rc = db_step(db, st)) == SQLITE_ROW) {
 		struct sale s;
 
-		if ((rc = store_sale_row(db, st, 0, &s)) != DB_OK ||
-		    (rc = planner_sale(db, cfg, &s, now, planned)) != DB_OK)
-			return db_end(db, rc);
+		if ((rc = store_sale_row(db, st, 1, &s)) != DB_OK ||
+		    (rc = planner_sale(db, cfg, &s, sqlite3_column_int(st, 0),
+		    now, planned)) != DB_OK)
+			return rc;
 		last = s.id;
-		n++;
+		(*n)++;
 	}
 	if (rc != SQLITE_DONE)
-		return db_end(db, rc);
-	if (n > 0 && (rc = db_run(db, sql_advance, last, 0, NULL, NULL)) < 0)
-		return db_end(db, rc);
-	if ((rc = db_end(db, DB_OK)) != DB_OK)
 		return rc;
-	*more = n == PLANNER_BATCH;
+	if (*n > 0 && (rc = db_run(db, sql_advance, last, 0, NULL, NULL)) < 0)
+		return rc;
+	return DB_OK;
+}
+
+/*
+ * Take the next PLANNER_BATCH refunds and move their cursor past them; *n
+ * counts them.  A sale that is refunded in full now has what still waits
+ * about it cancelled (whoever it was to: the buyer, or the friend who
+ * referred them), but for the campaigns that keep their messages through
+ * a refund; *cancelled counts the messages.  A partial refund changes no
+ * message.  A sale the planner has not reached yet needs nothing here:
+ * planner_state plans it refunded.
+ */
+static int
+planner_refunds(struct db *db, const struct config *cfg, int64_t now,
+    int *cancelled, int *n)
+{
+	sqlite3_stmt	*st;
+	int64_t		 cursor = 0, last, sale;
+	int		 rc;
+
+	if ((rc = db_run(db, sql_refund_cursor, 0, 0, NULL, &cursor)) < 0)
+		return rc;
+	if ((st = db_prepare(db, sql_new_refunds)) == NULL)
+		return DB_ERROR;
+	last = cursor;
+	sqlite3_bind_int64(st, 1, cursor);
+	sqlite3_bind_int(st, 2, PLANNER_BATCH);
+	while ((rc = db_step(db, st)) == SQLITE_ROW) {
+		last = sqlite3_column_int64(st, 0);
+		sale = sqlite3_column_int64(st, 1);
+		(*n)++;
+		if (!sqlite3_column_int(st, 2))
+			continue;
+		for (size_t i = 0; i < cfg->ncampaigns; i++) {
+			if (cfg->campaigns[i].on_refund == ON_REFUND_KEEP)
+				continue;
+			if ((rc = db_write(db, sql_cancel_refunded, sale, now,
+			    cfg->campaigns[i].name)) != DB_OK)
+				return rc;
+			*cancelled += sqlite3_changes(db->sqlite);
+		}
+	}
+	if (rc != SQLITE_DONE)
+		return rc;
+	if (*n > 0 && (rc = db_run(db, sql_refund_advance, last, 0, NULL,
+	    NULL)) < 0)
+		return rc;
+	return DB_OK;
+}
+
+/*
+ * Plan the next batch of new sales and take the next batch of new
+ * refunds, in one transaction.  *planned and *cancelled count messages;
+ * *more says whether sales or refunds remain, so the caller can come back
+ * after letting the loop run.  DB_OK or DB_*.
+ */
+int
+planner_run(struct db *db, const struct config *cfg, int64_t now, int *planned,
+    int *cancelled, int *more)
+{
+	int	sales = 0, refunds = 0, rc;
+
+	*planned = 0;
+	*cancelled = 0;
+	*more = 0;
+	if ((rc = db_begin(db)) != DB_OK)
+		return rc;
+	if ((rc = planner_sales(db, cfg, now, planned, &sales)) == DB_OK)
+		rc = planner_refunds(db, cfg, now, cancelled, &refunds);
+	if ((rc = db_end(db, rc)) != DB_OK)
+		return rc;
+	*more = sales == PLANNER_BATCH || refunds == PLANNER_BATCH;
 	return DB_OK;
 }

@@ -8,14 +8,16 @@
 #include "db.h"
 #include "sale.h"
 
-#define PLANNER_BATCH	500	/* sales per transaction, so the loop breathes */
+#define PLANNER_BATCH	500	/* sales (and refunds) per transaction, so the
+				   loop breathes */
 
 /*
- * What the database says about a sale's recipient and buyer, as far as
- * planner_state asks: had_campaign only for a first_sale campaign,
+ * What the database says about a sale, its recipient and its buyer, as
+ * far as planner_state asks: had_campaign only for a first_sale campaign,
  * bought_later only for one that stops on a repeat purchase.
  */
 struct planner_history {
+	int	refunded;	/* the sale is refunded in full */
 	int	had_campaign;	/* the recipient has a message of the campaign */
 	int	no_consent;	/* the recipient unsubscribed or bounced */
 	int	bought_later;	/* the buyer has a sale after this one */
@@ -24,6 +26,6 @@ struct planner_history {
 int64_t	planner_recipient(const struct campaign *c, const struct sale *s);
 int	planner_state(const struct campaign *c, const struct planner_history *h);
 int	planner_run(struct db *db, const struct config *cfg, int64_t now,
-	    int *planned, int *more);
+	    int *planned, int *cancelled, int *more);
 
 #endif
