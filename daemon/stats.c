@@ -6,6 +6,7 @@
 #include "money.h"
 #include "queue.h"
 #include "stats.h"
+#include "store.h"
 #include "timestamp.h"
 
 
@@ -43,16 +44,63 @@ stats_revenue(struct db *db, sqlite3_stmt *st, json_t *into)
 	return rc == SQLITE_DONE ? DB_OK : rc;
 }
 
-/* Orders and customers in the window, from the (customer, time) index. */
+/*
+ * Orders and customers in the window, from the (customer, time) index.  A
+ * sale refunded in full is no order, and makes no customer a repeat one:
+ * the few such sales come from the index of refunded sales, so that the
+ * sales themselves are still read from the first index alone.
+ */
 static const char sql_sales[] =
     "SELECT sum(n), count(*), sum(n > 1 OR first > origin) FROM ("
     " SELECT count(*) FILTER (WHERE sold_at >= ?1 AND sold_at < ?2) AS n,"
     " min(sold_at) FILTER (WHERE sold_at >= ?1 AND sold_at < ?2) AS first,"
     " min(sold_at) AS origin"
-    " FROM sales INDEXED BY sales_customer GROUP BY customer_id) WHERE n > 0";
+    " FROM sales INDEXED BY sales_customer WHERE id NOT IN ("
+    "  SELECT id FROM sales INDEXED BY sales_refunded"
+    "  WHERE refunded > 0 AND NOT " STORE_SALE_COUNTS("sales") ")"
+    " GROUP BY customer_id) WHERE n > 0";
+/* Revenue is net of refunds, here and everywhere. */
 static const char sql_sales_revenue[] =
-    "SELECT currency, sum(amount) FROM sales"
-    " WHERE sold_at >= ?1 AND sold_at < ?2 GROUP BY currency ORDER BY currency";
+    "SELECT currency, sum(amount - refunded) FROM sales"
+    " WHERE sold_at >= ?1 AND sold_at < ?2 AND " STORE_SALE_COUNTS("sales")
+    " GROUP BY currency ORDER BY currency";
+/* The window's refunded sales: any refund, and refunded in full. */
+static const char sql_refunds[] =
+    "SELECT currency, count(*), sum(NOT " STORE_SALE_COUNTS("sales") "),"
+    " sum(refunded) FROM sales INDEXED BY sales_refunded"
+    " WHERE refunded > 0 AND sold_at >= ?1 AND sold_at < ?2"
+    " GROUP BY currency ORDER BY currency";
+
+/*
+ * Sales of the window with any refund, those refunded in full, and what
+ * went back, per currency.  Refunds count with their sale's time, as the
+ * revenue they take from.
+ */
+static int
+stats_refunds(struct db *db, const struct stats_filter *f, json_t *sales)
+{
+	sqlite3_stmt	*st = db_prepare(db, sql_refunds);
+	json_t		*amount;
+	json_int_t	 orders = 0, full = 0;
+	char		 buf[MONEY_TEXT_LEN];
+	int		 rc;
+
+	if (st == NULL)
+		return DB_ERROR;
+	stats_bind_window(st, f);
+	amount = json_object();
+	while ((rc = db_step(db, st)) == SQLITE_ROW) {
+		const char *currency = (const char *)sqlite3_column_text(st, 0);
+
+		orders += sqlite3_column_int64(st, 1);
+		full += sqlite3_column_int64(st, 2);
+		money_format(sqlite3_column_int64(st, 3), currency, buf);
+		json_object_set_new(amount, currency, json_string(buf));
+	}
+	json_object_set_new(sales, "refunds", json_pack("{s:I, s:I, s:o}",
+	    "orders", orders, "full", full, "amount", amount));
+	return rc == SQLITE_DONE ? DB_OK : rc;
+}
 
 /*
  * Within a time filter a repeat customer is one who made a repeat
@@ -88,7 +136,9 @@ stats_sales(struct db *db, const struct stats_filter *f, json_t *root)
 	stats_bind_window(st, f);
 	revenue = json_object();
 	json_object_set_new(sales, "revenue", revenue);
-	return stats_revenue(db, st, revenue);
+	if ((rc = stats_revenue(db, st, revenue)) != DB_OK)
+		return rc;
+	return stats_refunds(db, f, sales);
 }
 
 static json_t *
@@ -175,8 +225,9 @@ stats_messages(struct db *db, const struct config *cfg,
  * that message went within attribution.window.
  */
 static const char sql_conversions[] =
-    "SELECT touch_campaign, currency, count(*), sum(amount) FROM sales"
-    " WHERE sold_at >= ?1 AND sold_at < ?2 AND touch_at >= sold_at - ?3"
+    "SELECT touch_campaign, currency, count(*), sum(amount - refunded)"
+    " FROM sales WHERE sold_at >= ?1 AND sold_at < ?2"
+    " AND touch_at >= sold_at - ?3 AND " STORE_SALE_COUNTS("sales")
     " GROUP BY touch_campaign, currency ORDER BY touch_campaign, currency";
 
 static json_t *
@@ -222,25 +273,23 @@ stats_conversions(struct db *db, const struct config *cfg,
 	return rc == SQLITE_DONE ? DB_OK : rc;
 }
 
+/* Referred customers' orders: those that count, net of refunds. */
+#define STATS_REFERRED_SALES \
+    " JOIN sales s ON s.customer_id = r.referred_id" \
+    " WHERE s.sold_at >= ?1 AND s.sold_at < ?2 AND " STORE_SALE_COUNTS("s")
 static const char sql_referrals[] =
     "SELECT count(DISTINCT r.referred_id), count(*) FROM referrals r"
-    " JOIN sales s ON s.customer_id = r.referred_id"
-    " WHERE s.sold_at >= ?1 AND s.sold_at < ?2";
+    STATS_REFERRED_SALES;
 static const char sql_referrals_revenue[] =
-    "SELECT s.currency, sum(s.amount) FROM referrals r"
-    " JOIN sales s ON s.customer_id = r.referred_id"
-    " WHERE s.sold_at >= ?1 AND s.sold_at < ?2"
-    " GROUP BY s.currency ORDER BY s.currency";
+    "SELECT s.currency, sum(s.amount - s.refunded) FROM referrals r"
+    STATS_REFERRED_SALES " GROUP BY s.currency ORDER BY s.currency";
 static const char sql_top_referrers[] =
     "SELECT c.id, c.email, c.referral_code, count(DISTINCT r.referred_id)"
     " FROM referrals r JOIN customers c ON c.id = r.referrer_id"
-    " JOIN sales s ON s.customer_id = r.referred_id"
-    " WHERE s.sold_at >= ?1 AND s.sold_at < ?2"
-    " GROUP BY c.id ORDER BY 4 DESC, c.id LIMIT 10";
+    STATS_REFERRED_SALES " GROUP BY c.id ORDER BY 4 DESC, c.id LIMIT 10";
 static const char sql_referrer_revenue[] =
-    "SELECT s.currency, sum(s.amount) FROM referrals r"
-    " JOIN sales s ON s.customer_id = r.referred_id"
-    " WHERE r.referrer_id = ?3 AND s.sold_at >= ?1 AND s.sold_at < ?2"
+    "SELECT s.currency, sum(s.amount - s.refunded) FROM referrals r"
+    STATS_REFERRED_SALES " AND r.referrer_id = ?3"
     " GROUP BY s.currency ORDER BY s.currency";
 
 /* Referred customers' orders and revenue, and who brought the most. */
@@ -353,6 +402,7 @@ void
 stats_print(const json_t *stats, FILE *out)
 {
 	const json_t	*sales = json_object_get(stats, "sales");
+	const json_t	*refunds = json_object_get(sales, "refunds");
 	const json_t	*messages = json_object_get(stats, "messages");
 	const json_t	*referrals = json_object_get(stats, "referrals");
 	const json_t	*since = json_object_get(stats, "since");
@@ -370,6 +420,10 @@ stats_print(const json_t *stats, FILE *out)
 	    100.0 * json_real_value(json_object_get(sales, "repeat_rate")));
 	fputs("  revenue           ", out);
 	stats_print_revenue(json_object_get(sales, "revenue"), out);
+	fprintf(out, "\n  refunded orders   %10lld  (%lld in full)  ",
+	    (long long)stats_int(refunds, "orders"),
+	    (long long)stats_int(refunds, "full"));
+	stats_print_revenue(json_object_get(refunds, "amount"), out);
 
 	fputs("\n\nMessages\n ", out);
 	for (i = 0; i < QUEUE_NSTATES; i++)
