@@ -11,6 +11,7 @@
 #include "config.h"
 #include "db.h"
 #include "delivery.h"
+#include "refund.h"
 #include "sale.h"
 
 /*
@@ -100,6 +101,11 @@ void	http_sales_record(struct http_request *r, struct http_response *res,
 json_t	*http_sales_json(const struct sale *sale);
 void	http_sales_committed(struct http *h, const struct http_env *env,
 	    const struct http_recorded *rec);
+
+/* http_refunds.c: a refund handed to the front door, recorded durably. */
+void	http_refunds_record(struct http_request *r, struct http_response *res,
+	    enum source source, const char *delivery,
+	    const struct refund *refund);
 
 /* The routes, one file each (http.c holds their table). */
 void	http_ops_healthz(struct http_request *, struct http_response *);

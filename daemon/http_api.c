@@ -216,16 +216,64 @@ http_api_sales(struct http_request *r, struct http_response *res)
 }
 
 /*
- * POST /api/refunds: refunds are not recorded yet (a later issue).  501,
- * not a 2xx: a script must not believe its refund was taken.
+ * A refund's fields from the object, by refund_field_names: each a string
+ * (amount too) or null.  Returns 0, or -1 with a 422 set.
+ */
+static int
+http_api_refund_fields(json_t *obj, char *fields[REFUND_NFIELDS],
+    struct http_response *res)
+{
+	const char	*key;
+	json_t		*v;
+	char		 why[300];
+	int		 f;
+
+	json_object_foreach(obj, key, v) {
+		for (f = 0; f < REFUND_NFIELDS; f++)
+			if (strcmp(key, refund_field_names[f]) == 0)
+				break;
+		if (f == REFUND_NFIELDS) {
+			snprintf(why, sizeof(why), "unknown field \"%.200s\"; "
+			    "the fields are order_id, amount, refunded_at, "
+			    "refund_id and reason", key);
+			http_json_error(res, 422, "an unknown field", why, key);
+			return -1;
+		}
+		if (!json_is_string(v) && !json_is_null(v)) {
+			snprintf(why, sizeof(why), "%s must be a string%s", key,
+			    f == REFUND_AMOUNT ? " such as \"12.34\"" : "");
+			http_json_error(res, 422, "a bad field", why, key);
+			return -1;
+		}
+		fields[f] = (char *)json_string_value(v);
+	}
+	return 0;
+}
+
+/*
+ * POST /api/refunds: sale refund's fields as a JSON object; what comes of
+ * it is http_refunds_record's to answer.
  */
 void
 http_api_refunds(struct http_request *r, struct http_response *res)
 {
-	if (!http_api_allowed(r, res))
+	char			*fields[REFUND_NFIELDS] = { NULL };
+	char			 err[SALE_ERROR_LEN];
+	struct refund		 refund;
+	enum refund_field	 bad;
+	json_t			*obj;
+
+	if (!http_api_allowed(r, res) || (obj = http_api_object(r, res)) == NULL)
 		return;
-	http_json_error(res, 501, "refunds not handled yet", "refunds are not "
-	    "handled yet: nothing was stored", NULL);
+	if (http_api_refund_fields(obj, fields, res) == 0) {
+		if (refund_parse(fields, refund_field_names, r->now, &refund,
+		    err, &bad) == -1)
+			http_json_error(res, 422, "a bad field", err,
+			    refund_field_names[bad]);
+		else
+			http_refunds_record(r, res, SOURCE_API, NULL, &refund);
+	}
+	json_decref(obj);
 }
 
 /* A time parameter of /api/stats: 1 if given and good, 0 absent, -1 bad. */
