@@ -97,7 +97,7 @@ int	http_batch_leave(struct http_request *r, int rc);
 /* http_sales.c: a sale handed to the front door, recorded durably. */
 void	http_sales_record(struct http_request *r, struct http_response *res,
 	    enum source source, const char *delivery, const struct sale *sale,
-	    int created);
+	    const char *platform_id, int created);
 json_t	*http_sales_json(const struct sale *sale);
 void	http_sales_committed(struct http *h, const struct http_env *env,
 	    const struct http_recorded *rec);

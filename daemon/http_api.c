@@ -210,7 +210,8 @@ http_api_sales(struct http_request *r, struct http_response *res)
 			    sale_field_names[bad]);
 		else if (http_api_items(json_object_get(obj, "items"), &sale,
 		    res) == 0)
-			http_sales_record(r, res, SOURCE_API, NULL, &sale, 201);
+			http_sales_record(r, res, SOURCE_API, NULL, &sale, NULL,
+			    201);
 	}
 	json_decref(obj);
 }

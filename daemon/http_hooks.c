@@ -1,4 +1,4 @@
-/* POST /hooks/shopify, /hooks/woocommerce, /hooks/stripe: signed orders. */
+/* POST /hooks/shopify, /hooks/woocommerce, /hooks/stripe: signed orders and refunds. */
 
 #include <string.h>
 
@@ -52,56 +52,71 @@ http_hooks_ignored(struct http_response *res, const char *why)
 }
 
 /*
- * Refunds are recorded once the refunds issue lands.  Until then the
- * event is taken (a 2xx: an error would be retried for days) and said.
+ * Answer what a mapper could not make into an order or a refund; 0 when
+ * it could (PLATFORM_OK), and the caller records it.
  */
-static void
-http_hooks_refund(struct http_response *res, enum source source,
-    const char *event)
+static int
+http_hooks_unmapped(struct http_response *res, enum platform_result rc,
+    const char *why, const char *field)
 {
-	log_info("%s: %s: refund events are not handled yet; accepted, "
-	    "nothing stored", config_source_names[source], event);
-	http_hooks_ignored(res, "refund events are not handled yet");
+	switch (rc) {
+	case PLATFORM_MALFORMED:
+		http_json_error(res, 400, "malformed body", why, NULL);
+		return 1;
+	case PLATFORM_BAD_FIELD:
+		http_json_error(res, 422, "a bad field", why, field);
+		return 1;
+	case PLATFORM_IGNORED:
+		http_hooks_ignored(res, why);
+		return 1;
+	case PLATFORM_OK:
+		break;
+	}
+	return 0;
 }
 
-/* What the mapper made of a signed body, answered. */
+/* What the order mapper made of a signed body, answered. */
 static void
 http_hooks_mapped(struct http_request *r, struct http_response *res,
     enum source source, enum platform_result rc,
     const struct platform_order *order, const char *why, const char *delivery)
 {
-	switch (rc) {
-	case PLATFORM_MALFORMED:
-		http_json_error(res, 400, "malformed body", why, NULL);
+	if (http_hooks_unmapped(res, rc, why, order->field))
 		return;
-	case PLATFORM_BAD_FIELD:
-		http_json_error(res, 422, "a bad field", why, order->field);
-		return;
-	case PLATFORM_IGNORED:
-		http_hooks_ignored(res, why);
-		return;
-	case PLATFORM_OK:
-		break;
-	}
 	/* A paid order refunded since, as the shop's export has them too. */
 	if (order->refunded)
 		log_info("%s: order \"%s\" is refunded in part or whole: "
-		    "recorded as a sale; refund events are not handled yet",
+		    "recorded as a sale; its refund events record the refunds",
 		    config_source_names[source], order->sale.order_id);
-	http_sales_record(r, res, source, delivery, &order->sale, 200);
+	http_sales_record(r, res, source, delivery, &order->sale,
+	    order->platform_id, 200);
+}
+
+/* What a refund mapper made of a signed body, answered. */
+static void
+http_hooks_refunded(struct http_request *r, struct http_response *res,
+    enum source source, enum platform_result rc,
+    const struct platform_refund *refund, const char *why,
+    const char *delivery)
+{
+	if (!http_hooks_unmapped(res, rc, why, refund->field))
+		http_refunds_record(r, res, source, delivery, &refund->refund);
 }
 
 /*
  * Shopify: X-Shopify-Hmac-Sha256 over the raw body; orders/paid records
  * the sale, orders/create too when it is paid already (the mapper
- * ignores it otherwise); X-Shopify-Webhook-Id names the delivery.
+ * ignores it otherwise); refunds/create records a refund, and
+ * orders/cancelled one of all that is left; X-Shopify-Webhook-Id names
+ * the delivery.
  */
 void
 http_hooks_shopify(struct http_request *r, struct http_response *res)
 {
 	const struct secret	*secret;
-	const char		*topic;
+	const char		*topic, *delivery;
 	struct platform_order	 order;
+	struct platform_refund	 refund;
 	enum platform_result	 rc;
 	char			 why[512];
 
@@ -115,9 +130,15 @@ http_hooks_shopify(struct http_request *r, struct http_response *res)
 		    "header", NULL);
 		return;
 	}
+	delivery = http_header(r, "X-Shopify-Webhook-Id");
 	if (strcmp(topic, "refunds/create") == 0 ||
 	    strcmp(topic, "orders/cancelled") == 0) {
-		http_hooks_refund(res, SOURCE_SHOPIFY, topic);
+		rc = strcmp(topic, "refunds/create") == 0 ?
+		    platform_shopify_refund(r->body, r->body_len, &refund, why,
+		    sizeof(why)) : platform_shopify_cancelled(r->body,
+		    r->body_len, &refund, why, sizeof(why));
+		http_hooks_refunded(r, res, SOURCE_SHOPIFY, rc, &refund, why,
+		    delivery);
 		return;
 	}
 	if (strcmp(topic, "orders/paid") != 0 &&
@@ -127,8 +148,7 @@ http_hooks_shopify(struct http_request *r, struct http_response *res)
 	}
 	rc = platform_shopify_order(r->body, r->body_len, &order, why,
 	    sizeof(why));
-	http_hooks_mapped(r, res, SOURCE_SHOPIFY, rc, &order, why,
-	    http_header(r, "X-Shopify-Webhook-Id"));
+	http_hooks_mapped(r, res, SOURCE_SHOPIFY, rc, &order, why, delivery);
 }
 
 /* WooCommerce's ping when a webhook is saved: "webhook_id=N", unsigned. */
@@ -145,15 +165,16 @@ http_hooks_woocommerce_ping(const struct http_request *r)
 /*
  * WooCommerce: X-WC-Webhook-Signature over the raw body; order.created
  * and order.updated record the sale when the order is processing or
- * completed, refunded is a refund; X-WC-Webhook-Delivery-ID names the
- * delivery.
+ * completed, and a refund of all that is left when it is refunded;
+ * X-WC-Webhook-Delivery-ID names the delivery.
  */
 void
 http_hooks_woocommerce(struct http_request *r, struct http_response *res)
 {
 	const struct secret	*secret;
-	const char		*topic;
+	const char		*topic, *delivery;
 	struct platform_order	 order;
+	struct platform_refund	 refund;
 	enum platform_result	 rc;
 	char			 why[512];
 
@@ -178,17 +199,22 @@ http_hooks_woocommerce(struct http_request *r, struct http_response *res)
 		http_hooks_ignored(res, "not an order created or updated");
 		return;
 	}
-	rc = platform_woocommerce_order(r->body, r->body_len, &order, why,
+	delivery = http_header(r, "X-WC-Webhook-Delivery-ID");
+	/* Any order that is not refunded is the sale mapper's. */
+	rc = platform_woocommerce_refund(r->body, r->body_len, &refund, why,
 	    sizeof(why));
-	if (rc == PLATFORM_OK && order.refunded) {
-		http_hooks_refund(res, SOURCE_WOOCOMMERCE, "status refunded");
+	if (rc != PLATFORM_IGNORED) {
+		http_hooks_refunded(r, res, SOURCE_WOOCOMMERCE, rc, &refund, why,
+		    delivery);
 		return;
 	}
+	rc = platform_woocommerce_order(r->body, r->body_len, &order, why,
+	    sizeof(why));
 	http_hooks_mapped(r, res, SOURCE_WOOCOMMERCE, rc, &order, why,
-	    http_header(r, "X-WC-Webhook-Delivery-ID"));
+	    delivery);
 }
 
-/* The event's type, for an event the mapper ignored; or "". */
+/* The event's type, or "". */
 static void
 http_hooks_stripe_type(const struct http_request *r, char *out, size_t size)
 {
@@ -202,13 +228,15 @@ http_hooks_stripe_type(const struct http_request *r, char *out, size_t size)
 /*
  * Stripe: Stripe-Signature's t=,v1= over "T." and the raw body, T within
  * sources.stripe.tolerance; a completed, paid checkout records the sale,
- * charge.refunded is a refund; the event's id names the delivery.
+ * charge.refunded what its amount_refunded adds; the event's id names
+ * the delivery.
  */
 void
 http_hooks_stripe(struct http_request *r, struct http_response *res)
 {
 	const struct secret	*secret;
 	struct platform_order	 order;
+	struct platform_refund	 refund;
 	enum platform_result	 rc;
 	char			 why[512], type[64];
 
@@ -218,15 +246,16 @@ http_hooks_stripe(struct http_request *r, struct http_response *res)
 	    http_header(r, "Stripe-Signature"), r->now,
 	    r->env->cfg->sources[SOURCE_STRIPE].tolerance)))
 		return;
+	http_hooks_stripe_type(r, type, sizeof(type));
+	if (strcmp(type, "charge.refunded") == 0) {
+		rc = platform_stripe_refund(r->body, r->body_len, &refund, why,
+		    sizeof(why));
+		http_hooks_refunded(r, res, SOURCE_STRIPE, rc, &refund, why,
+		    refund.event_id);
+		return;
+	}
 	rc = platform_stripe_event(r->body, r->body_len, &order, why,
 	    sizeof(why));
-	if (rc == PLATFORM_IGNORED) {
-		http_hooks_stripe_type(r, type, sizeof(type));
-		if (strcmp(type, "charge.refunded") == 0) {
-			http_hooks_refund(res, SOURCE_STRIPE, type);
-			return;
-		}
-	}
 	http_hooks_mapped(r, res, SOURCE_STRIPE, rc, &order, why,
 	    order.event_id);
 }

@@ -45,7 +45,8 @@ struct http_sales_outcome {
  */
 static int
 http_sales_write(struct db *db, const char *source, const char *delivery,
-    const struct sale *sale, int64_t now, struct http_sales_outcome *o)
+    const struct sale *sale, const char *platform_id, int64_t now,
+    struct http_sales_outcome *o)
 {
 	int64_t	customer;
 	int	rc;
@@ -62,6 +63,10 @@ http_sales_write(struct db *db, const char *source, const char *delivery,
 	if ((rc = store_find_order(db, sale->order_id, &o->sale_id,
 	    &customer)) != 1)
 		return rc == 0 ? DB_ERROR : rc;
+	if (platform_id != NULL && *platform_id != '\0' &&
+	    (rc = store_platform_order_add(db, source, platform_id,
+	    o->sale_id)) != DB_OK)
+		return rc;
 	if (delivery != NULL)
 		return store_delivery_add(db, source, delivery, o->sale_id, now);
 	return DB_OK;
@@ -70,7 +75,8 @@ http_sales_write(struct db *db, const char *source, const char *delivery,
 /*
  * Record `sale`, handed over by `source` as its delivery `delivery` (the
  * platform's id of this request, which a retry repeats; NULL when there
- * is none), and answer: `created` (201 for the API, 200 for webhooks) or
+ * is none), with the platform's own id of the order (`platform_id`, NULL
+ * or "" for none) kept for its refunds, and answer: `created` (201 for the API, 200 for webhooks) or
  * 200 with the sale as stored, 409 for an order id recorded with other
  * data, 503 while the database is busy.
  *
@@ -85,7 +91,7 @@ http_sales_write(struct db *db, const char *source, const char *delivery,
 void
 http_sales_record(struct http_request *r, struct http_response *res,
     enum source source, const char *delivery, const struct sale *sale,
-    int created)
+    const char *platform_id, int created)
 {
 	struct db			*db = r->env->db;
 	const char			*name = config_source_names[source];
@@ -101,7 +107,7 @@ http_sales_record(struct http_request *r, struct http_response *res,
 		delivery = NULL;
 	if ((rc = http_batch_join(r)) == DB_OK)
 		rc = http_batch_leave(r, http_sales_write(db, name, delivery,
-		    sale, r->now, &o));
+		    sale, platform_id, r->now, &o));
 	if (rc < 0) {
 		http_db_failed(res, rc);
 		return;

@@ -91,15 +91,13 @@ platform_object(json_t *parent, const char *key)
 }
 
 /*
- * The member `key` of obj as text into dst: a string, or an integer (ids
- * and numbers are both seen).  1 when taken; 0 when it is absent, null or
- * "", dst untouched; -1 for a value of another type.
+ * A value as text into dst: a string, or an integer (ids and numbers are
+ * both seen).  1 when taken; 0 when it is absent, null or "", dst
+ * untouched; -1 for a value of another type.
  */
 static int
-platform_value(json_t *obj, const char *key, char dst[PLATFORM_TEXT_MAX + 1])
+platform_value(json_t *v, char dst[PLATFORM_TEXT_MAX + 1])
 {
-	json_t *v = json_object_get(obj, key);
-
 	if (v == NULL || json_is_null(v) ||
 	    (json_is_string(v) && json_string_value(v)[0] == '\0'))
 		return 0;
@@ -127,7 +125,8 @@ platform_take(struct platform_map *m, int field, json_t *obj, const char *key,
 
 	if (m->out->text[field][0] != '\0')
 		return 0;
-	if ((rc = platform_value(obj, key, m->out->text[field])) == -1) {
+	if ((rc = platform_value(json_object_get(obj, key),
+	    m->out->text[field])) == -1) {
 		platform_fail(m, PLATFORM_BAD_FIELD, sale_field_names[field],
 		    "%s is not a string", name);
 		return -1;
@@ -380,9 +379,9 @@ platform_check(struct platform_map *m)
 	return PLATFORM_OK;
 }
 
-/* Parse the body into an object, or say why not. */
+/* Parse the body into an object, or say why not (it is malformed). */
 static json_t *
-platform_load(struct platform_map *m, const char *json, size_t len)
+platform_load(const char *json, size_t len, char *why, size_t size)
 {
 	json_error_t	 e;
 	json_t		*root;
@@ -390,13 +389,12 @@ platform_load(struct platform_map *m, const char *json, size_t len)
 	/* Duplicate keys have no meaning we could pick: refuse them. */
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &e);
 	if (root == NULL) {
-		platform_fail(m, PLATFORM_MALFORMED, NULL, "malformed JSON at line "
-		    "%d, column %d: %s", e.line, e.column, e.text);
+		snprintf(why, size, "malformed JSON at line %d, column %d: %s",
+		    e.line, e.column, e.text);
 		return NULL;
 	}
 	if (!json_is_object(root)) {
-		platform_fail(m, PLATFORM_MALFORMED, NULL, "the body is JSON but "
-		    "not an object");
+		snprintf(why, size, "the body is JSON but not an object");
 		json_decref(root);
 		return NULL;
 	}
@@ -447,8 +445,8 @@ platform_items(struct platform_map *m, json_t *array, const char *list,
 		for (int f = 0; f < ITEM_NFIELDS; f++) {
 			snprintf(it.names[f], sizeof(it.names[f]), "%s.%s",
 			    it.where, keys[f] ? keys[f] : sale_item_field_names[f]);
-			if (keys[f] != NULL &&
-			    platform_value(item, keys[f], it.text[f]) == -1)
+			if (keys[f] != NULL && platform_value(json_object_get(
+			    item, keys[f]), it.text[f]) == -1)
 				return platform_fail(m, PLATFORM_BAD_FIELD,
 				    it.names[f], "%s is not a string or a whole "
 				    "number", it.names[f]);
@@ -490,7 +488,7 @@ platform_shopify_order(const char *json, size_t len, struct platform_order *out,
 	size_t			 i;
 
 	platform_begin(&m, out, why, size);
-	if ((root = platform_load(&m, json, len)) == NULL)
+	if ((root = platform_load(json, len, why, size)) == NULL)
 		return PLATFORM_MALFORMED;
 	status = platform_string(root, "financial_status");
 	switch (platform_shopify_payment(status ? status : "")) {
@@ -580,7 +578,7 @@ platform_woocommerce_order(const char *json, size_t len,
 	const char		*status;
 
 	platform_begin(&m, out, why, size);
-	if ((root = platform_load(&m, json, len)) == NULL)
+	if ((root = platform_load(json, len, why, size)) == NULL)
 		return PLATFORM_MALFORMED;
 	status = platform_string(root, "status");
 	if (status != NULL && strcmp(status, "refunded") == 0) {
@@ -645,6 +643,27 @@ platform_stripe_decimals(const char *currency)
 }
 
 /*
+ * An amount in Stripe's minor units of `code` into ISO 4217's: 0, -1 when
+ * it is not a whole amount of the currency, -2 when it is too large.
+ */
+static int
+platform_stripe_units(int64_t amount, const char *code, int64_t *out)
+{
+	int ours = money_decimals(code), theirs = platform_stripe_decimals(code);
+
+	for (; theirs > ours; theirs--) {
+		if (amount % 10 != 0)
+			return -1;
+		amount /= 10;
+	}
+	for (; theirs < ours; theirs++)
+		if ((amount *= 10) > MONEY_MAX)
+			return -2;
+	*out = amount;
+	return 0;
+}
+
+/*
  * The member `key` of obj, an amount in Stripe's minor units of the
  * session's currency, as text in ISO 4217's into dst; `name` says where
  * it came from, `field` is the field at fault.  Absent or null leaves dst
@@ -657,7 +676,7 @@ platform_stripe_amount(struct platform_map *m, json_t *obj, const char *key,
 	json_t		*v = json_object_get(obj, key);
 	char		*currency = m->out->text[SALE_CURRENCY];
 	json_int_t	 amount;
-	int		 ours, theirs;
+	int64_t		 units;
 	char		 code[4];
 
 	if (v == NULL || json_is_null(v))
@@ -675,20 +694,16 @@ platform_stripe_amount(struct platform_map *m, json_t *obj, const char *key,
 		return platform_fail(m, PLATFORM_BAD_FIELD,
 		    sale_field_names[SALE_CURRENCY], "currency \"%.16s\" is not "
 		    "a three-letter ISO 4217 code", currency);
-	ours = money_decimals(code);
-	theirs = platform_stripe_decimals(code);
-	for (; theirs > ours; theirs--) {
-		if (amount % 10 != 0)
-			return platform_fail(m, PLATFORM_BAD_FIELD, field,
-			    "%s %" JSON_INTEGER_FORMAT " is not a whole amount "
-			    "of %s", name, json_integer_value(v), code);
-		amount /= 10;
+	switch (platform_stripe_units(amount, code, &units)) {
+	case -1:
+		return platform_fail(m, PLATFORM_BAD_FIELD, field, "%s %"
+		    JSON_INTEGER_FORMAT " is not a whole amount of %s", name,
+		    json_integer_value(v), code);
+	case -2:
+		return platform_fail(m, PLATFORM_BAD_FIELD, field,
+		    "%s is too large", name);
 	}
-	for (; theirs < ours; theirs++)
-		if ((amount *= 10) > MONEY_MAX)
-			return platform_fail(m, PLATFORM_BAD_FIELD, field,
-			    "%s is too large", name);
-	money_format(amount, code, dst);
+	money_format(units, code, dst);
 	return PLATFORM_OK;
 }
 
@@ -706,8 +721,8 @@ platform_stripe_item(struct platform_map *m, json_t *item,
 
 	snprintf(it->names[ITEM_SKU], sizeof(it->names[ITEM_SKU]),
 	    "%s.price.product", it->where);
-	if (platform_value(product ? product : price, product ? "id" :
-	    "product", it->text[ITEM_SKU]) == -1)
+	if (platform_value(json_object_get(product ? product : price,
+	    product ? "id" : "product"), it->text[ITEM_SKU]) == -1)
 		return platform_fail(m, PLATFORM_BAD_FIELD, it->names[ITEM_SKU],
 		    "%s is not a string", it->names[ITEM_SKU]);
 	snprintf(it->names[ITEM_AMOUNT], sizeof(it->names[ITEM_AMOUNT]),
@@ -755,7 +770,7 @@ platform_stripe_event(const char *json, size_t len, struct platform_order *out,
 	const char		*type, *paid, *ref;
 
 	platform_begin(&m, out, why, size);
-	if ((root = platform_load(&m, json, len)) == NULL)
+	if ((root = platform_load(json, len, why, size)) == NULL)
 		return PLATFORM_MALFORMED;
 	type = platform_string(root, "type");
 	session = platform_object(platform_object(root, "data"), "object");
@@ -825,6 +840,401 @@ platform_stripe_event(const char *json, size_t len, struct platform_order *out,
 		rc = platform_items(&m, json_object_get(platform_object(session,
 		    "line_items"), "data"), "line_items.data", keys,
 		    platform_stripe_item);
+out:
+	json_decref(root);
+	return rc;
+}
+
+/* The first element of an array member, if it is an object. */
+static json_t *
+platform_first(json_t *obj, const char *key)
+{
+	json_t *v = json_array_get(json_object_get(obj, key), 0);
+
+	return json_is_object(v) ? v : NULL;
+}
+
+/*
+ * One refund being mapped: its fields as text, and for each the name the
+ * platform gives it, as struct platform_map keeps them for a sale.
+ */
+struct platform_refund_map {
+	struct platform_refund	*out;
+	char			*why;
+	size_t			 size;
+	char			 text[REFUND_NFIELDS][PLATFORM_TEXT_MAX + 1];
+	const char		*names[REFUND_NFIELDS];
+	char			 currency[4];	/* the amount's, when said */
+};
+
+static enum platform_result platform_refund_fail(struct platform_refund_map *m,
+    enum platform_result rc, int field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Say why, and for a bad field which one; returns rc. */
+static enum platform_result
+platform_refund_fail(struct platform_refund_map *m, enum platform_result rc,
+    int field, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m->why, m->size, fmt, ap);
+	va_end(ap);
+	if (rc == PLATFORM_BAD_FIELD)
+		m->out->field = refund_field_names[field];
+	return rc;
+}
+
+/* Start a refund's mapping; returns its body as an object, or NULL. */
+static json_t *
+platform_refund_begin(struct platform_refund_map *m, struct platform_refund *out,
+    const char *json, size_t len, char *why, size_t size)
+{
+	memset(m, 0, sizeof(*m));
+	memset(out, 0, sizeof(*out));
+	m->out = out;
+	m->why = why;
+	m->size = size;
+	if (size > 0)
+		why[0] = '\0';
+	for (int i = 0; i < REFUND_NFIELDS; i++)
+		m->names[i] = refund_field_names[i];
+	return platform_load(json, len, why, size);
+}
+
+/* Set a field from obj's member `key`, as platform_take sets a sale's. */
+static int
+platform_refund_take(struct platform_refund_map *m, int field, json_t *obj,
+    const char *key, const char *name)
+{
+	char	*dst = m->text[field];
+	int	 rc;
+
+	if (dst[0] != '\0')
+		return 0;
+	if ((rc = platform_value(json_object_get(obj, key), dst)) == -1) {
+		platform_refund_fail(m, PLATFORM_BAD_FIELD, field, "%s is not a "
+		    "string", name);
+		return -1;
+	}
+	if (rc == 1)
+		m->names[field] = name;
+	return 0;
+}
+
+/*
+ * The order and the time are what every platform's refund has; then the
+ * fields are checked as sale refund checks its options.
+ */
+static enum platform_result
+platform_refund_check(struct platform_refund_map *m, const char *order,
+    const char *time)
+{
+	char			*fields[REFUND_NFIELDS], err[SALE_ERROR_LEN];
+	enum refund_field	 bad;
+
+	if (m->text[REFUND_ORDER_ID][0] == '\0')
+		return platform_refund_fail(m, PLATFORM_BAD_FIELD,
+		    REFUND_ORDER_ID, "%s is missing", order);
+	if (m->text[REFUND_REFUNDED_AT][0] == '\0')
+		return platform_refund_fail(m, PLATFORM_BAD_FIELD,
+		    REFUND_REFUNDED_AT, "%s is missing", time);
+	for (int i = 0; i < REFUND_NFIELDS; i++)
+		fields[i] = m->text[i];
+	if (refund_parse(fields, m->names, 0, &m->out->refund, err, &bad) == -1)
+		return platform_refund_fail(m, PLATFORM_BAD_FIELD, bad, "%s",
+		    err);
+	memcpy(m->out->refund.currency, m->currency, sizeof(m->currency));
+	return PLATFORM_OK;
+}
+
+/*
+ * Add one amount ("12.34" of `currency`, named `name`) to *sum; all of a
+ * refund's amounts are in one currency.  0, or -1 with a bad field.
+ */
+static int
+platform_refund_add(struct platform_refund_map *m, const char *amount,
+    const char *currency, const char *name, int64_t *sum)
+{
+	char	text[PLATFORM_TEXT_MAX + 1], code[4] = "";
+	int64_t	minor;
+
+	for (int i = 0; i < 3 && currency != NULL && currency[i] != '\0'; i++)
+		code[i] = (char)toupper((unsigned char)currency[i]);
+	if (currency == NULL || strlen(currency) != 3 ||
+	    !money_currency_valid(code) ||
+	    (*m->currency != '\0' && strcmp(code, m->currency) != 0)) {
+		platform_refund_fail(m, PLATFORM_BAD_FIELD, REFUND_AMOUNT,
+		    "%s: the currency is missing, not an ISO 4217 code, or not "
+		    "that of the refund's other amounts", name);
+		return -1;
+	}
+	memcpy(m->currency, code, sizeof(code));
+	if (amount == NULL) {
+		platform_refund_fail(m, PLATFORM_BAD_FIELD, REFUND_AMOUNT,
+		    "%s is missing or not a string such as \"12.34\"", name);
+		return -1;
+	}
+	platform_copy(text, amount);
+	platform_amount_trim(text, code);
+	if (money_parse(text, money_decimals(code), &minor) == -1 ||
+	    (*sum += minor) > MONEY_MAX) {
+		platform_refund_fail(m, PLATFORM_BAD_FIELD, REFUND_AMOUNT,
+		    "%s \"%.32s\" is not an amount of %s", name, amount, code);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * What a Shopify refund gives back: its refund transactions that did not
+ * fail; for a refund without any, what its line items come to with their
+ * tax.  A refund that gives nothing back (a restock) is no refund for us.
+ */
+static enum platform_result
+platform_shopify_refund_amount(struct platform_refund_map *m, json_t *root)
+{
+	json_t	*t, *sub, *tax;
+	int64_t	 sum = 0;
+	size_t	 i;
+	int	 n = 0;
+
+	json_array_foreach(json_object_get(root, "transactions"), i, t) {
+		const char *kind = platform_string(t, "kind");
+		const char *status = platform_string(t, "status");
+
+		if (kind == NULL || strcmp(kind, "refund") != 0 ||
+		    (status != NULL && (strcmp(status, "failure") == 0 ||
+		    strcmp(status, "error") == 0)))
+			continue;
+		if (platform_refund_add(m, platform_string(t, "amount"),
+		    platform_string(t, "currency"), "transactions[].amount",
+		    &sum) == -1)
+			return PLATFORM_BAD_FIELD;
+		n++;
+	}
+	if (n == 0) {
+		json_array_foreach(json_object_get(root, "refund_line_items"), i,
+		    t) {
+			sub = platform_object(platform_object(t, "subtotal_set"),
+			    "shop_money");
+			tax = platform_object(platform_object(t,
+			    "total_tax_set"), "shop_money");
+			if (platform_refund_add(m, platform_string(sub, "amount"),
+			    platform_string(sub, "currency_code"),
+			    "refund_line_items[].subtotal_set", &sum) == -1 ||
+			    (tax != NULL && platform_refund_add(m,
+			    platform_string(tax, "amount"), platform_string(tax,
+			    "currency_code"), "refund_line_items[].total_tax_set",
+			    &sum) == -1))
+				return PLATFORM_BAD_FIELD;
+			n++;
+		}
+	}
+	if (sum == 0)
+		return platform_refund_fail(m, PLATFORM_IGNORED, 0, "the refund "
+		    "gives no money back (no refund transaction, no line item)");
+	money_format(sum, m->currency, m->text[REFUND_AMOUNT]);
+	m->names[REFUND_AMOUNT] = n > 0 ? "transactions[].amount" :
+	    "refund_line_items[].subtotal_set";
+	return PLATFORM_OK;
+}
+
+/*
+ * Shopify's refunds/create: a refund object, which names its order by
+ * the order's numeric id.  That id is checked as an order id would be,
+ * then handed over as the platform's own.
+ */
+enum platform_result
+platform_shopify_refund(const char *json, size_t len,
+    struct platform_refund *out, char *why, size_t size)
+{
+	struct platform_refund_map	 m;
+	enum platform_result		 rc;
+	json_t				*root;
+
+	if ((root = platform_refund_begin(&m, out, json, len, why,
+	    size)) == NULL)
+		return PLATFORM_MALFORMED;
+	rc = PLATFORM_BAD_FIELD;
+	if (platform_refund_take(&m, REFUND_ORDER_ID, root, "order_id",
+		"order_id") == -1 ||
+	    platform_refund_take(&m, REFUND_REFUND_ID, root, "id", "id") == -1 ||
+	    platform_refund_take(&m, REFUND_REFUNDED_AT, root, "processed_at",
+		"processed_at") == -1 ||
+	    platform_refund_take(&m, REFUND_REFUNDED_AT, root, "created_at",
+		"created_at") == -1 ||
+	    platform_refund_take(&m, REFUND_REASON, root, "note", "note") == -1)
+		goto out;
+	if (m.text[REFUND_ORDER_ID][0] != '\0' &&
+	    (rc = platform_shopify_refund_amount(&m, root)) != PLATFORM_OK)
+		goto out;
+	if ((rc = platform_refund_check(&m, "order_id",
+	    "processed_at (and created_at)")) == PLATFORM_OK) {
+		memcpy(out->refund.platform_order, out->refund.order_id,
+		    sizeof(out->refund.order_id));
+		out->refund.order_id[0] = '\0';
+	}
+out:
+	json_decref(root);
+	return rc;
+}
+
+/*
+ * Shopify's orders/cancelled: the order, cancelled; all that is left of
+ * it goes back.  An order that was never paid gave nothing to give back.
+ */
+enum platform_result
+platform_shopify_cancelled(const char *json, size_t len,
+    struct platform_refund *out, char *why, size_t size)
+{
+	struct platform_refund_map	 m;
+	enum platform_result		 rc;
+	json_t				*root;
+	const char			*status;
+
+	if ((root = platform_refund_begin(&m, out, json, len, why,
+	    size)) == NULL)
+		return PLATFORM_MALFORMED;
+	status = platform_string(root, "financial_status");
+	if (status != NULL && platform_shopify_payment(status) == PLATFORM_UNPAID) {
+		rc = platform_refund_fail(&m, PLATFORM_IGNORED, 0,
+		    "financial_status is \"%.32s\": nothing was paid, so nothing "
+		    "goes back", status);
+		goto out;
+	}
+	rc = PLATFORM_BAD_FIELD;
+	if (platform_refund_take(&m, REFUND_ORDER_ID, root, "name",
+		"name") == -1 ||
+	    platform_refund_take(&m, REFUND_REFUNDED_AT, root, "cancelled_at",
+		"cancelled_at") == -1 ||
+	    platform_refund_take(&m, REFUND_REASON, root, "cancel_reason",
+		"cancel_reason") == -1)
+		goto out;
+	rc = platform_refund_check(&m, "name", "cancelled_at");
+out:
+	json_decref(root);
+	return rc;
+}
+
+/*
+ * A WooCommerce order (order.updated) whose status is refunded: all that
+ * is left of it went back, when it was last changed.
+ */
+enum platform_result
+platform_woocommerce_refund(const char *json, size_t len,
+    struct platform_refund *out, char *why, size_t size)
+{
+	struct platform_refund_map	 m;
+	enum platform_result		 rc;
+	json_t				*root;
+	const char			*status;
+
+	if ((root = platform_refund_begin(&m, out, json, len, why,
+	    size)) == NULL)
+		return PLATFORM_MALFORMED;
+	status = platform_string(root, "status");
+	if (status == NULL || strcmp(status, "refunded") != 0) {
+		rc = platform_refund_fail(&m, PLATFORM_IGNORED, 0, "status is "
+		    "\"%.32s\": not refunded", status ? status : "");
+		goto out;
+	}
+	rc = PLATFORM_BAD_FIELD;
+	if (platform_refund_take(&m, REFUND_ORDER_ID, root, "number",
+		"number") == -1 ||
+	    platform_refund_take(&m, REFUND_REFUNDED_AT, root,
+		"date_modified_gmt", "date_modified_gmt") == -1)
+		goto out;
+	platform_utc(m.text[REFUND_REFUNDED_AT]);
+	rc = platform_refund_check(&m, "number", "date_modified_gmt");
+out:
+	json_decref(root);
+	return rc;
+}
+
+/*
+ * Stripe's charge.refunded: the charge, whose amount_refunded is all that
+ * was refunded of it so far, in Stripe's minor units.  The order is the
+ * charge's PaymentIntent, as for the checkout that made the sale; the
+ * latest refund, when the event lists the charge's refunds, gives an id.
+ */
+enum platform_result
+platform_stripe_refund(const char *json, size_t len,
+    struct platform_refund *out, char *why, size_t size)
+{
+	struct platform_refund_map	 m;
+	enum platform_result		 rc;
+	json_t				*root, *charge, *pi, *latest, *v;
+	const char			*type, *currency;
+	int64_t				 units;
+	char				 code[4] = "";
+
+	if ((root = platform_refund_begin(&m, out, json, len, why,
+	    size)) == NULL)
+		return PLATFORM_MALFORMED;
+	type = platform_string(root, "type");
+	charge = platform_object(platform_object(root, "data"), "object");
+	if (type == NULL || charge == NULL) {
+		rc = platform_refund_fail(&m, PLATFORM_MALFORMED, 0, "not a "
+		    "Stripe event: no type or no data.object");
+		goto out;
+	}
+	platform_id(root, "id", out->event_id, sizeof(out->event_id));
+	if (strcmp(type, "charge.refunded") != 0) {
+		rc = platform_refund_fail(&m, PLATFORM_IGNORED, 0, "event type "
+		    "\"%.64s\" is not a refund", type);
+		goto out;
+	}
+	pi = json_object_get(charge, "payment_intent");
+	latest = platform_first(platform_object(charge, "refunds"), "data");
+	rc = PLATFORM_BAD_FIELD;
+	if ((json_is_object(pi) ? platform_refund_take(&m, REFUND_ORDER_ID, pi,
+		"id", "payment_intent.id") : platform_refund_take(&m,
+		REFUND_ORDER_ID, charge, "payment_intent",
+		"payment_intent")) == -1 ||
+	    platform_refund_take(&m, REFUND_REFUND_ID, latest, "id",
+		"refunds.data[0].id") == -1 ||
+	    platform_refund_take(&m, REFUND_REASON, latest, "reason",
+		"refunds.data[0].reason") == -1)
+		goto out;
+	if (m.text[REFUND_ORDER_ID][0] == '\0') {
+		rc = platform_refund_fail(&m, PLATFORM_IGNORED, 0, "the charge "
+		    "has no payment_intent, so it is no order of ours");
+		goto out;
+	}
+
+	v = json_object_get(charge, "amount_refunded");
+	currency = platform_string(charge, "currency");
+	for (int i = 0; i < 3 && currency != NULL && currency[i] != '\0'; i++)
+		code[i] = (char)toupper((unsigned char)currency[i]);
+	if (currency == NULL || strlen(currency) != 3 ||
+	    !money_currency_valid(code)) {
+		rc = platform_refund_fail(&m, PLATFORM_BAD_FIELD, REFUND_AMOUNT,
+		    "currency is missing or not a three-letter ISO 4217 code");
+		goto out;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
+	    json_integer_value(v) > MONEY_MAX ||
+	    platform_stripe_units(json_integer_value(v), code, &units) != 0) {
+		rc = platform_refund_fail(&m, PLATFORM_BAD_FIELD, REFUND_AMOUNT,
+		    "amount_refunded is not a whole number of minor units of %s "
+		    "above 0", code);
+		goto out;
+	}
+	money_format(units, code, m.text[REFUND_AMOUNT]);
+	m.names[REFUND_AMOUNT] = "amount_refunded";
+	memcpy(m.currency, code, sizeof(code));
+	v = json_object_get(root, "created");
+	if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+	    json_integer_value(v) <= INT32_MAX * 2LL) {
+		timestamp_format(json_integer_value(v),
+		    m.text[REFUND_REFUNDED_AT]);
+		m.names[REFUND_REFUNDED_AT] = "created";
+	}
+	if ((rc = platform_refund_check(&m, "payment_intent",
+	    "created")) == PLATFORM_OK)
+		out->refund.cumulative = 1;
 out:
 	json_decref(root);
 	return rc;

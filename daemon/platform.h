@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "refund.h"
 #include "sale.h"
 
 /* What a platform's JSON turned out to be, with the HTTP answer it gets. */
@@ -53,6 +54,35 @@ enum platform_result platform_woocommerce_order(const char *json, size_t len,
 	    struct platform_order *out, char *why, size_t size);
 enum platform_result platform_stripe_event(const char *json, size_t len,
 	    struct platform_order *out, char *why, size_t size);
+
+/*
+ * A refund as a platform reported it: out->refund is checked as sale
+ * refund checks its options; nothing is to be freed.
+ */
+struct platform_refund {
+	struct refund	 refund;
+	const char	*field;		/* PLATFORM_BAD_FIELD: "order_id",
+					   "amount", "refunded_at"... */
+	char		 event_id[PLATFORM_ID_LEN];	/* Stripe's event id, "" for
+					   the others */
+};
+
+/*
+ * The refund events, as the order mappers: PLATFORM_OK is a refund to
+ * record, PLATFORM_IGNORED no refund for us (another event, nothing
+ * paid or given back).  Shopify's refunds/create names the order by its
+ * numeric id (refund.platform_order); orders/cancelled, WooCommerce's
+ * status refunded and Stripe's charge.refunded give back all that is
+ * left, or, for Stripe, what amount_refunded (all refunded so far) adds.
+ */
+enum platform_result platform_shopify_refund(const char *json, size_t len,
+	    struct platform_refund *out, char *why, size_t size);
+enum platform_result platform_shopify_cancelled(const char *json, size_t len,
+	    struct platform_refund *out, char *why, size_t size);
+enum platform_result platform_woocommerce_refund(const char *json, size_t len,
+	    struct platform_refund *out, char *why, size_t size);
+enum platform_result platform_stripe_refund(const char *json, size_t len,
+	    struct platform_refund *out, char *why, size_t size);
 
 /* Shopify's financial_status (the same words in its CSV export). */
 enum platform_payment {
