@@ -8,6 +8,7 @@
 #include "csvread.h"
 #include "import.h"
 #include "log.h"
+#include "config.h"
 #include "platform.h"
 #include "store.h"
 #include "text.h"
@@ -149,6 +150,8 @@ enum import_shopify_column {
 	SHOPIFY_LINEITEM_NAME,
 	SHOPIFY_LINEITEM_QUANTITY,
 	SHOPIFY_LINEITEM_PRICE,
+	SHOPIFY_REFUNDED_AMOUNT,
+	SHOPIFY_ID,
 	SHOPIFY_NCOLUMNS
 };
 
@@ -166,6 +169,8 @@ static const char *const import_shopify_columns[SHOPIFY_NCOLUMNS] = {
 	[SHOPIFY_LINEITEM_NAME] = "Lineitem name",
 	[SHOPIFY_LINEITEM_QUANTITY] = "Lineitem quantity",
 	[SHOPIFY_LINEITEM_PRICE] = "Lineitem price",
+	[SHOPIFY_REFUNDED_AMOUNT] = "Refunded Amount",
+	[SHOPIFY_ID] = "Id",
 };
 
 /* What is known of the Shopify order whose rows are being read. */
@@ -187,7 +192,9 @@ struct import_csv {
 	enum import_order state;	/* Shopify: what became of that order */
 	struct sale	 sale;		/* ... its sale, with the items so far */
 	long		 sale_line;	/* ... the line of its first row */
-	int		 refunded;	/* ... Shopify says it was refunded */
+	enum platform_payment paid;	/* ... its Financial Status */
+	char		 shopify_id[SALE_TEXT_LEN];	/* ... its Id */
+	char		 refunded_amount[SALE_TEXT_LEN];	/* ... and that */
 };
 
 /* Whether a header is Shopify's export, given to the plain format. */
@@ -308,6 +315,71 @@ import_shopify_header(struct import_csv *c, long line, char **names, int n)
 }
 
 /*
+ * What the export says of an order stored (or found stored) beyond its
+ * sale: its numeric Id, kept for the refunds/create webhooks that name
+ * the order by it; and for a refunded order, its refunds.  Refunded
+ * Amount is all that went back so far, so it records what it adds to
+ * what is recorded: the same export again adds nothing, a later one the
+ * rest.  Returns IMPORT_OK, IMPORT_BAD (reported) or a DB_* error.
+ */
+static int
+import_shopify_after(struct import_csv *c)
+{
+	static const char *const names[REFUND_NFIELDS] = {
+		[REFUND_ORDER_ID] = "Name", [REFUND_AMOUNT] = "Refunded Amount",
+		[REFUND_REFUNDED_AT] = "refunded_at",
+		[REFUND_REFUND_ID] = "refund_id", [REFUND_REASON] = "reason",
+	};
+	struct import			*im = c->im;
+	struct refund			 refund;
+	struct store_refund_result	 res;
+	char				*fields[REFUND_NFIELDS] = { NULL };
+	char				 err[SALE_ERROR_LEN];
+	int64_t				 sale, customer;
+	int				 rc;
+
+	if (*c->shopify_id != '\0') {
+		if ((rc = store_find_order(im->db, c->sale.order_id, &sale,
+		    &customer)) != 1)
+			return rc == 0 ? DB_ERROR : rc;
+		if ((rc = store_platform_order_add(im->db,
+		    config_source_names[SOURCE_SHOPIFY], c->shopify_id,
+		    sale)) != DB_OK)
+			return rc;
+	}
+	if (c->paid != PLATFORM_REFUNDED)
+		return IMPORT_OK;
+	fields[REFUND_ORDER_ID] = c->sale.order_id;
+	fields[REFUND_AMOUNT] = c->refunded_amount;
+	if (refund_parse(fields, names, im->now, &refund, err, NULL) == -1) {
+		import_report(im, 0, c->name, c->sale_line, "order \"%.128s\": "
+		    "%s", c->sale.order_id, err);
+		im->bad++;
+		return IMPORT_BAD;
+	}
+	/* Without the column, "refunded" still says: all of it. */
+	refund.cumulative = *refund.amount != '\0';
+	if ((rc = store_record_refund(im->db, &refund, "import", im->now,
+	    &res)) != DB_OK)
+		return rc;
+	switch (res.outcome) {
+	case STORE_REFUND_ADDED:
+		im->refunds++;
+		return IMPORT_OK;
+	case STORE_REFUND_SETTLED:
+		if (res.verdict == REFUND_COVERED ||
+		    res.verdict == REFUND_NOTHING_LEFT)
+			return IMPORT_OK;
+		break;
+	default:
+		break;
+	}
+	import_report(im, 0, c->name, c->sale_line, "%s", res.why);
+	im->bad++;
+	return IMPORT_BAD;
+}
+
+/*
  * Store the Shopify order whose rows have all been read, unless it is
  * not to be stored.  A conflict is reported and counted in im->bad,
  * which decides how the import ends: the rows after it are read on.
@@ -322,9 +394,9 @@ import_shopify_done(struct import_csv *c)
 	c->state = ORDER_NONE;
 	if (state != ORDER_GOOD)
 		return IMPORT_OK;
-	rc = import_store(c->im, &c->sale, 1, c->name, c->sale_line);
-	if (rc == IMPORT_OK && c->refunded)
-		c->im->refunds++;
+	if ((rc = import_store(c->im, &c->sale, 1, c->name,
+	    c->sale_line)) == IMPORT_OK)
+		rc = import_shopify_after(c);
 	return rc == IMPORT_BAD ? IMPORT_OK : rc;
 }
 
@@ -449,7 +521,19 @@ import_shopify_row(struct import_csv *c, long line, char **values)
 		return rc;
 	c->state = ORDER_GOOD;
 	c->sale_line = line;
-	c->refunded = paid == PLATFORM_REFUNDED;
+	c->paid = paid;
+	if (strlen(v[SHOPIFY_ID]) >= sizeof(c->shopify_id) ||
+	    strlen(v[SHOPIFY_REFUNDED_AMOUNT]) >= sizeof(c->refunded_amount)) {
+		import_report(im, 0, c->name, line, "order \"%s\": Id or "
+		    "Refunded Amount is over %zu bytes", c->sale.order_id,
+		    sizeof(c->shopify_id) - 1);
+		im->bad++;
+		c->state = ORDER_BAD;
+		return IMPORT_BAD;
+	}
+	snprintf(c->shopify_id, sizeof(c->shopify_id), "%s", v[SHOPIFY_ID]);
+	snprintf(c->refunded_amount, sizeof(c->refunded_amount), "%s",
+	    v[SHOPIFY_REFUNDED_AMOUNT]);
 	return import_shopify_item(c, line, v);
 }
 
@@ -553,9 +637,7 @@ import_summary(const struct import *im, FILE *out)
 		fprintf(out, ", %ld order%s without an email address skipped",
 		    im->no_email, im->no_email == 1 ? "" : "s");
 	if (im->refunds > 0)
-		fprintf(out, ", %ld refund%s not yet handled (the order%s "
-		    "recorded as sale%s)", im->refunds, im->refunds == 1 ? "" : "s",
-		    im->refunds == 1 ? " is" : "s are",
+		fprintf(out, ", %ld refund%s recorded", im->refunds,
 		    im->refunds == 1 ? "" : "s");
 	fputc('\n', out);
 }

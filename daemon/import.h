@@ -34,8 +34,8 @@ struct import {
 	long		 reports;	/* problems reported so far */
 	long		 unpaid;	/* orders skipped: not paid (Shopify) */
 	long		 no_email;	/* orders skipped: no address to write to */
-	long		 refunds;	/* refunded orders recorded as sales, their
-					   refunds not yet handled */
+	long		 refunds;	/* refunds recorded (Shopify's Refunded
+					   Amount) */
 };
 
 int	import_record(struct import *im, char *fields[SALE_NFIELDS],
