@@ -42,7 +42,8 @@ ITEM = ("Lineitem quantity", "Lineitem name", "Lineitem price", "Lineitem sku",
 
 
 def order(name, email, status, total, items, paid_at="", created_at="",
-          currency="EUR", billing="", discount="", refunded="0.00", notes=""):
+          currency="EUR", billing="", discount="", refunded="0.00", notes="",
+          id="7410991464714"):
     """The rows of one order: its fields on the first, then one per item."""
     first = {
         "Name": name, "Email": email, "Financial Status": status,
@@ -55,7 +56,7 @@ def order(name, email, status, total, items, paid_at="", created_at="",
         "Billing City": "Paris", "Billing Zip": "'75008", "Billing Country": "FR",
         "Notes": notes, "Payment Method": "Shopify Payments",
         "Refunded Amount": refunded, "Outstanding Balance": "0.00",
-        "Id": "7410991464714", "Risk Level": "Low", "Source": "web",
+        "Id": id, "Risk Level": "Low", "Source": "web",
         "Tax 1 Name": "TVA 20%", "Tax 1 Value": "0.00",
     }
     rows = []
@@ -133,8 +134,7 @@ class Import(ShopTest):
         self.assertEqual(out, "4 sales stored, 3 new customers, 1 repeat purchase, "
                               "0 duplicates skipped, 2 unpaid orders skipped "
                               "(pending, voided...), 1 order without an email "
-                              "address skipped, 1 refund not yet handled (the "
-                              "order is recorded as sale)\n")
+                              "address skipped, 1 refund recorded\n")
         # One sale per order, with its first line item; times with their
         # offsets; JPY's "5300.00" is 5300 yen.
         self.assertEqual(self.shop.query(
@@ -222,6 +222,67 @@ class Import(ShopTest):
     def test_unknown_format(self):
         self.assertFails(EX_USAGE, "sale", "import", "--format", "woocommerce", "x.csv",
                          stderr='unknown format "woocommerce"')
+
+
+class RefundedExports(ShopTest):
+    """Refunded Amount is all that went back of an order so far: a refund
+    records what it adds to what is recorded."""
+
+    def export(self, refunded_2002="15.00", total_2001="30.00"):
+        return export(
+            order("#2001", "gu@example.com", "refunded", total_2001,
+                  [(1, "Théière", total_2001, "POT-1")],
+                  paid_at="2026-03-01 10:00:00 +0100", refunded="30.00",
+                  id="5500000000001"),
+            order("#2002", "ha@example.com", "partially_refunded", "40.00",
+                  [(2, "Tasse", "20.00", "CUP-1")],
+                  paid_at="2026-03-02 10:00:00 +0100", refunded=refunded_2002,
+                  id="5500000000002"))[0]
+
+    def test_refunded_and_partially_refunded_orders(self):
+        path = self.shop.write("orders.csv", self.export())
+        out = self.shop.ok("sale", "import", "--format", "shopify", path)
+        self.assertEqual(out, "2 sales stored, 2 new customers, 0 repeat purchases, "
+                              "0 duplicates skipped, 2 refunds recorded\n")
+        self.assertEqual(self.shop.query(
+            "SELECT s.order_id, r.amount, r.refund_id, r.source FROM refunds r"
+            " JOIN sales s ON s.id = r.sale_id ORDER BY s.order_id"),
+            [("#2001", 3000, None, "import"), ("#2002", 1500, None, "import")])
+        # The numeric ids, for the refunds/create webhooks that name orders so.
+        self.assertEqual(self.shop.query(
+            "SELECT p.source, p.platform_id, s.order_id FROM platform_orders p"
+            " JOIN sales s ON s.id = p.sale_id ORDER BY 2"),
+            [("shopify", "5500000000001", "#2001"), ("shopify", "5500000000002", "#2002")])
+        sales = self.shop.json("stats", "--json")["sales"]
+        self.assertEqual((sales["orders"], sales["customers"], sales["revenue"],
+                          sales["refunds"]),
+                         (1, 1, {"EUR": "25.00"},
+                          {"orders": 2, "full": 1, "amount": {"EUR": "45.00"}}))
+
+        # The same export again adds nothing; a later one what went back since.
+        out = self.shop.ok("sale", "import", "--format", "shopify", path)
+        self.assertEqual(out, "0 sales stored, 0 new customers, 0 repeat purchases, "
+                              "2 duplicates skipped\n")
+        path = self.shop.write("later.csv", self.export(refunded_2002="20.00"))
+        out = self.shop.ok("sale", "import", "--format", "shopify", path)
+        self.assertTrue(out.endswith(", 1 refund recorded\n"), out)
+        self.assertEqual(self.shop.query(
+            "SELECT r.amount FROM refunds r JOIN sales s ON s.id = r.sale_id"
+            " WHERE s.order_id = '#2002' ORDER BY r.id"), [(1500,), (500,)])
+        self.assertEqual(self.shop.json("stats", "--json")["sales"]["revenue"],
+                         {"EUR": "20.00"})
+
+    def test_more_refunded_than_paid_is_a_bad_row(self):
+        text, lines = export(
+            order("#2003", "io@example.com", "partially_refunded", "40.00",
+                  [(1, "Tasse", "40.00", "CUP-1")], paid_at="2026-03-02 10:00:00 +0100",
+                  refunded="45.00"))
+        self.shop.ok("migrate")
+        p = self.assertFails(EX_DATAERR, "sale", "import", "--format", "shopify",
+                             self.shop.write("orders.csv", text))
+        self.assertIn('orders.csv:%d: order "#2003": a refund of 45.00 EUR is more than the '
+                      '40.00 EUR left to refund' % lines[0], p.stderr)
+        self.assertEqual(self.shop.scalar("SELECT count(*) FROM refunds"), 0)
 
 
 class BadExports(ShopTest):

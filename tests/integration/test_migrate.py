@@ -27,7 +27,8 @@ class Migrate(ShopTest):
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master"
                                                " WHERE type = 'table'")}
         self.assertEqual(tables, {"customers", "sales", "referrals", "messages", "planner",
-                                  "referral_clicks", "webhook_deliveries", "sale_items"})
+                                  "referral_clicks", "webhook_deliveries", "sale_items",
+                                  "refunds", "platform_orders"})
 
     def test_upgrades_an_old_database_keeping_its_data(self):
         with sqlite3.connect(self.shop.database) as db:

@@ -130,7 +130,8 @@ class Model:
         result = {"sales": {"orders": len(self.sales), "customers": customers,
                             "repeat_customers": repeaters,
                             "repeat_rate": round(repeaters / customers, 4),
-                            "revenue": {c: money(v) for c, v in sorted(revenue.items())}},
+                            "revenue": {c: money(v) for c, v in sorted(revenue.items())},
+                            "refunds": {"orders": 0, "full": 0, "amount": {}}},
                   "messages": {s: 0 for s in STATES}}
         result["messages"].update(self.state_counts())
 

@@ -52,7 +52,7 @@ class Stats(ShopTest):
         return {"orders": len(rows), "customers": len(customers),
                 "repeat_customers": len(repeaters),
                 "repeat_rate": round(len(repeaters) / len(customers), 4),
-                "revenue": fmt}
+                "revenue": fmt, "refunds": {"orders": 0, "full": 0, "amount": {}}}
 
     def test_sales_numbers(self):
         stats = self.shop.json("stats", "--json")
@@ -110,7 +110,8 @@ class EmptyStats(ShopTest):
     def test_empty_database(self):
         stats = self.shop.json("stats", "--json")
         self.assertEqual(stats["sales"], {"orders": 0, "customers": 0, "repeat_customers": 0,
-                                          "repeat_rate": 0, "revenue": {}})
+                                          "repeat_rate": 0, "revenue": {},
+                                          "refunds": {"orders": 0, "full": 0, "amount": {}}})
         self.assertEqual(stats["top_referrers"], [])
 
 

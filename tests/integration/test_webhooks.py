@@ -218,13 +218,13 @@ class Webhooks(Front):
             " FROM sales s JOIN customers c ON c.id = s.customer_id"),
             [("727", "john.doe@example.com", "John Doe", 2935, "USD")])
         self.server.wait_for(1)
-        # A refund is taken and said, not stored (refunds are a later issue).
+        # Refunded since: all of it goes back (test_refunds.py has more).
         refunded = fixture("woocommerce_order.json", **{'"status": "processing"':
                                                          '"status": "refunded"'})
-        self.assertRefused(200, "/hooks/woocommerce", refunded,
-                           woo_headers(refunded, topic="order.updated", delivery="9"))
-        self.assertIn("woocommerce: status refunded: refund events are not handled yet",
-                      self.daemon.text())
+        status, _, answer = self.post("/hooks/woocommerce", refunded,
+                                      woo_headers(refunded, topic="order.updated", delivery="9"))
+        self.assertEqual((status, answer["result"], answer["refund"]["amount"]),
+                         (200, "recorded", "29.35"), answer)
         self.assertEqual(self.metric('aftersale_sales_recorded_total{source="woocommerce"}'), 1)
         self.assertNoSecrets()
         self.assertEqual(self.daemon.stop(), 0)
@@ -253,12 +253,13 @@ class Webhooks(Front):
                          (200, "already recorded (a replayed delivery)"))
         self.assertEqual(self.shop.scalar("SELECT count(*) FROM sales"), 1)
         self.server.wait_for(1)
+        # A charge of no PaymentIntent is no order of ours (test_refunds.py
+        # has the others).
         refund = json.dumps({"id": "evt_2", "object": "event", "type": "charge.refunded",
                              "data": {"object": {"id": "ch_1", "object": "charge",
                                                  "amount_refunded": 2000}}}).encode()
-        self.assertRefused(200, "/hooks/stripe", refund, stripe_headers(refund))
-        self.assertIn("stripe: charge.refunded: refund events are not handled yet",
-                      self.daemon.text())
+        answer = self.assertRefused(200, "/hooks/stripe", refund, stripe_headers(refund))
+        self.assertIn("no payment_intent", answer["why"])
         self.assertNoSecrets()
         self.assertEqual(self.daemon.stop(), 0)
 
@@ -368,10 +369,9 @@ class Webhooks(Front):
         body = fixture("shopify_order.json")
         self.assertRefused(200, "/hooks/shopify", body,
                            shopify_headers(body, topic="products/update"))
-        self.assertRefused(200, "/hooks/shopify", body,
-                           shopify_headers(body, topic="refunds/create"))
-        self.assertIn("shopify: refunds/create: refund events are not handled yet",
-                      self.daemon.text())
+        # An order is no refund: it names no order_id.
+        self.assertRefused(422, "/hooks/shopify", body,
+                           shopify_headers(body, topic="refunds/create"), "order_id")
         # The API the same way.
         for body, status, field in (
                 (b'{"order_id": "A-1", "email": ', 400, None),
@@ -433,10 +433,11 @@ class Webhooks(Front):
                          ["field"], "since")
         self.assertEqual(self.get("/api/stats?campaign=nope", self.bearer())[0], 400)
 
-        # Refunds are a later issue: 501, and nothing stored.
+        # Refunds take the bearer too (test_refunds.py has the rest).
         self.assertRefused(401, "/api/refunds", b'{"order_id": "A-1"}', {})
-        answer = self.assertRefused(501, "/api/refunds", b'{"order_id": "A-1"}', self.bearer())
-        self.assertIn("not handled yet", answer["error"])
+        answer = self.assertRefused(422, "/api/refunds", b'{"order_id": "A-9"}', self.bearer(),
+                                    "order_id")
+        self.assertIn('order "A-9" is not recorded', answer["error"])
         self.assertEqual(self.metric('aftersale_sales_recorded_total{source="api"}'), 1)
         self.assertNoSecrets()
         self.assertEqual(self.daemon.stop(), 0)

@@ -175,7 +175,8 @@ class Shop:
         if not os.path.exists(self.database):
             return None
         return {t: self.scalar("SELECT count(*) FROM " + t)
-                for t in ("customers", "sales", "sale_items", "referrals", "messages")}
+                for t in ("customers", "sales", "sale_items", "referrals", "messages",
+                          "refunds")}
 
     def sale(self, order, email, **fields):
         """Record one sale with `sale add`; options as keyword arguments."""
