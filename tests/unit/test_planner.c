@@ -146,6 +146,21 @@ test_state(void **state)
 	assert_int_equal(planner_state(&c, &h), QUEUE_STATE_SUPPRESSED);
 }
 
+/* A sale refunded in full: no message, unless the campaign keeps them. */
+static void
+test_refunded(void **state)
+{
+	struct campaign		c = { .name = "c", .on = TRIGGER_SALE };
+	struct planner_history	h = { .refunded = 1 };
+
+	(void)state;
+	assert_int_equal(planner_state(&c, &h), -1);
+	c.on_refund = ON_REFUND_KEEP;
+	assert_int_equal(planner_state(&c, &h), QUEUE_STATE_SCHEDULED);
+	h.no_consent = 1;
+	assert_int_equal(planner_state(&c, &h), QUEUE_STATE_SUPPRESSED);
+}
+
 /* first_sale writes to a customer once, whatever else is true. */
 static void
 test_first_sale_once(void **state)
@@ -177,6 +192,7 @@ main(void)
 		cmocka_unit_test(test_sku_any_item),
 		cmocka_unit_test(test_min_amount),
 		cmocka_unit_test(test_state),
+		cmocka_unit_test(test_refunded),
 		cmocka_unit_test(test_first_sale_once),
 	};
 

@@ -949,6 +949,198 @@ test_stripe_not_a_sale(void **state)
 	free(a);
 }
 
+/* Shaped like Shopify's documented Refund resource (refunds/create). */
+static const char shopify_refund[] =
+    "{\n"
+    " \"id\": 929361464,\n"
+    " \"order_id\": 820982911946154508,\n"
+    " \"created_at\": \"2026-03-05T10:34:55-05:00\",\n"
+    " \"note\": \"wrong size\",\n"
+    " \"user_id\": null,\n"
+    " \"processed_at\": \"2026-03-05T10:35:00-05:00\",\n"
+    " \"restock\": true,\n"
+    " \"admin_graphql_api_id\": \"gid://shopify/Refund/929361464\",\n"
+    " \"refund_line_items\": [\n"
+    "  {\n"
+    "   \"id\": 1058498311,\n"
+    "   \"quantity\": 1,\n"
+    "   \"line_item_id\": 518995019,\n"
+    "   \"restock_type\": \"return\",\n"
+    "   \"subtotal\": 199.0,\n"
+    "   \"total_tax\": 3.98,\n"
+    "   \"subtotal_set\": {\n"
+    "    \"shop_money\": { \"amount\": \"199.00\", \"currency_code\": \"USD\" },\n"
+    "    \"presentment_money\": { \"amount\": \"199.00\", \"currency_code\": \"USD\" }\n"
+    "   },\n"
+    "   \"total_tax_set\": {\n"
+    "    \"shop_money\": { \"amount\": \"3.98\", \"currency_code\": \"USD\" },\n"
+    "    \"presentment_money\": { \"amount\": \"3.98\", \"currency_code\": \"USD\" }\n"
+    "   }\n"
+    "  }\n"
+    " ],\n"
+    " \"transactions\": [\n"
+    "  {\n"
+    "   \"id\": 1072844685,\n"
+    "   \"order_id\": 820982911946154508,\n"
+    "   \"kind\": \"refund\",\n"
+    "   \"gateway\": \"bogus\",\n"
+    "   \"status\": \"success\",\n"
+    "   \"message\": \"Bogus Gateway: Forced success\",\n"
+    "   \"created_at\": \"2026-03-05T10:35:00-05:00\",\n"
+    "   \"test\": true,\n"
+    "   \"authorization\": null,\n"
+    "   \"currency\": \"USD\",\n"
+    "   \"amount\": \"202.98\",\n"
+    "   \"parent_id\": 801038806\n"
+    "  }\n"
+    " ],\n"
+    " \"order_adjustments\": []\n"
+    "}";
+
+static struct platform_refund refund;
+
+typedef enum platform_result refund_mapper(const char *, size_t,
+    struct platform_refund *, char *, size_t);
+
+/* Map a refund with one edit, as run() maps an order. */
+static enum platform_result
+run_refund(refund_mapper *fn, const char *json, const char *from,
+    const char *to)
+{
+	char			*text = from ? edit(json, from, to) : strdup(json);
+	enum platform_result	 rc;
+
+	rc = fn(text, strlen(text), &refund, why, sizeof(why));
+	free(text);
+	return rc;
+}
+
+static void
+test_shopify_refund(void **state)
+{
+	char *a;
+
+	(void)state;
+	assert_int_equal(run_refund(platform_shopify_refund, shopify_refund,
+	    NULL, NULL), PLATFORM_OK);
+	assert_string_equal(why, "");
+	/* The order by Shopify's id, not ours: the store looks it up. */
+	assert_string_equal(refund.refund.order_id, "");
+	assert_string_equal(refund.refund.platform_order, "820982911946154508");
+	assert_string_equal(refund.refund.refund_id, "929361464");
+	assert_string_equal(refund.refund.amount, "202.98");
+	assert_string_equal(refund.refund.currency, "USD");
+	assert_false(refund.refund.cumulative);
+	assert_string_equal(refund.refund.reason, "wrong size");
+	assert_int_equal(refund.refund.refunded_at, at("2026-03-05T15:35:00Z"));
+	/* A failed transaction gives nothing back: the line items then do. */
+	assert_int_equal(run_refund(platform_shopify_refund, shopify_refund,
+	    "\"status\": \"success\"", "\"status\": \"failure\""),
+	    PLATFORM_OK);
+	assert_string_equal(refund.refund.amount, "202.98");
+	a = edit(shopify_refund, "\"status\": \"success\"",
+	    "\"status\": \"failure\"");
+	assert_int_equal(run_refund(platform_shopify_refund, a,
+	    "\"refund_line_items\": [", "\"refund_line_items\": [], \"x\": ["),
+	    PLATFORM_IGNORED);
+	assert_non_null(strstr(why, "gives no money back"));
+	free(a);
+	/* Amounts that are not amounts, and a missing order. */
+	assert_int_equal(run_refund(platform_shopify_refund, shopify_refund,
+	    "\"amount\": \"202.98\"", "\"amount\": \"2.0.3\""),
+	    PLATFORM_BAD_FIELD);
+	assert_string_equal(refund.field, "amount");
+	assert_int_equal(run_refund(platform_shopify_refund, shopify_refund,
+	    "\"currency\": \"USD\"", "\"currency\": \"dollars\""),
+	    PLATFORM_BAD_FIELD);
+	assert_string_equal(refund.field, "amount");
+	assert_int_equal(run_refund(platform_shopify_refund, shopify_refund,
+	    "\"order_id\": 820982911946154508,\n \"created_at\"",
+	    "\"created_at\""), PLATFORM_BAD_FIELD);
+	assert_string_equal(refund.field, "order_id");
+	assert_int_equal(run_refund(platform_shopify_refund, "[1]", NULL, NULL),
+	    PLATFORM_MALFORMED);
+}
+
+static void
+test_shopify_cancelled(void **state)
+{
+	char *a;
+
+	(void)state;
+	a = edit(shopify_order, "\"cancelled_at\": null",
+	    "\"cancelled_at\": \"2026-03-06T10:00:00Z\"");
+	assert_int_equal(run_refund(platform_shopify_cancelled, a,
+	    "\"cancel_reason\": null", "\"cancel_reason\": \"customer\""),
+	    PLATFORM_OK);
+	assert_string_equal(refund.refund.order_id, "#9999");
+	assert_string_equal(refund.refund.amount, "");	/* all that is left */
+	assert_string_equal(refund.refund.reason, "customer");
+	assert_int_equal(refund.refund.refunded_at, at("2026-03-06T10:00:00Z"));
+	/* Never paid: nothing goes back. */
+	assert_int_equal(run_refund(platform_shopify_cancelled, a,
+	    "\"financial_status\": \"paid\"",
+	    "\"financial_status\": \"voided\""), PLATFORM_IGNORED);
+	free(a);
+	assert_int_equal(run_refund(platform_shopify_cancelled, shopify_order,
+	    NULL, NULL), PLATFORM_BAD_FIELD);
+	assert_string_equal(refund.field, "refunded_at");
+	assert_non_null(strstr(why, "cancelled_at is missing"));
+}
+
+static void
+test_woocommerce_refund(void **state)
+{
+	(void)state;
+	assert_int_equal(run_refund(platform_woocommerce_refund,
+	    woocommerce_order, "\"status\": \"processing\"",
+	    "\"status\": \"refunded\""), PLATFORM_OK);
+	assert_string_equal(refund.refund.order_id, "727");
+	assert_string_equal(refund.refund.amount, "");
+	assert_int_equal(refund.refund.refunded_at, at("2017-03-22T19:28:08Z"));
+	/* Any other status is the sale mapper's. */
+	assert_int_equal(run_refund(platform_woocommerce_refund,
+	    woocommerce_order, NULL, NULL), PLATFORM_IGNORED);
+}
+
+static void
+test_stripe_refund(void **state)
+{
+	static const char charge_refunded[] =
+	    "{\"id\": \"evt_r2\", \"object\": \"event\", \"created\": 1772380800,"
+	    " \"type\": \"charge.refunded\", \"data\": {\"object\": {"
+	    "\"id\": \"ch_1\", \"object\": \"charge\", \"amount\": 2000,"
+	    " \"amount_refunded\": 1200, \"currency\": \"eur\","
+	    " \"payment_intent\": \"pi_1\", \"refunds\": {\"object\": \"list\","
+	    " \"data\": [{\"id\": \"re_2\", \"reason\": \"duplicate\"},"
+	    " {\"id\": \"re_1\"}]}}}}";
+
+	(void)state;
+	assert_int_equal(run_refund(platform_stripe_refund, charge_refunded,
+	    NULL, NULL), PLATFORM_OK);
+	assert_string_equal(refund.event_id, "evt_r2");
+	assert_string_equal(refund.refund.order_id, "pi_1");
+	assert_string_equal(refund.refund.refund_id, "re_2");
+	assert_string_equal(refund.refund.reason, "duplicate");
+	assert_string_equal(refund.refund.amount, "12.00");
+	assert_string_equal(refund.refund.currency, "EUR");
+	assert_true(refund.refund.cumulative);	/* all refunded so far */
+	assert_int_equal(refund.refund.refunded_at, 1772380800);
+	/* Stripe's minor units of a currency without decimals. */
+	assert_int_equal(run_refund(platform_stripe_refund, charge_refunded,
+	    "\"eur\"", "\"jpy\""), PLATFORM_OK);
+	assert_string_equal(refund.refund.amount, "1200");
+	assert_int_equal(run_refund(platform_stripe_refund, charge_refunded,
+	    "\"amount_refunded\": 1200", "\"amount_refunded\": \"1200\""),
+	    PLATFORM_BAD_FIELD);
+	assert_string_equal(refund.field, "amount");
+	assert_int_equal(run_refund(platform_stripe_refund, charge_refunded,
+	    "\"payment_intent\": \"pi_1\"", "\"payment_intent\": null"),
+	    PLATFORM_IGNORED);
+	assert_int_equal(run_refund(platform_stripe_refund, stripe_event, NULL,
+	    NULL), PLATFORM_IGNORED);
+}
+
 static void
 test_export_helpers(void **state)
 {
@@ -1020,6 +1212,10 @@ main(void)
 		cmocka_unit_test(test_stripe_minor_units),
 		cmocka_unit_test(test_stripe_items),
 		cmocka_unit_test(test_stripe_not_a_sale),
+		cmocka_unit_test(test_shopify_refund),
+		cmocka_unit_test(test_shopify_cancelled),
+		cmocka_unit_test(test_woocommerce_refund),
+		cmocka_unit_test(test_stripe_refund),
 		cmocka_unit_test(test_export_helpers),
 	};
 
