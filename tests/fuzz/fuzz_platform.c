@@ -1,4 +1,4 @@
-/* The platforms' order JSON and webhook signatures, as any body or header. */
+/* The platforms' order and refund JSON and webhook signatures, as any body or header. */
 
 #include <string.h>
 
@@ -82,6 +82,55 @@ fuzz_mapper(mapper *fn, const char *body, size_t len)
 		    !text_has_control(it->product));
 		FUZZ_CHECK(text_find_format(it->sku, 0) == 0);
 	}
+}
+
+typedef enum platform_result refund_mapper(const char *, size_t,
+    struct platform_refund *, char *, size_t);
+
+/* Any body: a result of the four, and a refund only as sale refund takes it. */
+static void
+fuzz_refund(refund_mapper *fn, const char *body, size_t len)
+{
+	static struct platform_refund	 o, again;
+	char				 why[256], why2[256];
+	enum platform_result		 rc;
+	const struct refund		*r = &o.refund;
+	int64_t				 minor;
+
+	rc = fn(body, len, &o, why, sizeof(why));
+	FUZZ_CHECK(rc == PLATFORM_OK || rc == PLATFORM_IGNORED ||
+	    rc == PLATFORM_BAD_FIELD || rc == PLATFORM_MALFORMED);
+	FUZZ_CHECK(memchr(why, '\0', sizeof(why)) != NULL);
+	FUZZ_CHECK((rc == PLATFORM_OK) == (why[0] == '\0'));
+	FUZZ_CHECK((rc == PLATFORM_BAD_FIELD) == (o.field != NULL));
+	if (o.field != NULL) {
+		int known = 0;
+
+		for (int i = 0; i < REFUND_NFIELDS; i++)
+			known |= o.field == refund_field_names[i];
+		FUZZ_CHECK(known);
+	}
+	/* Pure: the same body, the same answer. */
+	FUZZ_CHECK(fn(body, len, &again, why2, sizeof(why2)) == rc);
+	FUZZ_CHECK(strcmp(why, why2) == 0);
+	if (rc != PLATFORM_OK)
+		return;
+
+	/* The order by our id or by the platform's, never both. */
+	FUZZ_CHECK((*r->order_id != '\0') != (*r->platform_order != '\0'));
+	FUZZ_CHECK(strlen(r->order_id) <= 128 && strlen(r->platform_order) <= 128);
+	FUZZ_CHECK(*r->amount == '\0' || money_parse(r->amount, 4, &minor) == 0);
+	FUZZ_CHECK(*r->currency == '\0' || money_currency_valid(r->currency));
+	FUZZ_CHECK(!r->cumulative || *r->amount != '\0');
+	const char *fields[] = { r->order_id, r->platform_order, r->refund_id,
+	    r->reason };
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		FUZZ_CHECK(text_utf8_valid(fields[i]));
+		FUZZ_CHECK(!text_has_control(fields[i]));
+	}
+	FUZZ_CHECK(text_find_format(r->order_id, 0) == 0);
+	FUZZ_CHECK(text_find_format(r->platform_order, 0) == 0);
+	FUZZ_CHECK(text_find_format(r->refund_id, 0) == 0);
 }
 
 /* Any header: one of the answers, never OK for bytes nobody signed. */
@@ -170,8 +219,9 @@ fuzz_signed(const uint8_t *body, size_t len)
 
 /*
  * The first byte picks the target ('0' Shopify, '1' WooCommerce, '2'
- * Stripe, '3' the header parsers and export helpers, '4' a signed body),
- * the rest is its input.
+ * Stripe, '3' the header parsers and export helpers, '4' a signed body;
+ * refunds: '5' Shopify's refunds/create, '6' its orders/cancelled, '7'
+ * WooCommerce's, '8' Stripe's), the rest is its input.
  */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -181,7 +231,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size == 0)
 		return 0;
-	switch ((data[0] & 0x0f) % 5) {
+	switch ((data[0] & 0x0f) % 9) {
 	case 0:
 		fuzz_mapper(platform_shopify_order, body, size - 1);
 		break;
@@ -196,8 +246,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_headers(text);
 		free(text);
 		break;
-	default:
+	case 4:
 		fuzz_signed(data + 1, size - 1);
+		break;
+	case 5:
+		fuzz_refund(platform_shopify_refund, body, size - 1);
+		break;
+	case 6:
+		fuzz_refund(platform_shopify_cancelled, body, size - 1);
+		break;
+	case 7:
+		fuzz_refund(platform_woocommerce_refund, body, size - 1);
+		break;
+	default:
+		fuzz_refund(platform_stripe_refund, body, size - 1);
 		break;
 	}
 	return 0;
