@@ -1,12 +1,10 @@
 /* A refund as a shop reports it: text checked, then settled against its sale. */
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "money.h"
 #include "refund.h"
-#include "text.h"
 #include "timestamp.h"
 
 const char *const refund_field_names[REFUND_NFIELDS] = {
@@ -29,28 +27,13 @@ static const size_t refund_field_max[REFUND_NFIELDS] = {
 /* The most decimals any currency has (CLF, UYW): the amount's shape. */
 #define REFUND_MAX_DECIMALS	4
 
-static const char *
-refund_trim(char *s)
-{
-	char *end;
-
-	if (s == NULL)
-		return "";
-	while (*s == ' ')
-		s++;
-	end = s + strlen(s);
-	while (end > s && end[-1] == ' ')
-		*--end = '\0';
-	return s;
-}
-
 /*
  * Check fields[] (text as given, NULL where absent; trimmed of spaces in
- * place) as sale_parse_as checks a sale's, and fill *out.  The amount is
- * only checked for its shape here: how many decimals it may have is the
- * sale's currency's, which refund_settle knows.  refunded_at defaults to
- * now.  Returns 0, or -1 with one sentence in err naming the field as
- * names[] does, and *bad (unless NULL) saying which it was.
+ * place) as sale_parse_as checks a sale's, a reason being prose, and fill
+ * *out.  The amount is only checked for its shape here: how many decimals
+ * it may have is the sale's currency's, which refund_settle knows.
+ * refunded_at defaults to now.  Returns 0, or -1 with one sentence in err
+ * naming the field as names[] does, and *bad (unless NULL) saying which.
  */
 int
 refund_parse(char *fields[REFUND_NFIELDS],
@@ -59,7 +42,6 @@ refund_parse(char *fields[REFUND_NFIELDS],
 {
 	const char		*v[REFUND_NFIELDS];
 	int64_t			 minor;
-	uint32_t		 cp;
 	enum refund_field	 unused;
 
 	if (bad == NULL)
@@ -67,30 +49,10 @@ refund_parse(char *fields[REFUND_NFIELDS],
 	memset(out, 0, sizeof(*out));
 	for (int i = 0; i < REFUND_NFIELDS; i++) {
 		*bad = (enum refund_field)i;
-		v[i] = refund_trim(fields[i]);
-		if (!text_utf8_valid(v[i])) {
-			snprintf(err, SALE_ERROR_LEN, "%s is not valid UTF-8",
-			    names[i]);
+		v[i] = sale_trim(fields[i]);
+		if (sale_check_text(v[i], names[i], i == REFUND_REASON,
+		    refund_field_max[i], err) == -1)
 			return -1;
-		}
-		if (text_has_control(v[i])) {
-			snprintf(err, SALE_ERROR_LEN, "%s contains a line break "
-			    "or another control character", names[i]);
-			return -1;
-		}
-		/* As for sales: ids must not hide what they say; a reason is prose. */
-		if ((cp = text_find_format(v[i], i == REFUND_REASON)) != 0) {
-			snprintf(err, SALE_ERROR_LEN, "%s contains the invisible "
-			    "formatting character U+%04" PRIX32 " (a zero-width "
-			    "space, byte order mark or direction control); "
-			    "remove it", names[i], cp);
-			return -1;
-		}
-		if (strlen(v[i]) > refund_field_max[i]) {
-			snprintf(err, SALE_ERROR_LEN, "%s is longer than %zu "
-			    "bytes", names[i], refund_field_max[i]);
-			return -1;
-		}
 	}
 
 	*bad = REFUND_ORDER_ID;

@@ -54,7 +54,8 @@ static const size_t sale_item_field_max[ITEM_NFIELDS] = {
 	[ITEM_PRICE] = 24,
 };
 
-static char *
+/* Trim a field of spaces in place; NULL (absent) is "". */
+char *
 sale_trim(char *s)
 {
 	char *end;
@@ -70,13 +71,13 @@ sale_trim(char *s)
 }
 
 /*
- * The checks every text field gets, whatever it is: UTF-8 without control
- * characters or invisible format characters (`prose` text may keep the
- * joiners scripts and emoji need), within `max` bytes.  0, or -1 with err
- * naming the field as `name`.
+ * The checks every text field a shop reports gets (a sale's, a refund's),
+ * under the field's name: UTF-8 without control characters or invisible
+ * format characters (`prose` keeps the joiners scripts and emoji need),
+ * and at most max bytes.  0, or -1 with one sentence in err.
  */
-static int
-sale_text(const char *v, const char *name, size_t max, int prose,
+int
+sale_check_text(const char *v, const char *name, int prose, size_t max,
     char err[SALE_ERROR_LEN])
 {
 	uint32_t cp;
@@ -98,7 +99,8 @@ sale_text(const char *v, const char *name, size_t max, int prose,
 	if ((cp = text_find_format(v, prose)) != 0) {
 		snprintf(err, SALE_ERROR_LEN, "%s contains the invisible "
 		    "formatting character U+%04" PRIX32 " (a zero-width space, "
-		    "byte order mark or direction control); remove it", name, cp);
+		    "byte order mark or direction control); remove it", name,
+		    cp);
 		return -1;
 	}
 	if (strlen(v) > max) {
@@ -120,8 +122,8 @@ sale_money(const char *v, const char *name, const char *currency,
 	int decimals = money_decimals(currency);
 
 	if (*v == '-') {
-		snprintf(err, SALE_ERROR_LEN, "%s \"%s\" is negative; record "
-		    "refunds in the shop, not here", name, v);
+		snprintf(err, SALE_ERROR_LEN, "%s \"%s\" is negative; a refund "
+		    "is recorded with sale refund", name, v);
 		return -1;
 	}
 	if (*v != '\0' && money_parse(v, decimals, out) == -1) {
@@ -175,11 +177,12 @@ sale_parse_as(char *fields[SALE_NFIELDS], const char *const names[SALE_NFIELDS],
 	if (bad == NULL)
 		bad = &unused;
 	sale_clear(out);
+	/* Names and products are prose. */
 	for (int i = 0; i < SALE_NFIELDS; i++) {
 		*bad = (enum sale_field)i;
 		v[i] = sale_trim(fields[i]);
-		if (sale_text(v[i], names[i], sale_field_max[i],
-		    i == SALE_NAME || i == SALE_PRODUCT, err) == -1)
+		if (sale_check_text(v[i], names[i], i == SALE_NAME ||
+		    i == SALE_PRODUCT, sale_field_max[i], err) == -1)
 			return -1;
 	}
 
@@ -284,8 +287,8 @@ sale_item_parse(struct sale *s, char *fields[ITEM_NFIELDS],
 	for (int i = 0; i < ITEM_NFIELDS; i++) {
 		*bad = (enum sale_item_field)i;
 		v[i] = sale_trim(fields[i]);
-		if (sale_text(v[i], names[i], sale_item_field_max[i],
-		    i == ITEM_PRODUCT, err) == -1)
+		if (sale_check_text(v[i], names[i], i == ITEM_PRODUCT,
+		    sale_item_field_max[i], err) == -1)
 			return -1;
 	}
 	assert(*v[ITEM_AMOUNT] == '\0' || *v[ITEM_PRICE] == '\0');

@@ -100,5 +100,8 @@ int	sale_item_parse(struct sale *s, char *fields[ITEM_NFIELDS],
 	    const char *const names[ITEM_NFIELDS], char err[SALE_ERROR_LEN],
 	    enum sale_item_field *bad);
 void	sale_derive(struct sale *s);
+char	*sale_trim(char *s);
+int	sale_check_text(const char *v, const char *name, int prose, size_t max,
+	    char err[SALE_ERROR_LEN]);
 
 #endif
