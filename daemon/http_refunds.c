@@ -30,18 +30,6 @@ http_refunds_json(const struct refund *r, const struct store_refund_result *o)
 	    "full", o->refunded == o->total);
 }
 
-/*
- * Whether what came of a refund says it is recorded already: its refund
- * id, or all it asks (the rest of the order, a running total).
- */
-static int
-http_refunds_known(const struct store_refund_result *s)
-{
-	return s->outcome == STORE_REFUND_DUPLICATE ||
-	    (s->outcome == STORE_REFUND_SETTLED &&
-	    (s->verdict == REFUND_COVERED || s->verdict == REFUND_NOTHING_LEFT));
-}
-
 /* What one recording came to, decided inside its transaction. */
 struct http_refunds_outcome {
 	int				seen;	/* the delivery was taken before */
@@ -71,7 +59,7 @@ http_refunds_write(struct db *db, const char *source, const char *delivery,
 	    &o->store)) != DB_OK)
 		return rc;
 	if (o->store.outcome != STORE_REFUND_ADDED &&
-	    !http_refunds_known(&o->store))
+	    !store_refund_known(&o->store))
 		return 1;
 	if (delivery != NULL)
 		return store_delivery_add(db, source, delivery, o->store.sale,
@@ -89,7 +77,7 @@ static void
 http_refunds_acknowledged(struct http_response *res, const char *name,
     const struct store_refund_result *s)
 {
-	int known = http_refunds_known(s);
+	int known = store_refund_known(s);
 
 	if (known)
 		log_info("%s: %s", name, s->why);

@@ -362,18 +362,12 @@ import_shopify_after(struct import_csv *c)
 	if ((rc = store_record_refund(im->db, &refund, "import", im->now,
 	    &res)) != DB_OK)
 		return rc;
-	switch (res.outcome) {
-	case STORE_REFUND_ADDED:
+	if (res.outcome == STORE_REFUND_ADDED) {
 		im->refunds++;
 		return IMPORT_OK;
-	case STORE_REFUND_SETTLED:
-		if (res.verdict == REFUND_COVERED ||
-		    res.verdict == REFUND_NOTHING_LEFT)
-			return IMPORT_OK;
-		break;
-	default:
-		break;
 	}
+	if (store_refund_known(&res))
+		return IMPORT_OK;
 	import_report(im, 0, c->name, c->sale_line, "%s", res.why);
 	im->bad++;
 	return IMPORT_BAD;

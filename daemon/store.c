@@ -842,6 +842,21 @@ store_record_refund(struct db *db, const struct refund *r, const char *source,
 	return DB_OK;
 }
 
+/*
+ * Whether a refund that was not added is recorded already: its refund id,
+ * or all it asks (the rest of the order, a platform's running total).
+ * Those who tell us of refunds again and again (a webhook, an export)
+ * take it as done.
+ */
+int
+store_refund_known(const struct store_refund_result *res)
+{
+	return res->outcome == STORE_REFUND_DUPLICATE ||
+	    (res->outcome == STORE_REFUND_SETTLED &&
+	    (res->verdict == REFUND_COVERED ||
+	    res->verdict == REFUND_NOTHING_LEFT));
+}
+
 static const char sql_platform_order_add[] =
     "INSERT INTO platform_orders (source, platform_id, sale_id)"
     " VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING";

@@ -110,6 +110,7 @@ struct store_refund_result {
 
 int	store_record_refund(struct db *db, const struct refund *r,
 	    const char *source, int64_t now, struct store_refund_result *res);
+int	store_refund_known(const struct store_refund_result *res);
 int	store_platform_order_add(struct db *db, const char *source,
 	    const char *platform_id, int64_t sale);
 
