@@ -1,4 +1,4 @@
-/* Record sales ("sale add", "sale import" from CSV) and refunds ("sale refund"). */
+/* Record sales ("sale add", "sale import" from CSV) and refunds. */
 
 #include <sys/stat.h>
 

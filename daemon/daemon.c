@@ -417,8 +417,8 @@ daemon_plan(struct daemon *d)
 	if (planned > 0)
 		log_info("planned %d message%s", planned, planned == 1 ? "" : "s");
 	if (cancelled > 0)
-		log_info("cancelled %d waiting message%s of sales refunded in full",
-		    cancelled, cancelled == 1 ? "" : "s");
+		log_info("cancelled %d waiting message%s of sales refunded in "
+		    "full", cancelled, cancelled == 1 ? "" : "s");
 	/* 1 ms, not 0: libuv would run a timer re-armed with 0 from its own
 	 * callback again at once, and never poll in between. */
 	if (more)

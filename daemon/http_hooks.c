@@ -1,4 +1,4 @@
-/* POST /hooks/shopify, /hooks/woocommerce, /hooks/stripe: signed orders and refunds. */
+/* POST /hooks/shopify, /hooks/woocommerce, /hooks/stripe: signed events. */
 
 #include <string.h>
 

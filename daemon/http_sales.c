@@ -76,9 +76,9 @@ http_sales_write(struct db *db, const char *source, const char *delivery,
  * Record `sale`, handed over by `source` as its delivery `delivery` (the
  * platform's id of this request, which a retry repeats; NULL when there
  * is none), with the platform's own id of the order (`platform_id`, NULL
- * or "" for none) kept for its refunds, and answer: `created` (201 for the API, 200 for webhooks) or
- * 200 with the sale as stored, 409 for an order id recorded with other
- * data, 503 while the database is busy.
+ * or "" for none) kept for its refunds, and answer: `created` (201 for
+ * the API, 200 for webhooks) or 200 with the sale as stored, 409 for an
+ * order id recorded with other data, 503 while the database is busy.
  *
  * A sale is a fact someone handed us, so its answer waits until it is
  * committed with synchronous FULL (an fsync of the WAL): a 2xx survives

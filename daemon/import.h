@@ -34,8 +34,7 @@ struct import {
 	long		 reports;	/* problems reported so far */
 	long		 unpaid;	/* orders skipped: not paid (Shopify) */
 	long		 no_email;	/* orders skipped: no address to write to */
-	long		 refunds;	/* refunds recorded (Shopify's Refunded
-					   Amount) */
+	long		 refunds;	/* recorded (Shopify's Refunded Amount) */
 };
 
 int	import_record(struct import *im, char *fields[SALE_NFIELDS],

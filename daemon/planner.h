@@ -8,8 +8,8 @@
 #include "db.h"
 #include "sale.h"
 
-#define PLANNER_BATCH	500	/* sales (and refunds) per transaction, so the
-				   loop breathes */
+/* Sales, and refunds, per transaction: so the loop breathes. */
+#define PLANNER_BATCH	500
 
 /*
  * What the database says about a sale, its recipient and its buyer, as

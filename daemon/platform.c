@@ -864,7 +864,7 @@ struct platform_refund_map {
 	size_t			 size;
 	char			 text[REFUND_NFIELDS][PLATFORM_TEXT_MAX + 1];
 	const char		*names[REFUND_NFIELDS];
-	char			 currency[4];	/* the amount's, when said */
+	char			 currency[4];	/* the amount's, if said */
 };
 
 static enum platform_result platform_refund_fail(struct platform_refund_map *m,
