@@ -41,11 +41,12 @@
 #define HTTP_DISCARD_TIMES	8
 
 /*
- * Group commit.  A sale is answered only once an fsync of the WAL has
- * made it durable, and one fsync per request would hold the front door
- * to the disk's rate of syncs.  So the sales handled in one MHD_run()
- * join one write transaction, the batch, each inside a savepoint of its
- * own (a conflict or an error undoes that request alone), and wait with
+ * Group commit.  A sale or a refund is answered only once an fsync of
+ * the WAL has made it durable, and one fsync per request would hold the
+ * front door to the disk's rate of syncs.  So the sales (and refunds)
+ * handled in one MHD_run() join one write transaction, the batch, each
+ * inside a savepoint of its own (a conflict or an error undoes that
+ * request alone), and wait with
  * their answers set and their connections suspended.  When the run is
  * over (or the batch full), one commit makes them all durable and they
  * are answered; if it fails, nothing of theirs is stored and each is
@@ -80,7 +81,7 @@ static const struct http_route {
 	{ "POST", "/hooks/woocommerce", http_hooks_woocommerce, 1 },
 	{ "POST", "/hooks/stripe", http_hooks_stripe, 1 },
 	{ "POST", "/api/sales", http_api_sales, 1 },
-	{ "POST", "/api/refunds", http_api_refunds, 0 },
+	{ "POST", "/api/refunds", http_api_refunds, 1 },
 	{ "GET", "/api/stats", http_api_stats, 0 },
 };
 

@@ -48,13 +48,15 @@ struct http_request {
 };
 
 /*
- * A sale a route recorded, said (logged, counted, planned) once its
- * batch is committed and not before: a sale whose commit fails was never
- * recorded.
+ * A sale or a refund a route recorded, said (logged, counted, planned)
+ * once its batch is committed and not before: what a failed commit held
+ * was never recorded.
  */
 struct http_recorded {
 	enum source	source;
 	char		order_id[SALE_TEXT_LEN];
+	int		refund;		/* a refund of the order, not its sale */
+	int		full;		/* ... which refunded it in full */
 	int		new_customer;
 	char		warning[600];	/* a referral code ignored; "" if none */
 };

@@ -8,9 +8,7 @@
 #include "money.h"
 #include "store.h"
 #include "timestamp.h"
-
-/* How long a refund waits for the write lock: as a sale (http_sales.c). */
-#define HTTP_REFUNDS_WAIT_MS	1000
+#include "xmalloc.h"
 
 /* The refund as the API shows it, with what its sale has had back in all. */
 static json_t *
@@ -95,10 +93,10 @@ http_refunds_acknowledged(struct http_response *res, const char *name,
  * fit (more than what is left).  A platform: 200 whatever came of it,
  * which the log says.  503 while the database is busy.
  *
- * A refund is a fact someone handed us: committed with synchronous FULL
- * before the answer, as a sale is (http_sales_record).  The daemon then
- * looks at it (the recorded hook), as it looks at a new sale: a full
- * refund cancels what waits.
+ * A refund is a fact someone handed us: it joins the front door's batch
+ * as a sale does (http_sales_record), and its answer waits for the
+ * batch's durable commit.  Once committed it is said, and the daemon
+ * looks at it as at a new sale: a full refund cancels what waits.
  */
 void
 http_refunds_record(struct http_request *r, struct http_response *res,
@@ -114,12 +112,9 @@ http_refunds_record(struct http_request *r, struct http_response *res,
 	s = &o.store;
 	if (delivery != NULL && *delivery == '\0')
 		delivery = NULL;
-	sqlite3_busy_timeout(db->sqlite, HTTP_REFUNDS_WAIT_MS);
-	if ((rc = db_durable(db, 1)) == DB_OK && (rc = db_begin(db)) == DB_OK)
-		rc = db_end(db, http_refunds_write(db, name, delivery, refund,
-		    r->now, &o));
-	db_durable(db, 0);
-	sqlite3_busy_timeout(db->sqlite, DB_BUSY_TIMEOUT_MS);
+	if ((rc = http_batch_join(r)) == DB_OK)
+		rc = http_batch_leave(r, http_refunds_write(db, name, delivery,
+		    refund, r->now, &o));
 	if (rc < 0) {
 		http_db_failed(res, rc);
 		return;
@@ -130,11 +125,12 @@ http_refunds_record(struct http_request *r, struct http_response *res,
 		return;
 	}
 	if (s->outcome == STORE_REFUND_ADDED) {
-		log_info("order \"%s\": a refund recorded from %s%s",
-		    s->order_id, name, s->refunded == s->total ?
-		    " (refunded in full)" : "");
-		if (r->env->recorded != NULL)
-			r->env->recorded(r->env->owner);
+		res->recorded = xcalloc(1, sizeof(*res->recorded));
+		res->recorded->source = source;
+		res->recorded->refund = 1;
+		res->recorded->full = s->refunded == s->total;
+		snprintf(res->recorded->order_id,
+		    sizeof(res->recorded->order_id), "%s", s->order_id);
 		http_json(res, source == SOURCE_API ? 201 : 200, NULL,
 		    json_pack("{s:s, s:o}", "result", "recorded", "refund",
 		    http_refunds_json(refund, s)));

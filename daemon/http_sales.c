@@ -155,17 +155,24 @@ http_sales_record(struct http_request *r, struct http_response *res,
 }
 
 /*
- * The batch that held a recorded sale is committed: now it is recorded,
- * so say so, count it, and let the daemon plan it.
+ * The batch that held a recorded sale or refund is committed: now it is
+ * recorded, so say so, count a sale, and let the daemon plan (a full
+ * refund cancels what waits).
  */
 void
 http_sales_committed(struct http *h, const struct http_env *env,
     const struct http_recorded *rec)
 {
-	http_sale_counted(h, rec->source);
-	log_info("order \"%s\" recorded from %s%s", rec->order_id,
-	    config_source_names[rec->source], rec->new_customer ?
-	    " (a new customer)" : "");
+	if (rec->refund) {
+		log_info("order \"%s\": a refund recorded from %s%s",
+		    rec->order_id, config_source_names[rec->source],
+		    rec->full ? " (refunded in full)" : "");
+	} else {
+		http_sale_counted(h, rec->source);
+		log_info("order \"%s\" recorded from %s%s", rec->order_id,
+		    config_source_names[rec->source], rec->new_customer ?
+		    " (a new customer)" : "");
+	}
 	if (rec->warning[0] != '\0')
 		log_info("order \"%s\": %s", rec->order_id, rec->warning);
 	if (env->recorded != NULL)
