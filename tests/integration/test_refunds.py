@@ -8,6 +8,7 @@ net of refunds."""
 import json
 import os
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 
@@ -268,6 +269,47 @@ class FrontRefunds(Front):
         self.assertEqual((stats["sales"]["orders"], stats["sales"]["revenue"]), (0, {}))
         self.assertEqual(stats["sales"], self.shop.json("stats", "--json")["sales"])
         self.assertNoSecrets()
+        self.assertEqual(self.daemon.stop(), 0)
+
+    def test_refunds_and_sales_arriving_together_share_commits(self):
+        """Refund webhooks join the sales' group commit: 40 refunds and 40
+        new orders from WooCommerce, from 12 clients at once, are all
+        recorded, in fewer commits than requests."""
+        self.start()
+        paid = '"date_paid_gmt": "%s"' % recent().rstrip("Z")
+
+        def order(number, status="processing"):
+            return fixture("woocommerce_order.json", **{
+                '"date_paid_gmt": "2017-03-22T19:28:08"': paid,
+                '"number": "727"': '"number": "%d"' % number,
+                '"status": "processing"': '"status": "%s"' % status})
+
+        for i in range(40):
+            body = order(1000 + i)
+            self.assertEqual(self.post("/hooks/woocommerce", body,
+                                       woo_headers(body, delivery="s%d" % i))[0], 200)
+        commits = self.metric("aftersale_http_commits_total")
+        work = [(order(1000 + i, "refunded"), "r%d" % i) for i in range(40)]
+        work += [(order(2000 + i), "n%d" % i) for i in range(40)]
+        answers, lock = [], threading.Lock()
+
+        def client(part):
+            for body, delivery in part:
+                status, _, answer = self.post("/hooks/woocommerce", body, woo_headers(
+                    body, topic="order.updated", delivery=delivery))
+                with lock:
+                    answers.append((status, answer["result"] if isinstance(answer, dict)
+                                    else answer))
+
+        threads = [threading.Thread(target=client, args=(work[i::12],)) for i in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(answers, [(200, "recorded")] * 80)
+        self.assertEqual(self.shop.scalar("SELECT count(*) FROM refunds"), 40)
+        self.assertEqual(self.shop.scalar("SELECT count(*) FROM sales"), 80)
+        self.assertLess(self.metric("aftersale_http_commits_total") - commits, 80)
         self.assertEqual(self.daemon.stop(), 0)
 
     def shopify_refund(self, order_id=820982911946154508, refund_id=929361464,
