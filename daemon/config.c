@@ -615,7 +615,8 @@ static int cfg_group(struct cfg_ctx *, const struct cfg_key *,
 
 static const char *const tls_choices[] = { "starttls", "implicit", "none", NULL };
 static const char *const trigger_choices[] = {
-	"sale", "first_sale", "repeat_sale", "referral_converted", NULL
+	"sale", "first_sale", "repeat_sale", "referral_converted", "reorder",
+	NULL
 };
 static const char *const stop_on_choices[] = { "repeat_purchase", NULL };
 static const char *const on_refund_choices[] = { "cancel", "keep", NULL };
@@ -746,7 +747,8 @@ static const struct cfg_key top_keys[] = {
 static const struct cfg_key campaign_keys[] = {
 	{ "name", cfg_string, COFF(name), NULL, CFG_REQUIRED, 0, 0, NULL },
 	{ "on", cfg_enum, COFF(on), NULL, CFG_REQUIRED, 0, 0, trigger_choices },
-	{ "after", cfg_duration, COFF(after), NULL, CFG_REQUIRED, 0, 365 * DAY, NULL },
+	{ "after", cfg_duration, COFF(after), NULL, 0, 0, 365 * DAY, NULL },
+	{ "before", cfg_duration, COFF(before), NULL, 0, 0, 365 * DAY, NULL },
 	{ "template", cfg_string, COFF(template_name), NULL, CFG_REQUIRED, 0, 0, NULL },
 	{ "sku", cfg_strings, COFF(sku), NULL, 0, 1, 64, NULL },
 	{ "min_amount", cfg_amount, COFF(min_amount), NULL, 0, 0, 0, NULL },
@@ -884,6 +886,36 @@ config_templates(struct cfg_ctx *ctx, struct config *cfg, struct campaign *c)
 	free(path);
 }
 
+/*
+ * A campaign is timed by `after` the sale, or for reorder by `before` the
+ * customer's expected next order; a reorder message is always replaced by
+ * the next sale's, as stop_on = repeat_purchase does.  0, or -1 (said).
+ */
+static int
+config_campaign_timing(struct cfg_ctx *ctx, const config_setting_t *g,
+    int line, struct campaign *c)
+{
+	int	errors = ctx->errors;
+	int	reorder = c->on == TRIGGER_REORDER;
+	int	after = config_setting_get_member(g, "after") != NULL;
+	int	before = config_setting_get_member(g, "before") != NULL;
+
+	if (reorder && after)
+		cfg_error(ctx, line, "\"after\" does not apply to a reorder "
+		    "campaign: it is due \"before\" the expected next order");
+	else if (reorder && !before)
+		cfg_error(ctx, line, "missing required key \"before\" (how "
+		    "long before the expected next order)");
+	else if (!reorder && before)
+		cfg_error(ctx, line, "\"before\" is for on = \"reorder\"; "
+		    "this campaign is due \"after\" the sale");
+	else if (!reorder && !after)
+		cfg_error(ctx, line, "missing required key \"after\"");
+	if (reorder)
+		c->stop_on |= STOP_ON_REPEAT_PURCHASE;
+	return ctx->errors > errors ? -1 : 0;
+}
+
 static void
 config_campaigns(struct cfg_ctx *ctx, struct config *cfg)
 {
@@ -920,7 +952,9 @@ config_campaigns(struct cfg_ctx *ctx, struct config *cfg)
 		sub.label = label;
 		c->line = line;
 		c->send_window = cfg->delivery.send_window;
-		if (cfg_apply(&sub, g, line, campaign_keys, c) == 0) {
+		/* Timing is checked whatever else is wrong: all is said. */
+		if (cfg_apply(&sub, g, line, campaign_keys, c) +
+		    config_campaign_timing(&sub, g, line, c) == 0) {
 			if (!config_name_ok(c->name))
 				cfg_error(&sub, line, "the name must be letters, "
 				    "digits, '-' and '_', at most 64");

@@ -22,6 +22,7 @@ enum trigger {
 	TRIGGER_FIRST_SALE,
 	TRIGGER_REPEAT_SALE,
 	TRIGGER_REFERRAL_CONVERTED,
+	TRIGGER_REORDER,	/* due `before` the expected next order */
 };
 
 #define STOP_ON_REPEAT_PURCHASE	0x1u
@@ -87,7 +88,8 @@ struct source_config {
 struct campaign {
 	const char	*name;
 	int		 on;		/* enum trigger */
-	int64_t		 after;
+	int64_t		 after;		/* not for reorder */
+	int64_t		 before;	/* reorder only */
 	const char	*template_name;
 	struct strings	 sku;		/* globs; empty matches all */
 	int64_t		 min_amount;	/* thousandths; 0 for none */

@@ -2,6 +2,7 @@
 
 #include "customer.h"
 #include "money.h"
+#include "reorder.h"
 #include "store.h"
 #include "timestamp.h"
 #include "view.h"
@@ -17,6 +18,9 @@ static const char sql_referred[] =
     " WHERE r.referrer_id = ?1 ORDER BY r.created_at, c.id";
 static const char sql_sales[] =
     "SELECT id FROM sales WHERE customer_id = ?1 ORDER BY sold_at, id";
+static const char sql_last_sale[] =
+    "SELECT id, sold_at FROM sales WHERE customer_id = ?1"
+    " ORDER BY sold_at DESC, id DESC LIMIT 1";
 static const char sql_messages[] =
     "SELECT id, campaign, state, due_at, sent_at FROM messages"
     " WHERE customer_id = ?1 ORDER BY id";
@@ -69,6 +73,34 @@ customer_sales(struct db *db, int64_t id, json_t *into)
 		    "repeat", sale.is_repeat, "items", view_items(&sale)));
 	}
 	return rc == SQLITE_DONE ? DB_OK : rc;
+}
+
+/*
+ * When the customer is expected to order again (reorder.c), after their
+ * latest sale: a time, or null when nothing predicts it.
+ */
+static int
+customer_next_order(struct db *db, int64_t id, json_t *c)
+{
+	sqlite3_stmt	*st = db_prepare(db, sql_last_sale);
+	int64_t		 sale, sold_at, expected;
+	char		 when[TIMESTAMP_LEN];
+	int		 rc;
+
+	if (st == NULL)
+		return DB_ERROR;
+	json_object_set_new(c, "next_order_expected", json_null());
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = db_step(db, st)) != SQLITE_ROW)
+		return rc == SQLITE_DONE ? DB_OK : rc;
+	sale = sqlite3_column_int64(st, 0);
+	sold_at = sqlite3_column_int64(st, 1);
+	sqlite3_reset(st);
+	if ((rc = reorder_expect(db, id, sale, sold_at, &expected)) != 1)
+		return rc;
+	timestamp_format(expected, when);
+	json_object_set_new(c, "next_order_expected", json_string(when));
+	return DB_OK;
 }
 
 static json_t *
@@ -129,6 +161,7 @@ customer_collect(struct db *db, const char *email, json_t **out)
 	if ((rc = customer_rows(db, sql_referred, id,
 	    json_object_get(c, "referred"), customer_email_row)) != DB_OK ||
 	    (rc = customer_sales(db, id, json_object_get(c, "sales"))) != DB_OK ||
+	    (rc = customer_next_order(db, id, c)) != DB_OK ||
 	    (rc = customer_rows(db, sql_messages, id,
 	    json_object_get(c, "messages"), customer_message_row)) != DB_OK)
 		goto out;
@@ -179,6 +212,8 @@ customer_print(const json_t *c, FILE *out)
 			    customer_str(item, "product"),
 			    customer_str(item, "amount"));
 	}
+	fprintf(out, "  next order expected: %s\n",
+	    customer_str(c, "next_order_expected"));
 	fputs("\nMessages\n", out);
 	if (json_array_size(json_object_get(c, "messages")) == 0)
 		fputs("  none\n", out);

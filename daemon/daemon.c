@@ -17,6 +17,7 @@
 #include "log.h"
 #include "planner.h"
 #include "queue.h"
+#include "reorder.h"
 #include "scheduler.h"
 #include "sender.h"
 #include "store.h"
@@ -68,6 +69,7 @@ struct daemon {
 
 static void	daemon_pump(struct daemon *);
 static void	daemon_plan(struct daemon *);
+static void	daemon_reorder_refresh(struct daemon *);
 static void	daemon_check_changes(uv_timer_t *);
 static int64_t	daemon_data_version(struct daemon *);
 static int	daemon_watch(struct daemon *);
@@ -596,6 +598,7 @@ daemon_reload(struct daemon *d)
 	delivery_relay_up(&d->relay);
 	log_info("reloaded %s: %zu campaigns", d->config_path, cfg->ncampaigns);
 	sd_notify(0, "READY=1");
+	daemon_reorder_refresh(d);
 	daemon_plan(d);
 }
 
@@ -634,7 +637,31 @@ daemon_signal(uv_signal_t *h, int signum)
 }
 
 /*
- * Daily, and at start: forget what is kept for a while only.  A failure
+ * Each SKU's reorder interval, computed anew over all sales when a
+ * reorder campaign will plan with it: at start, after a reload, daily.
+ * A failure keeps the last ones.
+ */
+static void
+daemon_reorder_refresh(struct daemon *d)
+{
+	int	skus, wanted = 0;
+
+	for (size_t i = 0; i < d->cfg->ncampaigns; i++)
+		wanted |= d->cfg->campaigns[i].enabled &&
+		    d->cfg->campaigns[i].on == TRIGGER_REORDER;
+	if (!wanted)
+		return;
+	if (reorder_refresh(d->db, &skus) != DB_OK)
+		log_warnx("computing the SKUs' reorder intervals failed; the "
+		    "last ones stay until tomorrow");
+	else
+		log_info("reorder: %d SKU%s with enough repeat purchases to "
+		    "predict from", skus, skus == 1 ? "" : "s");
+}
+
+/*
+ * Daily, and at start before the first plan: forget what is kept for a
+ * while only, and compute the SKUs' reorder intervals anew.  A failure
  * is logged and left for the next day; nothing waits on it.
  */
 static void
@@ -650,6 +677,7 @@ daemon_tidy(uv_timer_t *t)
 	else if (count > 0)
 		log_info("forgot %d webhook deliver%s older than %d days", count,
 		    count == 1 ? "y" : "ies", STORE_DELIVERY_KEEP / 86400);
+	daemon_reorder_refresh(d);
 }
 
 static void
@@ -736,7 +764,9 @@ daemon_start(struct daemon *d)
 	    PACKAGE_VERSION, d->cfg->ncampaigns, d->nworkers,
 	    d->nworkers == 1 ? "" : "s", d->cfg->smtp.url);
 	sd_notify(0, "READY=1");
-	uv_timer_start(&d->tidy_timer, daemon_tidy, 0, DAEMON_TIDY_MS);
+	uv_timer_start(&d->tidy_timer, daemon_tidy, DAEMON_TIDY_MS,
+	    DAEMON_TIDY_MS);
+	daemon_tidy(&d->tidy_timer);	/* before the first plan: reorder */
 	daemon_plan(d);
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include "money.h"
 #include "planner.h"
 #include "queue.h"
+#include "reorder.h"
 #include "store.h"
 #include "window.h"
 
@@ -31,7 +32,8 @@ static const char sql_refund_advance[] =
     "UPDATE planner SET last_refund_id = ?1 WHERE id = 1";
 static const char sql_plan[] =
     "INSERT INTO messages (campaign, customer_id, sale_id, state, due_at,"
-    " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)"
+    " created_at, updated_at, expected_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)"
     " ON CONFLICT (sale_id, campaign) DO NOTHING";
 static const char sql_no_consent[] =
     "SELECT " STORE_NO_CONSENT("customers") " FROM customers WHERE id = ?1";
@@ -76,6 +78,8 @@ planner_recipient(const struct campaign *c, const struct sale *s)
 		if (s->referrer == 0)
 			return 0;
 		break;
+	case TRIGGER_REORDER:
+		break;
 	}
 	matched = c->sku.n == 0;
 	for (size_t i = 0; i < c->sku.n && !matched; i++)
@@ -91,6 +95,20 @@ planner_recipient(const struct campaign *c, const struct sale *s)
 	if (amount < minimum)
 		return 0;
 	return c->on == TRIGGER_REFERRAL_CONVERTED ? s->referrer : s->customer;
+}
+
+/*
+ * When a message of campaign c about a sale made at sold_at is due: after
+ * the sale, or for reorder before `expected`, the buyer's expected next
+ * order; then in the campaign's send window.  Pure.
+ */
+int64_t
+planner_due(const struct campaign *c, int64_t sold_at, int64_t expected)
+{
+	int64_t due = c->on == TRIGGER_REORDER ? expected - c->before :
+	    sold_at + c->after;
+
+	return window_next(&c->send_window, due);
 }
 
 /*
@@ -163,8 +181,8 @@ static int
 planner_sale(struct db *db, const struct config *cfg, const struct sale *s,
     int refunded, int64_t now, int *planned)
 {
-	int64_t	later = -1;
-	int	rc;
+	int64_t	later = -1, expected = 0;
+	int	predicted = -1, rc;
 
 	for (size_t i = 0; i < cfg->ncampaigns; i++) {
 		const struct campaign	*c = &cfg->campaigns[i];
@@ -174,6 +192,13 @@ planner_sale(struct db *db, const struct config *cfg, const struct sale *s,
 		sqlite3_stmt		*st;
 
 		if (!c->enabled || (to = planner_recipient(c, s)) == 0)
+			continue;
+		/* A reorder campaign writes only when the next order is foreseen. */
+		if (c->on == TRIGGER_REORDER && predicted < 0 &&
+		    (predicted = reorder_expect(db, s->customer, s->id,
+		    s->sold_at, &expected)) < 0)
+			return predicted;
+		if (c->on == TRIGGER_REORDER && predicted == 0)
 			continue;
 		if ((rc = planner_history(db, c, s, refunded, to, &later,
 		    &h)) != DB_OK)
@@ -196,9 +221,12 @@ planner_sale(struct db *db, const struct config *cfg, const struct sale *s,
 		sqlite3_bind_int64(st, 2, to);
 		sqlite3_bind_int64(st, 3, s->id);
 		sqlite3_bind_text(st, 4, queue_states[state], -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, window_next(&c->send_window,
-		    s->sold_at + c->after));
+		sqlite3_bind_int64(st, 5, planner_due(c, s->sold_at, expected));
 		sqlite3_bind_int64(st, 6, now);
+		if (c->on == TRIGGER_REORDER)
+			sqlite3_bind_int64(st, 7, expected);
+		else
+			sqlite3_bind_null(st, 7);
 		if ((rc = db_step(db, st)) != SQLITE_DONE)
 			return rc;
 		*planned += sqlite3_changes(db->sqlite);

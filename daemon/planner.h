@@ -24,6 +24,8 @@ struct planner_history {
 };
 
 int64_t	planner_recipient(const struct campaign *c, const struct sale *s);
+int64_t	planner_due(const struct campaign *c, int64_t sold_at,
+	    int64_t expected);
 int	planner_state(const struct campaign *c, const struct planner_history *h);
 int	planner_run(struct db *db, const struct config *cfg, int64_t now,
 	    int *planned, int *cancelled, int *more);

@@ -9,6 +9,7 @@
 
 #include "delivery.h"
 #include "log.h"
+#include "planner.h"
 #include "queue.h"
 #include "store.h"
 #include "window.h"
@@ -398,7 +399,8 @@ static const char sql_cancel_campaign[] =
     "UPDATE messages SET state = 'cancelled', updated_at = ?2"
     " WHERE campaign = ?3 AND state IN " QUEUE_OPEN;
 static const char sql_move_campaign[] =
-    "SELECT m.id, s.sold_at FROM messages m JOIN sales s ON s.id = m.sale_id"
+    "SELECT m.id, s.sold_at, coalesce(m.expected_at, 0) FROM messages m"
+    " JOIN sales s ON s.id = m.sale_id"
     " WHERE m.campaign = ?1 AND m.state = 'scheduled' AND m.attempts = 0";
 
 /*
@@ -423,9 +425,11 @@ queue_reconfigure(struct db *db, const struct config *old,
 			rc = db_write(db, sql_cancel_campaign, 0, now, was->name);
 			continue;
 		}
-		if (is->after == was->after &&
+		/* A campaign that changed its trigger keeps what it planned. */
+		if (is->on != was->on || (is->after == was->after &&
+		    is->before == was->before &&
 		    is->send_window.start == was->send_window.start &&
-		    is->send_window.end == was->send_window.end)
+		    is->send_window.end == was->send_window.end))
 			continue;
 		if ((st = db_prepare(db, sql_move_campaign)) == NULL) {
 			rc = DB_ERROR;
@@ -433,8 +437,8 @@ queue_reconfigure(struct db *db, const struct config *old,
 		}
 		sqlite3_bind_text(st, 1, is->name, -1, SQLITE_STATIC);
 		while ((rc = db_step(db, st)) == SQLITE_ROW) {
-			int64_t due = window_next(&is->send_window,
-			    sqlite3_column_int64(st, 1) + is->after);
+			int64_t due = planner_due(is, sqlite3_column_int64(st, 1),
+			    sqlite3_column_int64(st, 2));
 
 			if ((rc = db_write(db, sql_postpone,
 			    sqlite3_column_int64(st, 0), due, NULL)) != DB_OK)

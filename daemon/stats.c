@@ -5,6 +5,7 @@
 
 #include "money.h"
 #include "queue.h"
+#include "reorder.h"
 #include "stats.h"
 #include "store.h"
 #include "timestamp.h"
@@ -277,6 +278,36 @@ stats_conversions(struct db *db, const struct config *cfg,
 #define STATS_REFERRED_SALES \
     " JOIN sales s ON s.customer_id = r.referred_id" \
     " WHERE s.sold_at >= ?1 AND s.sold_at < ?2 AND " STORE_SALE_COUNTS("s")
+/*
+ * For each reorder campaign, how far its predictions were from the next
+ * orders that came in the window: "predictions_checked" and the median
+ * absolute error in days, "prediction_error_days" (null until an order
+ * came).
+ */
+static int
+stats_reorder(struct db *db, const struct config *cfg,
+    const struct stats_filter *f, json_t *root)
+{
+	json_t	*campaigns = json_object_get(root, "campaigns"), *c;
+	int64_t	 median, count;
+	int	 rc;
+
+	for (size_t i = 0; i < cfg->ncampaigns; i++) {
+		if (cfg->campaigns[i].on != TRIGGER_REORDER || (c =
+		    stats_campaign_entry(campaigns, cfg->campaigns[i].name)) ==
+		    NULL)
+			continue;
+		if ((rc = reorder_errors(db, cfg->campaigns[i].name, f->since,
+		    f->until, &median, &count)) != DB_OK)
+			return rc;
+		json_object_set_new(c, "predictions_checked",
+		    json_integer(count));
+		json_object_set_new(c, "prediction_error_days", count > 0 ?
+		    json_real(round(median / 8640.0) / 10) : json_null());
+	}
+	return DB_OK;
+}
+
 static const char sql_referrals[] =
     "SELECT count(DISTINCT r.referred_id), count(*) FROM referrals r"
     STATS_REFERRED_SALES;
@@ -365,7 +396,8 @@ stats_collect(struct db *db, const struct config *cfg,
 	}
 	if ((rc = stats_sales(db, f, root)) == DB_OK &&
 	    (rc = stats_messages(db, cfg, f, root)) == DB_OK &&
-	    (rc = stats_conversions(db, cfg, f, root)) == DB_OK)
+	    (rc = stats_conversions(db, cfg, f, root)) == DB_OK &&
+	    (rc = stats_reorder(db, cfg, f, root)) == DB_OK)
 		rc = stats_referrals(db, f, root);
 	if ((rc = db_end(db, rc)) != DB_OK) {
 		json_decref(root);
@@ -443,6 +475,12 @@ stats_print(const json_t *stats, FILE *out)
 		    (long long)stats_int(c, "conversions"));
 		stats_print_revenue(json_object_get(c, "revenue"), out);
 		fputc('\n', out);
+		if (json_is_real(json_object_get(c, "prediction_error_days")))
+			fprintf(out, "  %-20s reorder predictions: %lld checked, "
+			    "median error %.1f days\n", "",
+			    (long long)stats_int(c, "predictions_checked"),
+			    json_real_value(json_object_get(c,
+			    "prediction_error_days")));
 	}
 
 	fprintf(out, "\nReferrals\n  referred customers %lld, their orders %lld, revenue ",

@@ -35,6 +35,8 @@ class Customer(ShopTest):
                 {"order_id": "A-2", "sold_at": "2026-11-10T09:00:00Z", "amount": "5.00",
                  "currency": "EUR", "repeat": True,
                  "items": [{"sku": "", "product": "", "quantity": 1, "amount": "5.00"}]}],
+            # One interval between two orders predicts nothing yet.
+            "next_order_expected": None,
             "messages": []})
         bo = self.shop.json("customer", "bo@example.com", "--json")
         self.assertEqual(bo["referred_by"], "ana@example.com")

@@ -143,8 +143,8 @@ test_every_problem_reported(void **state)
 	    "{ name = \"a\"; on = \"sael\"; after = \"1h\"; template = \"nope\"; }");
 	err = load_fails(&cfg);
 	assert_non_null(strstr(err, "aftersale.conf:12: campaign \"a\": on: \"sael\" "
-	    "is not one of \"sale\", \"first_sale\", \"repeat_sale\" or "
-	    "\"referral_converted\""));
+	    "is not one of \"sale\", \"first_sale\", \"repeat_sale\", "
+	    "\"referral_converted\" or \"reorder\""));
 	free(err);
 
 	write_conf("", "{ name = \"a\"; on = \"sale\"; after = \"1h\"; template = \"hello\"; },\n"

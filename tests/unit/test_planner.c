@@ -6,6 +6,7 @@
 
 #include "planner.h"
 #include "queue.h"
+#include "reorder.h"
 
 #define BUYER		11
 #define REFERRER	22
@@ -182,6 +183,34 @@ test_first_sale_once(void **state)
 	assert_int_equal(planner_state(&c, &h), QUEUE_STATE_SCHEDULED);
 }
 
+/* A reorder message is due `before` the expected order, others `after`. */
+static void
+test_due(void **state)
+{
+	struct campaign	c = { .name = "c", .enabled = 1, .after = 3600,
+			    .before = 3 * 86400, .send_window = { 0, 1440 } };
+
+	(void)state;
+	c.on = TRIGGER_SALE;
+	assert_int_equal(planner_due(&c, 1000000, 0), 1000000 + 3600);
+	c.on = TRIGGER_REORDER;
+	assert_int_equal(planner_due(&c, 1000000, 5000000), 5000000 - 3 * 86400);
+	assert_int_equal(planner_recipient(&c, &(struct sale){ .customer = BUYER,
+	    .currency = "EUR" }), BUYER);
+}
+
+/* The median of an odd and an even count, whatever the order given. */
+static void
+test_median(void **state)
+{
+	int64_t	odd[] = { 30, 5, 30 }, even[] = { 40, 10, 20, 30 }, one[] = { 7 };
+
+	(void)state;
+	assert_int_equal(reorder_median(odd, 3), 30);
+	assert_int_equal(reorder_median(even, 4), 25);
+	assert_int_equal(reorder_median(one, 1), 7);
+}
+
 int
 main(void)
 {
@@ -194,6 +223,8 @@ main(void)
 		cmocka_unit_test(test_state),
 		cmocka_unit_test(test_refunded),
 		cmocka_unit_test(test_first_sale_once),
+		cmocka_unit_test(test_due),
+		cmocka_unit_test(test_median),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
