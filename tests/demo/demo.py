@@ -5,8 +5,12 @@ message is shown as it arrives, then the stats.  The front door too: a
 signed Shopify orders/paid webhook is posted and its order's messages
 arrive; then the List-Unsubscribe link of a received message is
 POSTed the way a mail provider's one-click does.  Everything it starts,
-it stops.  Run by "make demo" under Debian's python3 (aiosmtpd)."""
+it stops.  Run by "make demo" under Debian's python3 (aiosmtpd).
 
+With --save DIR, each message is also written to DIR as it arrived
+(01.eml, 02.eml...): the deliverability tests read them."""
+
+import argparse
 import base64
 import email
 import email.policy
@@ -69,6 +73,10 @@ def step(text):
 
 
 def main():
+    parser = argparse.ArgumentParser(description="Run the aftersale demo.")
+    parser.add_argument("--save", metavar="DIR",
+                        help="write each received message to DIR as NN.eml")
+    save = parser.parse_args().save
     folder = tempfile.mkdtemp(prefix="aftersale-demo-")
     server = SmtpServer().start()
     daemon = None
@@ -138,7 +146,10 @@ def main():
         shown, quiet_since, unsubscribed = 0, time.monotonic(), False
         while time.monotonic() - quiet_since < 8:
             received = server.received()
-            for _, rcpt, raw in received[shown:]:
+            for n, (_, rcpt, raw) in enumerate(received[shown:], shown + 1):
+                if save:
+                    with open(os.path.join(save, "%02d.eml" % n), "wb") as f:
+                        f.write(raw)
                 msg = email.message_from_bytes(raw, policy=email.policy.default)
                 print("  %s  to %-22s %s" % (time.strftime("%H:%M:%S"), rcpt[0],
                                             msg["Subject"]), flush=True)
