@@ -13,7 +13,11 @@
 #include "token.h"
 #include "xmalloc.h"
 
-#define MESSAGE_LINE	76	/* where headers fold and QP lines break */
+#define MESSAGE_FOLD	78	/* header lines fold before passing this */
+#define MESSAGE_LINE	76	/* quoted-printable lines break here */
+#define MESSAGE_WORD	75	/* the longest encoded word (RFC 2047) */
+#define MESSAGE_WORD_TAGS 12	/* "=?UTF-8?B?" and "?=" */
+#define MESSAGE_WORD_MIN 12	/* bytes below which a word starts a line */
 
 static int
 message_ascii(const char *s)
@@ -45,35 +49,110 @@ message_base64(struct buf *b, const unsigned char *in, size_t len)
 }
 
 /*
- * RFC 2047 encoded words, "=?UTF-8?B?...?=", each under 75 characters and
- * never splitting a UTF-8 sequence, folded onto continuation lines.
+ * One header field being written, token by token, with a space before
+ * each.  The line folds (CRLF before that space) when a token would pass
+ * MESSAGE_FOLD; unfolding takes out only the CRLF, so the value reads the
+ * same.  A token longer than a line of its own (a long link) stays whole:
+ * RFC 5322 allows lines of up to 998 octets.
+ */
+struct message_header {
+	struct buf	*b;
+	size_t		 col;	/* octets on the current line */
+};
+
+static void
+message_header_begin(struct message_header *h, struct buf *b,
+    const char *name)
+{
+	h->b = b;
+	buf_printf(b, "%s:", name);
+	h->col = strlen(name) + 1;
+}
+
+/* The space before a token of len octets, after a fold if it needs one. */
+static void
+message_header_space(struct message_header *h, size_t len)
+{
+	if (h->col > 0 && h->col + 1 + len > MESSAGE_FOLD) {
+		buf_addstr(h->b, "\r\n");
+		h->col = 0;
+	}
+	buf_addc(h->b, ' ');
+	h->col += 1 + len;
+}
+
+static void
+message_header_token(struct message_header *h, const char *token, size_t len)
+{
+	message_header_space(h, len);
+	buf_add(h->b, token, len);
+}
+
+/* Bytes of text that one encoded word can carry on a line at col. */
+static size_t
+message_word_room(size_t col)
+{
+	size_t room = col + 1 < MESSAGE_FOLD ? MESSAGE_FOLD - 1 - col : 0;
+
+	if (room > MESSAGE_WORD)
+		room = MESSAGE_WORD;
+	return room > MESSAGE_WORD_TAGS ? (room - MESSAGE_WORD_TAGS) / 4 * 3 : 0;
+}
+
+/*
+ * How much of p (len bytes of UTF-8) the next encoded word carries, at
+ * most room: all of it when it fits, else up to the last space within
+ * room, so that a decoder that wrongly shows a space between two words
+ * shows it where there is one; else as many whole characters as fit,
+ * since RFC 2047 wants each word to decode on its own.
+ */
+static size_t
+message_word_cut(const unsigned char *p, size_t len, size_t room)
+{
+	size_t n;
+
+	if (len <= room)
+		return len;
+	for (n = room; n > 0; n--)
+		if (p[n - 1] == ' ')
+			return n;
+	for (n = room; n > 0 && (p[n] & 0xc0) == 0x80; n--)
+		;
+	return n;
+}
+
+/*
+ * Text as RFC 2047 encoded words, "=?UTF-8?B?...?=", each within 75
+ * characters and within its line.  Decoders drop the white space between
+ * two encoded words, so every space of the text stays inside a word: the
+ * text decodes exactly as given, repeated spaces included.
  * The text should be UTF-8, but a database edited by hand can hold any
  * bytes: what is not UTF-8 is sent as U+FFFD, so that the words always
- * decode to the charset they name and every step takes at least one
+ * decode to the charset they name and every word takes at least one
  * whole character (backing up over continuation bytes alone once
  * shrank a chunk to nothing and looped forever).
  */
-void
-message_encode_word(struct buf *b, const char *text)
+static void
+message_header_words(struct message_header *h, const char *text)
 {
 	char			*valid = text_utf8_repair(text);
 	const unsigned char	*p = (const unsigned char *)valid;
 	size_t			 len = strlen(valid);
 
 	while (len > 0) {
-		size_t n = len < 45 ? len : 45;
+		size_t room = message_word_room(h->col), n;
 
-		/* Valid UTF-8: a sequence starts within the last 3 bytes. */
-		while (n < len && (p[n] & 0xc0) == 0x80)
-			n--;
+		/* Too little room left on this line: the word starts the next. */
+		if (room < len && room < MESSAGE_WORD_MIN)
+			room = message_word_room(0);
+		n = message_word_cut(p, len, room);
 		assert(n > 0);
-		buf_addstr(b, "=?UTF-8?B?");
-		message_base64(b, p, n);
-		buf_addstr(b, "?=");
+		message_header_space(h, MESSAGE_WORD_TAGS + (n + 2) / 3 * 4);
+		buf_addstr(h->b, "=?UTF-8?B?");
+		message_base64(h->b, p, n);
+		buf_addstr(h->b, "?=");
 		p += n;
 		len -= n;
-		if (len > 0)
-			buf_addstr(b, "\r\n ");
 	}
 	free(valid);
 }
@@ -94,66 +173,83 @@ message_header_safe(const char *value)
 	return s;
 }
 
-/* Whether folding at spaces keeps every line within MESSAGE_LINE. */
-static int
-message_foldable(const char *s)
+/*
+ * The next token of unstructured text at *p (first: at its start).  The
+ * one space that separates it from the one before is left out, since
+ * message_header_token() writes it back; any more spaces belong to the
+ * token, so that repeated spaces come through as given.
+ */
+static size_t
+message_text_token(const char **p, int first)
 {
 	size_t n;
 
-	for (; *s != '\0'; s += n) {
-		s += strspn(s, " ");
-		if ((n = strcspn(s, " ")) > MESSAGE_LINE - 1)
+	if (!first)
+		(*p)++;
+	n = strspn(*p, " ");
+	return n + strcspn(*p + n, " ");
+}
+
+/*
+ * Whether unstructured text can go as it is: ASCII, with no "=?" that a
+ * reader would decode as an encoded word, no space at either end (parsers
+ * drop those), and no token too long for a line of its own.
+ */
+static int
+message_text_plain(const char *s)
+{
+	size_t len = strlen(s), n;
+
+	if (len == 0 || !message_ascii(s) || strstr(s, "=?") != NULL ||
+	    s[0] == ' ' || s[len - 1] == ' ')
+		return 0;
+	for (const char *p = s; *p != '\0'; p += n)
+		if ((n = message_text_token(&p, p == s)) > MESSAGE_FOLD - 1)
 			return 0;
-	}
 	return 1;
 }
 
 /*
- * An unstructured header (Subject): ASCII folded at spaces, else encoded.
- * A word too long for a line of its own (a long URL, or variables with
- * nothing between them) is encoded too, since encoded words can be split
- * where plain text cannot: RFC 5322 allows no line over 998 octets.
+ * An unstructured header (Subject): folded at its spaces when it can go
+ * as it is, else encoded words, which can be split anywhere between
+ * characters.
  */
-static void
+void
 message_header_text(struct buf *b, const char *name, const char *value)
 {
-	char	*safe = message_header_safe(value), *save = NULL;
-	size_t	 start = strlen(name) + 1, col = start;
+	struct message_header	 h;
+	char			*safe = message_header_safe(value);
+	size_t			 n;
 
-	buf_printf(b, "%s:", name);
-	if (!message_ascii(safe) || !message_foldable(safe)) {
-		buf_addc(b, ' ');
-		message_encode_word(b, safe);
-	} else {
-		for (char *word = strtok_r(safe, " ", &save); word != NULL;
-		    word = strtok_r(NULL, " ", &save)) {
-			size_t len = strlen(word);
-
-			if (col > start && col + 1 + len > MESSAGE_LINE) {
-				buf_addstr(b, "\r\n");
-				col = 0;
-			}
-			buf_addc(b, ' ');
-			buf_addstr(b, word);
-			col += 1 + len;
+	message_header_begin(&h, b, name);
+	if (!message_text_plain(safe))
+		message_header_words(&h, safe);
+	else
+		for (const char *p = safe; *p != '\0'; p += n) {
+			n = message_text_token(&p, p == safe);
+			message_header_token(&h, p, n);
 		}
-	}
 	buf_addstr(b, "\r\n");
 	free(safe);
 }
 
 /*
- * "Display Name" <addr>, the name quoted or encoded as it needs.  The
- * address was checked on the way in, but the database may have been
- * edited since: one with a line break, a space or an angle bracket could
- * add headers or recipients, so it is refused rather than cleaned.
- * Returns 0, or -1 (logged) when refused.
+ * "Display Name" <addr>, the name quoted when it is ASCII and fits on the
+ * line, else encoded; the address on the next line when it does not fit
+ * on this one.  A name with "=?" is encoded too: some readers decode
+ * encoded words even inside quotes, and a customer could then choose the
+ * name they show.  The address was checked on the way in, but the
+ * database may have been edited since: one with a line break, a space or
+ * an angle bracket could add headers or recipients, so it is refused
+ * rather than cleaned.  Returns 0, or -1 (logged) when refused.
  */
 static int
 message_header_address(struct buf *b, const char *header, const char *name,
     const char *address)
 {
-	char *safe;
+	struct message_header	 h;
+	struct buf		 quoted = { 0 };
+	char			*safe, *bracketed;
 
 	for (const unsigned char *p = (const unsigned char *)address;
 	    *p != '\0'; p++) {
@@ -166,24 +262,26 @@ message_header_address(struct buf *b, const char *header, const char *name,
 		}
 	}
 	safe = message_header_safe(name ? name : "");
-	buf_printf(b, "%s: ", header);
-	if (*safe == '\0') {
-		buf_printf(b, "<%s>\r\n", address);
-		free(safe);
-		return 0;
-	}
-	if (message_ascii(safe)) {
-		buf_addc(b, '"');
+	message_header_begin(&h, b, header);
+	if (*safe != '\0') {
+		buf_addc(&quoted, '"');
 		for (const char *p = safe; *p != '\0'; p++) {
 			if (*p == '"' || *p == '\\')
-				buf_addc(b, '\\');
-			buf_addc(b, *p);
+				buf_addc(&quoted, '\\');
+			buf_addc(&quoted, *p);
 		}
-		buf_addc(b, '"');
-	} else {
-		message_encode_word(b, safe);
+		buf_addc(&quoted, '"');
+		if (message_ascii(safe) && strstr(safe, "=?") == NULL &&
+		    h.col + 1 + quoted.len <= MESSAGE_FOLD)
+			message_header_token(&h, quoted.data, quoted.len);
+		else
+			message_header_words(&h, safe);
 	}
-	buf_printf(b, " <%s>\r\n", address);
+	bracketed = xasprintf("<%s>", address);
+	message_header_token(&h, bracketed, strlen(bracketed));
+	buf_addstr(b, "\r\n");
+	free(bracketed);
+	buf_free(&quoted);
 	free(safe);
 	return 0;
 }
@@ -264,20 +362,33 @@ message_link(const struct template_text *t, const char *const values[VAR_COUNT])
 	return t->count > 0 ? template_render(t, values, 0) : xstrdup("");
 }
 
+/*
+ * List-Unsubscribe (RFC 2369), each link on a line of its own when it
+ * does not fit on the one before: a link is never folded inside, since
+ * one-click unsubscribers POST to it as written.
+ */
 static void
 message_list_unsubscribe(struct buf *b, const struct config *cfg,
     const char *link, const char *token)
 {
-	const char *mailto = cfg->unsubscribe.mailto;
+	struct message_header	 h;
+	const char		*mailto = cfg->unsubscribe.mailto;
+	char			*item;
 
 	if (*link == '\0' && *mailto == '\0')
 		return;
-	buf_addstr(b, "List-Unsubscribe: ");
-	if (*link != '\0')
-		buf_printf(b, "<%s>", link);
-	if (*mailto != '\0')
-		buf_printf(b, "%s<mailto:%s?subject=unsubscribe%%20%s>",
-		    *link != '\0' ? ",\r\n " : "", mailto, token);
+	message_header_begin(&h, b, "List-Unsubscribe");
+	if (*link != '\0') {
+		item = xasprintf("<%s>%s", link, *mailto != '\0' ? "," : "");
+		message_header_token(&h, item, strlen(item));
+		free(item);
+	}
+	if (*mailto != '\0') {
+		item = xasprintf("<mailto:%s?subject=unsubscribe%%20%s>", mailto,
+		    token);
+		message_header_token(&h, item, strlen(item));
+		free(item);
+	}
 	buf_addstr(b, "\r\n");
 	/* RFC 8058 one-click needs an HTTPS link to POST to. */
 	if (strncmp(link, "https://", 8) == 0)

@@ -40,7 +40,8 @@ struct outgoing {
 
 int	message_build(const struct config *cfg, const struct campaign *c,
 	    const struct message_facts *f, int64_t date, struct buf *out);
-void	message_encode_word(struct buf *b, const char *text);
+void	message_header_text(struct buf *b, const char *name,
+	    const char *value);
 void	message_quoted_printable(struct buf *b, const char *text);
 
 #endif

@@ -77,9 +77,31 @@ fuzz_check_words(const char *line, size_t n)
 }
 
 /*
+ * Header lines fold at 78 octets: only a token that no fold can split (a
+ * link, an address) may make one longer, alone on its line after the
+ * header's name or the fold's space.
+ */
+static void
+fuzz_check_fold(const char *line, size_t n)
+{
+	const char *p = line, *end = line + n;
+
+	if (n <= 78)
+		return;
+	if (*p != ' ') {
+		FUZZ_CHECK((p = memchr(line, ':', n)) != NULL);
+		p++;
+	}
+	FUZZ_CHECK(p < end && *p == ' ');
+	for (p++; p < end; p++)
+		FUZZ_CHECK(*p != ' ' && *p != '\t');
+}
+
+/*
  * RFC 5322 and 2045 as a strict relay checks them: CRLF line ends only,
  * no line over 998 octets, headers we wrote and only one To, encoded
- * words within 75 characters, and quoted-printable lines within 76.
+ * words within 75 characters, header lines folded at 78, and
+ * quoted-printable lines within 76.
  */
 static void
 fuzz_check_message(const char *m, size_t len)
@@ -105,6 +127,7 @@ fuzz_check_message(const char *m, size_t len)
 				FUZZ_CHECK(fuzz_known_header(line, n));
 			to += n >= 3 && strncasecmp(line, "To:", 3) == 0;
 			fuzz_check_words(line, n);
+			fuzz_check_fold(line, n);
 		} else {
 			FUZZ_CHECK(n <= 76);
 		}

@@ -64,28 +64,30 @@ test_qp_line_length(void **state)
 	buf_free(&b);
 }
 
-static void
-test_encoded_words(void **state)
+/* The value of the one header in b, unfolded: CRLF taken out. */
+static char *
+unfold(const struct buf *b, const char *name)
 {
-	struct buf	b = { 0 };
-	const char	*long_text = "Ünïcödé ünïcödé ünïcödé ünïcödé ünïcödé ünïcödé ünïcödé";
+	char	*out = calloc(1, b->len + 1), *o = out;
+	size_t	 skip = strlen(name) + 1;
 
-	(void)state;
-	message_encode_word(&b, "Chloé");
-	assert_string_equal(b.data, "=?UTF-8?B?Q2hsb8Op?=");
-	buf_free(&b);
-	message_encode_word(&b, long_text);
-	/* Several words on continuation lines, each within 75 characters. */
-	assert_non_null(strstr(b.data, "?=\r\n =?UTF-8?B?"));
-	for (char *w = b.data; w != NULL; w = strstr(w, "\r\n ")) {
-		char *end;
+	assert_non_null(out);
+	assert_true(strncmp(b->data, name, skip - 1) == 0);
+	for (const char *p = b->data + skip; *p != '\0'; p++)
+		if (*p != '\r' && *p != '\n')
+			*o++ = *p;
+	return out;
+}
 
-		w += w == b.data ? 0 : 3;
-		end = strstr(w, "?=");
+/* Every line of b within 78 octets, CRLF not counted. */
+static void
+assert_lines_fit(const struct buf *b)
+{
+	for (const char *line = b->data, *end; *line != '\0'; line = end + 2) {
+		end = strstr(line, "\r\n");
 		assert_non_null(end);
-		assert_true(end + 2 - w <= 75);
+		assert_true(end - line <= 78);
 	}
-	buf_free(&b);
 }
 
 /* Decode standard base64 (no line breaks) into out; returns its length. */
@@ -112,9 +114,10 @@ unbase64(const char *in, size_t len, unsigned char *out)
 }
 
 /*
- * Check that b holds encoded words only, one per line, each within 75
- * characters, and that each decodes to valid UTF-8 on its own; return
- * what they decode to together (malloc'd).
+ * Check that b holds a Subject of encoded words only, one per line, each
+ * within 75 characters and every line within 78, and that each decodes
+ * to valid UTF-8 on its own; return what they decode to together
+ * (malloc'd).
  */
 static char *
 check_words(const struct buf *b)
@@ -127,15 +130,18 @@ check_words(const struct buf *b)
 	assert_non_null(copy);
 	for (line = strtok_r(copy, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
-		size_t	 len = strcspn(line, "\r");
+		size_t	 len;
 		char	 word[80];
 		size_t	 wlen;
 
-		if (line != copy) {
-			assert_int_equal(*line, ' ');
-			line++;
-			len--;
+		if (line == copy) {
+			assert_true(strncmp(line, "Subject:", 8) == 0);
+			line += 8;
 		}
+		len = strcspn(line, "\r");
+		assert_int_equal(*line, ' ');
+		line++;
+		len--;
 		assert_true(len <= 75);
 		assert_true(strncmp(line, "=?UTF-8?B?", 10) == 0);
 		assert_true(strncmp(line + len - 2, "?=", 2) == 0);
@@ -145,8 +151,118 @@ check_words(const struct buf *b)
 		memcpy(all + n, word, wlen);
 		n += wlen;
 	}
+	assert_lines_fit(b);
 	free(copy);
 	return all;
+}
+
+static void
+test_encoded_words(void **state)
+{
+	struct buf	b = { 0 };
+	const char	*long_text = "Ünïcödé ünïcödé ünïcödé ünïcödé ünïcödé ünïcödé ünïcödé";
+
+	(void)state;
+	message_header_text(&b, "Subject", "Chloé");
+	assert_string_equal(b.data, "Subject: =?UTF-8?B?Q2hsb8Op?=\r\n");
+	buf_free(&b);
+	message_header_text(&b, "Subject", long_text);
+	/* Several words on continuation lines, each within 75 characters. */
+	assert_non_null(strstr(b.data, "?=\r\n =?UTF-8?B?"));
+	for (char *w = strstr(b.data, "=?"); w != NULL; w = strstr(w, "\r\n ")) {
+		char *end;
+
+		w += *w == '\r' ? 3 : 0;
+		end = strstr(w, "?=");
+		assert_non_null(end);
+		assert_true(end + 2 - w <= 75);
+	}
+	assert_lines_fit(&b);
+	buf_free(&b);
+}
+
+/*
+ * Plain text folds at its spaces and keeps them all, repeated ones too
+ * ("Kenya  AA   250g" once went out as "Kenya AA 250g"); unfolding gives
+ * back the text.
+ */
+static void
+test_plain_text_folds(void **state)
+{
+	const char	*text = "How is your Kenya  AA   250g, the one with the "
+	    "long name that will not fit on one line of a mail header?";
+	struct buf	 b = { 0 };
+	char		*value;
+
+	(void)state;
+	message_header_text(&b, "Subject", "Kenya  AA   250g");
+	assert_string_equal(b.data, "Subject: Kenya  AA   250g\r\n");
+	buf_free(&b);
+	message_header_text(&b, "Subject", text);
+	assert_non_null(strstr(b.data, "\r\n "));
+	assert_null(strstr(b.data, "=?"));
+	assert_lines_fit(&b);
+	value = unfold(&b, "Subject");
+	assert_string_equal(value + 1, text);	/* after the space */
+	free(value);
+	buf_free(&b);
+}
+
+/*
+ * Text a reader would decode as an encoded word is encoded itself, so
+ * that it reads as written; so is a space at either end, which parsers
+ * drop from plain text.
+ */
+static void
+test_lookalike_is_encoded(void **state)
+{
+	static const char *const texts[] = {
+		"Thanks, =?UTF-8?B?QWRtaW4=?= Team!", " leading", "trailing ",
+	};
+	struct buf b = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		message_header_text(&b, "Subject", texts[i]);
+		assert_true(strncmp(b.data, "Subject: =?UTF-8?B?", 19) == 0);
+		free(check_words(&b));
+		buf_free(&b);
+	}
+}
+
+/*
+ * Encoded words end after a space where there is one in reach, so that
+ * no word is cut in the middle: decoders that wrongly show a space
+ * between words showed one inside a name.
+ */
+static void
+test_words_split_at_spaces(void **state)
+{
+	const char	*text = "Ünïcödé ünïcödé ünïcödé ünïcödé ünïcödé ünïcödé "
+	    "ünïcödé Ünïcödé ünïcödé";
+	struct buf	 b = { 0 };
+	char		*copy, *line, *save = NULL, *all;
+	int		 words = 0;
+
+	(void)state;
+	message_header_text(&b, "Subject", text);
+	all = check_words(&b);
+	assert_string_equal(all, text);
+	free(all);
+	copy = strdup(b.data);
+	for (line = strtok_r(copy, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char		*w = strstr(line, "=?UTF-8?B?") + 10;
+		unsigned char	 word[80];
+		size_t		 n = unbase64(w, strcspn(w, "?"), word);
+
+		if (strstr(line, "?=\r") != NULL && save != NULL && *save != '\0')
+			assert_int_equal(word[n - 1], ' ');
+		words++;
+	}
+	assert_true(words > 1);
+	free(copy);
+	buf_free(&b);
 }
 
 /*
@@ -169,7 +285,7 @@ test_encoded_words_invalid_utf8(void **state)
 	alarm(10);		/* a loop fails the test instead of hanging it */
 	memset(in, 0x80, 300);
 	in[300] = '\0';
-	message_encode_word(&b, in);
+	message_header_text(&b, "Subject", in);
 	out = check_words(&b);
 	expect[0] = '\0';
 	for (int i = 0; i < 300; i++)
@@ -181,24 +297,24 @@ test_encoded_words_invalid_utf8(void **state)
 	/* A valid character after a run of stray bytes stays whole. */
 	memset(in, 0xbf, 44);
 	strcpy(in + 44, "é€😀x");
-	message_encode_word(&b, in);
+	message_header_text(&b, "Subject", in);
 	out = check_words(&b);
 	assert_non_null(strstr(out, "\xef\xbf\xbd\xc3\xa9€😀x"));
 	free(out);
 	buf_free(&b);
 
 	for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
-		message_encode_word(&b, inputs[i]);
+		message_header_text(&b, "Subject", inputs[i]);
 		free(check_words(&b));
 		buf_free(&b);
 	}
 
-	/* Every byte value at every offset of a chunk. */
-	for (int c = 1; c < 256; c++) {
+	/* Every non-ASCII byte value at every offset of a chunk. */
+	for (int c = 0x80; c < 256; c++) {
 		for (int len = 1; len < 100; len += 7) {
 			memset(in, c, (size_t)len);
 			in[len] = '\0';
-			message_encode_word(&b, in);
+			message_header_text(&b, "Subject", in);
 			free(check_words(&b));
 			buf_free(&b);
 		}
@@ -322,6 +438,9 @@ main(void)
 		cmocka_unit_test(test_qp_basics),
 		cmocka_unit_test(test_qp_line_length),
 		cmocka_unit_test(test_encoded_words),
+		cmocka_unit_test(test_plain_text_folds),
+		cmocka_unit_test(test_lookalike_is_encoded),
+		cmocka_unit_test(test_words_split_at_spaces),
 		cmocka_unit_test(test_encoded_words_invalid_utf8),
 		cmocka_unit_test(test_address_with_line_break),
 		cmocka_unit_test(test_subject_long_word),
