@@ -403,6 +403,25 @@ struct message_values {
 	char		 date[16];
 };
 
+/*
+ * The first name: what follows the comma of "Last, First" (as shops and
+ * address books write names), else the first word.  Empty when there is
+ * none, so that the template's fallback applies.
+ */
+static void
+message_first_name(const char *name, char *out, size_t size)
+{
+	const char	*comma = strchr(name, ',');
+	const char	*s = comma != NULL ? comma + 1 : name;
+	size_t		 n;
+
+	s += strspn(s, " ");
+	n = comma != NULL ? strlen(s) : strcspn(s, " ");
+	while (n > 0 && s[n - 1] == ' ')
+		n--;
+	snprintf(out, size, "%.*s", (int)n, s);
+}
+
 static void
 message_values(const struct config *cfg, const struct campaign *c,
     const struct message_facts *f, struct message_values *mv)
@@ -411,8 +430,7 @@ message_values(const struct config *cfg, const struct campaign *c,
 	time_t		t = (time_t)f->sale.sold_at;
 
 	memset(mv->v, 0, sizeof(mv->v));
-	snprintf(mv->first_name, sizeof(mv->first_name), "%.*s",
-	    (int)strcspn(f->name, " "), f->name);
+	message_first_name(f->name, mv->first_name, sizeof(mv->first_name));
 	money_format(f->sale.amount, f->sale.currency, mv->amount);
 	localtime_r(&t, &tm);		/* the shop's timezone */
 	strftime(mv->date, sizeof(mv->date), "%Y-%m-%d", &tm);

@@ -431,6 +431,39 @@ test_subject_long_word(void **state)
 	config_free(cfg);
 }
 
+/*
+ * The first name is what follows the comma of "Last, First", else the
+ * first word: "Müller, Hans" was greeted as "Müller,".  None at all
+ * leaves the template's fallback.
+ */
+static void
+test_first_name(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "Müller, Hans", "Thank you for your order, Hans!" },
+		{ "Müller,  Hans Peter ", "Thank you for your order, Hans Peter!" },
+		{ "Ana Lima", "Thank you for your order, Ana!" },
+		{ "Cher", "Thank you for your order, Cher!" },
+		{ "Smith,", "Thank you for your order, friend!" },
+		{ "", "Thank you for your order, friend!" },
+	};
+	struct message_facts	 f = {
+		.email = "x@example.com", .unsubscribe_token = "T",
+		.sale = { .currency = "EUR", .amount = 1250, .order_id = "A-1" },
+	};
+	struct buf		 b;
+	char			 want[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(f.name, sizeof(f.name), "%s", cases[i][0]);
+		assert_int_equal(build(&f, &b), 0);
+		snprintf(want, sizeof(want), "\r\nSubject: %s\r\n", cases[i][1]);
+		assert_non_null(strstr(b.data, want));
+		buf_free(&b);
+	}
+}
+
 int
 main(void)
 {
@@ -444,6 +477,7 @@ main(void)
 		cmocka_unit_test(test_encoded_words_invalid_utf8),
 		cmocka_unit_test(test_address_with_line_break),
 		cmocka_unit_test(test_subject_long_word),
+		cmocka_unit_test(test_first_name),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
