@@ -732,6 +732,8 @@ static const struct cfg_key top_keys[] = {
 	{ "timezone", cfg_string, OFF(timezone), "UTC", CFG_REQUIRED, 0, 0, NULL },
 	{ "templates", cfg_string, OFF(templates), "templates", CFG_REQUIRED, 0, 0, NULL },
 	{ "log_level", cfg_enum, OFF(log_level), "info", 0, 0, 0, log_level_choices },
+	{ "list_id", cfg_string, OFF(list_id), NULL, 0, 0, 0, NULL },
+	{ "feedback_id", cfg_string, OFF(feedback_id), "", 0, 0, 0, NULL },
 	{ "shop", cfg_group, 0, NULL, CFG_REQUIRED, 0, 0, shop_keys },
 	{ "smtp", cfg_group, 0, NULL, CFG_REQUIRED, 0, 0, smtp_keys },
 	{ "delivery", cfg_group, 0, NULL, 0, 0, 0, delivery_keys },
@@ -850,15 +852,22 @@ config_resolve(const struct config *cfg, const char *path)
 	return xasprintf("%s/%s", cfg->dir, path);
 }
 
+/* Letters, digits and the characters of `also`, and not empty. */
+static int
+config_word_ok(const char *s, const char *also)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr(also, *s) == NULL)
+			return 0;
+	return 1;
+}
+
 static int
 config_name_ok(const char *s)
 {
-	if (*s == '\0' || strlen(s) > 64)
-		return 0;
-	for (; *s != '\0'; s++)
-		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
-			return 0;
-	return 1;
+	return strlen(s) <= 64 && config_word_ok(s, "-_");
 }
 
 static void
@@ -971,41 +980,60 @@ config_campaigns(struct cfg_ctx *ctx, struct config *cfg)
 	}
 }
 
-/* Split "Name <addr@example.com>" (or a bare address) into its parts. */
-static void
-config_from(struct cfg_ctx *ctx, struct config *cfg, int line)
+/*
+ * Split "Name <addr>", "<addr>" or a bare addr into its parts (malloc'd),
+ * a quoted name unquoted.  Returns 0, or -1 when the brackets do not
+ * close at the end.
+ */
+static int
+config_split_address(const char *s, char **name, char **address)
 {
-	const char	*from = cfg->smtp.from, *lt = strrchr(from, '<');
-	const char	*why, *name_end;
+	const char	*lt = strrchr(s, '<'), *name_end;
 	size_t		 len;
 
-	if (lt != NULL) {
-		len = strlen(lt + 1);
-		if (len == 0 || lt[len] != '>') {
-			cfg_error(ctx, line, "smtp.from: \"%s\" is not "
-			    "\"Name <address>\" or an address", from);
-			return;
-		}
-		cfg->smtp.from_address = xstrndup(lt + 1, len - 1);
-		for (name_end = lt; name_end > from && name_end[-1] == ' ';)
-			name_end--;
-		if (name_end - from >= 2 && *from == '"' && name_end[-1] == '"')
-			cfg->smtp.from_name = xstrndup(from + 1,
-			    (size_t)(name_end - from - 2));
-		else
-			cfg->smtp.from_name = xstrndup(from,
-			    (size_t)(name_end - from));
-	} else {
-		cfg->smtp.from_address = xstrdup(from);
-		cfg->smtp.from_name = xstrdup("");
+	if (lt == NULL) {
+		*address = xstrdup(s);
+		*name = xstrdup("");
+		return 0;
+	}
+	len = strlen(lt + 1);
+	if (len == 0 || lt[len] != '>')
+		return -1;
+	*address = xstrndup(lt + 1, len - 1);
+	for (name_end = lt; name_end > s && name_end[-1] == ' ';)
+		name_end--;
+	if (name_end - s >= 2 && *s == '"' && name_end[-1] == '"')
+		*name = xstrndup(s + 1, (size_t)(name_end - s - 2));
+	else
+		*name = xstrndup(s, (size_t)(name_end - s));
+	return 0;
+}
+
+/*
+ * Split "Name <addr@example.com>" (or a bare address) into its parts.
+ * Returns 0, or -1 (reported) when the address is unusable.
+ */
+static int
+config_from(struct cfg_ctx *ctx, struct config *cfg, int line)
+{
+	const char *from = cfg->smtp.from, *why;
+
+	if (config_split_address(from, &cfg->smtp.from_name,
+	    &cfg->smtp.from_address) == -1) {
+		cfg_error(ctx, line, "smtp.from: \"%s\" is not "
+		    "\"Name <address>\" or an address", from);
+		return -1;
 	}
 	if (strlen(cfg->smtp.from_name) > CFG_NAME_MAX)
 		cfg_error(ctx, line, "smtp.from: the name is %zu bytes long; at "
 		    "most %d fit in a mail header line",
 		    strlen(cfg->smtp.from_name), CFG_NAME_MAX);
-	if ((why = email_check(cfg->smtp.from_address)) != NULL)
+	if ((why = email_check(cfg->smtp.from_address)) != NULL) {
 		cfg_error(ctx, line, "smtp.from: \"%s\" is not a valid address: "
 		    "%s", cfg->smtp.from_address, why);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -1014,6 +1042,42 @@ config_line(const struct config *cfg, const char *path)
 	const config_setting_t *s = config_lookup(&cfg->lc, path);
 
 	return s != NULL ? config_setting_source_line(s) : 1;
+}
+
+/*
+ * The List-Id (RFC 2919): list_id as "Name <label.domain>" or a bare
+ * label.domain, else the shop's name and followups at the domain of
+ * smtp.from.  The id is a dot-atom: labels of letters, digits, '-' and
+ * '_', at least two of them.
+ */
+static void
+config_list_id(struct cfg_ctx *ctx, struct config *cfg)
+{
+	const char	*s = cfg->list_id, *id;
+	int		 line = config_line(cfg, "list_id");
+
+	if (s == NULL) {
+		cfg->list.name = xstrdup(cfg->shop.name);
+		cfg->list.id = xasprintf("followups.%s",
+		    strrchr(cfg->smtp.from_address, '@') + 1);
+		return;
+	}
+	if (config_split_address(s, &cfg->list.name, &cfg->list.id) == -1) {
+		cfg_error(ctx, line, "list_id \"%s\" is not \"Name "
+		    "<label.domain>\" or label.domain", s);
+		return;
+	}
+	id = cfg->list.id;
+	if (!config_word_ok(id, "-_.") || strchr(id, '.') == NULL ||
+	    *id == '.' || id[strlen(id) - 1] == '.' || strstr(id, "..") ||
+	    strlen(id) > 255)
+		cfg_error(ctx, line, "list_id: \"%s\" is not a list id such as "
+		    "\"followups.acme.example\" (letters, digits, '-' and '_' "
+		    "between dots, at most 255)", id);
+	if (strlen(cfg->list.name) > CFG_NAME_MAX)
+		cfg_error(ctx, line, "list_id: the name is %zu bytes long; at "
+		    "most %d fit in a mail header line", strlen(cfg->list.name),
+		    CFG_NAME_MAX);
 }
 
 /* "scheme://user[:password]@host...": an '@' before the path. */
@@ -1139,7 +1203,15 @@ config_check(struct cfg_ctx *ctx, struct config *cfg)
 		cfg_error(ctx, config_line(cfg, "smtp.tls"), "smtp.tls \"%s\" does "
 		    "not fit smtp.url \"%s\": use smtps:// with tls = \"implicit\" "
 		    "and smtp:// otherwise", tls_choices[cfg->smtp.tls], url);
-	config_from(ctx, cfg, config_line(cfg, "smtp.from"));
+	if (config_from(ctx, cfg, config_line(cfg, "smtp.from")) == 0)
+		config_list_id(ctx, cfg);
+	if (*cfg->feedback_id != '\0' &&
+	    (!config_word_ok(cfg->feedback_id, "-_.") ||
+	    strlen(cfg->feedback_id) > 64))
+		cfg_error(ctx, config_line(cfg, "feedback_id"), "feedback_id "
+		    "\"%s\" must be letters, digits, '-', '_' and '.', at most 64: "
+		    "it is a field of Feedback-ID, CAMPAIGN:%s:aftersale",
+		    cfg->feedback_id, cfg->feedback_id);
 	if (cfg->smtp.reply_to[0] != '\0' &&
 	    (why = email_check(cfg->smtp.reply_to)) != NULL)
 		cfg_error(ctx, config_line(cfg, "smtp.reply_to"), "smtp.reply_to "
@@ -1327,6 +1399,8 @@ config_free(struct config *cfg)
 	free(cfg->http.public_base);
 	free(cfg->smtp.from_address);
 	free(cfg->smtp.from_name);
+	free(cfg->list.name);
+	free(cfg->list.id);
 	config_destroy(&cfg->lc);
 	free(cfg->database_path);
 	free(cfg->templates_path);

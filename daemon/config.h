@@ -113,6 +113,14 @@ struct config {
 	char		*templates_path;
 	const char	*timezone;
 	int		 log_level;	/* enum log_level */
+	const char	*list_id;	/* as written, or NULL */
+	const char	*feedback_id;	/* "" for no Feedback-ID */
+
+	/* List-Id: list_id's parts, or the default's. */
+	struct {
+		char	*name;
+		char	*id;
+	} list;
 
 	struct {
 		const char	*name;

@@ -209,6 +209,18 @@ message_text_plain(const char *s)
 	return 1;
 }
 
+/* Text as its tokens (message_text_token), folding between them. */
+static void
+message_header_tokens(struct message_header *h, const char *text)
+{
+	size_t n;
+
+	for (const char *p = text; *p != '\0'; p += n) {
+		n = message_text_token(&p, p == text);
+		message_header_token(h, p, n);
+	}
+}
+
 /*
  * An unstructured header (Subject): folded at its spaces when it can go
  * as it is, else encoded words, which can be split anywhere between
@@ -219,23 +231,20 @@ message_header_text(struct buf *b, const char *name, const char *value)
 {
 	struct message_header	 h;
 	char			*safe = message_header_safe(value);
-	size_t			 n;
 
 	message_header_begin(&h, b, name);
-	if (!message_text_plain(safe))
-		message_header_words(&h, safe);
+	if (message_text_plain(safe))
+		message_header_tokens(&h, safe);
 	else
-		for (const char *p = safe; *p != '\0'; p += n) {
-			n = message_text_token(&p, p == safe);
-			message_header_token(&h, p, n);
-		}
+		message_header_words(&h, safe);
 	buf_addstr(b, "\r\n");
 	free(safe);
 }
 
 /*
- * "Display Name" <addr>, the name quoted when it is ASCII and fits on the
- * line, else encoded; the address on the next line when it does not fit
+ * "Display Name" <addr>: an ASCII name quoted, and folded at its spaces
+ * when long (unfolding gives back every space inside the quotes); any
+ * other name encoded; the address on the next line when it does not fit
  * on this one.  A name with "=?" is encoded too: some readers decode
  * encoded words even inside quotes, and a customer could then choose the
  * name they show.  The address was checked on the way in, but the
@@ -271,9 +280,8 @@ message_header_address(struct buf *b, const char *header, const char *name,
 			buf_addc(&quoted, *p);
 		}
 		buf_addc(&quoted, '"');
-		if (message_ascii(safe) && strstr(safe, "=?") == NULL &&
-		    h.col + 1 + quoted.len <= MESSAGE_FOLD)
-			message_header_token(&h, quoted.data, quoted.len);
+		if (message_ascii(safe) && strstr(safe, "=?") == NULL)
+			message_header_tokens(&h, quoted.data);
 		else
 			message_header_words(&h, safe);
 	}
@@ -395,6 +403,22 @@ message_list_unsubscribe(struct buf *b, const struct config *cfg,
 		buf_addstr(b, "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");
 }
 
+/*
+ * Gmail's feedback loop groups complaints by the fields of Feedback-ID:
+ * the campaign, the shop, and us as the sender.
+ */
+static void
+message_feedback_id(struct buf *b, const char *campaign, const char *shop)
+{
+	struct message_header	 h;
+	char			*value = xasprintf("%s:%s:aftersale", campaign, shop);
+
+	message_header_begin(&h, b, "Feedback-ID");
+	message_header_token(&h, value, strlen(value));
+	buf_addstr(b, "\r\n");
+	free(value);
+}
+
 /* The values templates see, as text.  Buffers for derived ones in bufs. */
 struct message_values {
 	const char	*v[VAR_COUNT];
@@ -492,7 +516,12 @@ message_build(const struct config *cfg, const struct campaign *c,
 	message_header_text(out, "Subject", subject);
 	buf_printf(out, "Date: %s\r\n", stamp);
 	buf_printf(out, "Message-ID: <%s@%s>\r\n", id, domain);
+	if (message_header_address(out, "List-Id", cfg->list.name,
+	    cfg->list.id) == -1)
+		goto out;
 	message_list_unsubscribe(out, cfg, unsubscribe, f->unsubscribe_token);
+	if (*cfg->feedback_id != '\0')
+		message_feedback_id(out, c->name, cfg->feedback_id);
 	buf_addstr(out, "MIME-Version: 1.0\r\n");
 	if (html == NULL) {
 		message_part(out, NULL, "text/plain", text);

@@ -32,7 +32,8 @@ fuzz_known_header(const char *line, size_t len)
 {
 	static const char *const names[] = {
 		"From", "To", "Reply-To", "Subject", "Date", "Message-ID",
-		"List-Unsubscribe", "List-Unsubscribe-Post", "MIME-Version",
+		"List-Id", "List-Unsubscribe", "List-Unsubscribe-Post",
+		"Feedback-ID", "MIME-Version",
 		"Content-Type", "Content-Transfer-Encoding",
 	};
 	const char *colon = memchr(line, ':', len);

@@ -294,6 +294,41 @@ test_syntax_error(void **state)
 	free(err);
 }
 
+/*
+ * List-Id: the shop's name and followups at the From domain by default;
+ * list_id may name another, with or without a name.  Feedback-ID's field
+ * cannot hold a colon.
+ */
+static void
+test_list_id(void **state)
+{
+	static const char *const good[][3] = {
+		{ "", "Acme", "followups.acme.example" },
+		{ "list_id = \"\\\"Acme News\\\" <news.acme.example>\";",
+		    "Acme News", "news.acme.example" },
+		{ "list_id = \"news.acme.example\";", "", "news.acme.example" },
+	};
+	struct config	*cfg;
+	char		*err;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		write_conf(good[i][0], "");
+		assert_int_equal(config_load(conf, &cfg), 0);
+		assert_string_equal(cfg->list.name, good[i][1]);
+		assert_string_equal(cfg->list.id, good[i][2]);
+		assert_string_equal(cfg->feedback_id, "");
+		config_free(cfg);
+	}
+	write_conf("list_id = \"Acme <news>\";\nfeedback_id = \"acme:shop\";", "");
+	err = load_fails(&cfg);
+	assert_non_null(strstr(err, "aftersale.conf:9: list_id: \"news\" is not "
+	    "a list id"));
+	assert_non_null(strstr(err, "aftersale.conf:10: feedback_id \"acme:shop\" "
+	    "must be letters"));
+	free(err);
+}
+
 int
 main(void)
 {
@@ -306,6 +341,7 @@ main(void)
 		cmocka_unit_test(test_header_lengths),
 		cmocka_unit_test(test_ranges_and_types),
 		cmocka_unit_test(test_syntax_error),
+		cmocka_unit_test(test_list_id),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -464,6 +464,24 @@ test_first_name(void **state)
 	}
 }
 
+/* RFC 2919's List-Id, by default the shop's name at followups.DOMAIN. */
+static void
+test_list_id(void **state)
+{
+	struct message_facts	 f = {
+		.email = "x@example.com", .name = "Ana", .unsubscribe_token = "T",
+		.sale = { .currency = "EUR", .amount = 1250, .order_id = "A-1" },
+	};
+	struct buf		 b;
+
+	(void)state;
+	assert_int_equal(build(&f, &b), 0);
+	assert_non_null(strstr(b.data, "\r\nList-Id: \"Acme Coffee\" "
+	    "<followups.acme.example>\r\n"));
+	assert_null(strstr(b.data, "Feedback-ID"));
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -478,6 +496,7 @@ main(void)
 		cmocka_unit_test(test_address_with_line_break),
 		cmocka_unit_test(test_subject_long_word),
 		cmocka_unit_test(test_first_name),
+		cmocka_unit_test(test_list_id),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
