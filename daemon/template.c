@@ -204,7 +204,7 @@ template_parse_headers(struct template *t, char **body, const char *path,
 	int	 lineno = 1;
 
 	for (;; lineno++) {
-		char	*colon, *value;
+		char	*colon;
 
 		if ((nl = strchr(line, '\n')) == NULL) {
 			log_at(errors, path, lineno, "no empty line after the "
@@ -227,13 +227,19 @@ template_parse_headers(struct template *t, char **body, const char *path,
 		} else if (t->subject.count > 0) {
 			log_at(errors, path, lineno, "second Subject header");
 		} else {
-			value = colon + 1;
-			while (*value == ' ' || *value == '\t')
-				value++;
-			if (*value == '\0')
+			/*
+			 * Spaces around the value are the editor's: a message
+			 * keeps its subject's spaces, and would encode the
+			 * subject to keep one at its end.
+			 */
+			const char	*value = colon + 1;
+			size_t		 len = strlen(value);
+
+			template_trim(&value, &len);
+			if (len == 0)
 				log_at(errors, path, lineno, "the Subject is empty");
 			else
-				template_parse_text(value, strlen(value),
+				template_parse_text(value, len,
 				    TEMPLATE_VARS_MESSAGE, path, lineno, errors,
 				    &t->subject);
 		}
@@ -303,13 +309,13 @@ template_free(struct template *t)
 	free(t);
 }
 
-/* Append s, HTML-escaped if asked, in runs rather than byte by byte. */
-static void
-template_append(struct buf *b, const char *s, size_t n, int html)
+/* Append s HTML-escaped, in runs rather than byte by byte. */
+void
+template_escape(struct buf *b, const char *s, size_t n)
 {
 	size_t start = 0;
 
-	for (size_t i = 0; html && i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const char *rep;
 
 		switch (s[i]) {
@@ -343,10 +349,12 @@ template_render(const struct template_text *t,
 		const struct template_piece	*p = &t->pieces[i];
 		const char			*v;
 
-		if (p->var >= 0 && (v = values[p->var]) != NULL && *v != '\0')
-			template_append(&b, v, strlen(v), html);
+		if (p->var < 0 || (v = values[p->var]) == NULL || *v == '\0')
+			buf_add(&b, p->text, p->len);
+		else if (html)
+			template_escape(&b, v, strlen(v));
 		else
-			template_append(&b, p->text, p->len, 0);
+			buf_addstr(&b, v);
 	}
 	return b.data;
 }
