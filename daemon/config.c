@@ -628,6 +628,7 @@ static const struct cfg_key shop_keys[] = {
 	{ "name", cfg_string, OFF(shop.name), NULL, CFG_REQUIRED, 0, CFG_NAME_MAX, NULL },
 	{ "url", cfg_string, OFF(shop.url), "", 0, 0, 0, NULL },
 	{ "currency", cfg_string, OFF(shop.currency), "EUR", 0, 0, 0, NULL },
+	{ "language", cfg_string, OFF(shop.language), "en", 0, 0, 0, NULL },
 	CFG_END
 };
 
@@ -1203,6 +1204,12 @@ config_check(struct cfg_ctx *ctx, struct config *cfg)
 		cfg_error(ctx, config_line(cfg, "smtp.tls"), "smtp.tls \"%s\" does "
 		    "not fit smtp.url \"%s\": use smtps:// with tls = \"implicit\" "
 		    "and smtp:// otherwise", tls_choices[cfg->smtp.tls], url);
+	if (!isalpha((unsigned char)*cfg->shop.language) ||
+	    !config_word_ok(cfg->shop.language, "-") ||
+	    strlen(cfg->shop.language) > 35)
+		cfg_error(ctx, config_line(cfg, "shop.language"), "shop.language "
+		    "\"%s\" is not a language tag such as \"en\" or \"de-CH\"",
+		    cfg->shop.language);
 	if (config_from(ctx, cfg, config_line(cfg, "smtp.from")) == 0)
 		config_list_id(ctx, cfg);
 	if (*cfg->feedback_id != '\0' &&

@@ -126,6 +126,7 @@ struct config {
 		const char	*name;
 		const char	*url;
 		const char	*currency;
+		const char	*language;	/* of the templates' HTML */
 	} shop;
 
 	struct {

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "log.h"
@@ -363,6 +364,35 @@ message_part(struct buf *b, const char *boundary, const char *type,
 	message_quoted_printable(b, body);
 }
 
+/*
+ * The HTML alternative as a whole small document.  A template that is
+ * one already (it starts with "<!doctype" or "<html") goes as written; a
+ * fragment is wrapped in what mail clients and filters look for: the
+ * doctype, the language, the charset and the subject as the title.
+ * Takes html and returns the document; the caller frees it.
+ */
+static char *
+message_html_document(const struct config *cfg, const char *subject,
+    char *html)
+{
+	struct buf	 b = { 0 };
+	const char	*start = html + strspn(html, " \t\n");
+	size_t		 len = strlen(html);
+
+	if (strncasecmp(start, "<!doctype", 9) == 0 ||
+	    strncasecmp(start, "<html", 5) == 0)
+		return html;
+	buf_printf(&b, "<!doctype html>\n<html lang=\"%s\">\n<head>\n"
+	    "<meta charset=\"utf-8\">\n"
+	    "<meta name=\"viewport\" content=\"width=device-width\">\n"
+	    "<title>", cfg->shop.language);
+	template_escape(&b, subject, strlen(subject));
+	buf_printf(&b, "</title>\n</head>\n<body>\n%s%s</body>\n</html>\n",
+	    html, len > 0 && html[len - 1] != '\n' ? "\n" : "");
+	free(html);
+	return b.data;
+}
+
 /* Render a link from the config ("https://.../r/{{referral.code}}"). */
 static char *
 message_link(const struct template_text *t, const char *const values[VAR_COUNT])
@@ -501,7 +531,8 @@ message_build(const struct config *cfg, const struct campaign *c,
 	subject = template_render(&c->text->subject, mv.v, 0);
 	text = template_render(&c->text->body, mv.v, 0);
 	if (c->html != NULL)
-		html = template_render(&c->html->body, mv.v, 1);
+		html = message_html_document(cfg, subject,
+		    template_render(&c->html->body, mv.v, 1));
 	if (token_generate(id, 20) == -1)
 		fatal("cannot draw a Message-ID");
 

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "buf.h"
+
 enum template_var {
 	VAR_CUSTOMER_EMAIL,
 	VAR_CUSTOMER_NAME,
@@ -54,6 +56,7 @@ int	template_load(const char *path, int require_subject, int *errors,
 	    struct template **out);
 void	template_text_free(struct template_text *t);
 void	template_free(struct template *t);
+void	template_escape(struct buf *b, const char *s, size_t n);
 char	*template_render(const struct template_text *t,
 	    const char *const values[VAR_COUNT], int html);
 

@@ -97,6 +97,7 @@ test_defaults(void **state)
 	assert_int_equal(cfg->campaigns[0].send_window.start, 0);
 	assert_int_equal(cfg->campaigns[0].send_window.end, 24 * 60);
 	assert_string_equal(cfg->shop.currency, "EUR");
+	assert_string_equal(cfg->shop.language, "en");
 	assert_non_null(strstr(cfg->database_path, "/unit-config-"));
 	config_free(cfg);
 }

@@ -482,6 +482,61 @@ test_list_id(void **state)
 	buf_free(&b);
 }
 
+/*
+ * An HTML template that is a fragment goes out as a whole small
+ * document: doctype, language, charset, and the subject as its title,
+ * escaped.  One that is a document already goes as written.
+ */
+static void
+test_html_document(void **state)
+{
+	const char		*src = getenv("AFTERSALE_SRCDIR");
+	const char		*subject = "Hello & welcome, {{customer.first_name}}";
+	const char		*fragment = "<p>Hi {{customer.name}}</p>";
+	const char		*document = "<!DOCTYPE html>\n<html lang=\"de\">"
+	    "<p>Hallo</p></html>\n";
+	char			 path[4200];
+	struct config		*cfg;
+	struct campaign		 c;
+	struct template		 t = { 0 }, h = { 0 }, d = { 0 };
+	struct message_facts	 f = { .email = "ana@example.com",
+	    .name = "Ana Lima", .sale = { .currency = "EUR" } };
+	struct buf		 b = { 0 };
+	int			 errors = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/conf/aftersale.conf", src ? src : ".");
+	assert_int_equal(config_load(path, &cfg), 0);
+	assert_int_equal(template_parse_text(subject, strlen(subject),
+	    TEMPLATE_VARS_MESSAGE, "t", 1, &errors, &t.subject), 0);
+	assert_int_equal(template_parse_text("Hi.\n", 4, TEMPLATE_VARS_MESSAGE,
+	    "t", 3, &errors, &t.body), 0);
+	assert_int_equal(template_parse_text(fragment, strlen(fragment),
+	    TEMPLATE_VARS_MESSAGE, "h", 1, &errors, &h.body), 0);
+	assert_int_equal(template_parse_text(document, strlen(document),
+	    TEMPLATE_VARS_MESSAGE, "d", 1, &errors, &d.body), 0);
+	c = cfg->campaigns[0];
+	c.text = &t;
+	c.html = &h;
+	assert_int_equal(message_build(cfg, &c, &f, 1782900000, &b), 0);
+	assert_non_null(strstr(b.data, "\r\n<!doctype html>\r\n"
+	    "<html lang=3D\"en\">\r\n<head>\r\n<meta charset=3D\"utf-8\">\r\n"));
+	assert_non_null(strstr(b.data, "\r\n<title>Hello &amp; welcome, Ana"
+	    "</title>\r\n</head>\r\n<body>\r\n<p>Hi Ana Lima</p>\r\n"
+	    "</body>\r\n</html>\r\n"));
+	buf_free(&b);
+	c.html = &d;
+	assert_int_equal(message_build(cfg, &c, &f, 1782900000, &b), 0);
+	assert_non_null(strstr(b.data, "\r\n<!DOCTYPE html>\r\n<html lang=3D\"de\">"));
+	assert_null(strstr(b.data, "<!doctype"));
+	buf_free(&b);
+	template_text_free(&t.subject);
+	template_text_free(&t.body);
+	template_text_free(&h.body);
+	template_text_free(&d.body);
+	config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -497,6 +552,7 @@ main(void)
 		cmocka_unit_test(test_subject_long_word),
 		cmocka_unit_test(test_first_name),
 		cmocka_unit_test(test_list_id),
+		cmocka_unit_test(test_html_document),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
