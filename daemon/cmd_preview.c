@@ -56,6 +56,12 @@ cmd_preview(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 	}
 	if ((rc = store_message_facts(cli->db, recipient, sale, &facts)) != DB_OK)
 		return rc == STORE_MISSING ? EX_DATAERR : cli_status(rc);
+	/* Signed as `run` would sign it, when the key is there to read. */
+	if (config_dkim(cli->cfg, 0) == -1)
+		return EX_CONFIG;
+	if (cli->cfg->dkim.enabled && cli->cfg->dkim.key == NULL)
+		log_warnx("not signed: the DKIM key is the systemd credential "
+		    "dkim-key, which only the service sees");
 	if (message_build(cli->cfg, campaign, &facts, (int64_t)time(NULL),
 	    &out) == -1) {
 		buf_free(&out);

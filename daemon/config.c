@@ -727,6 +727,13 @@ static const struct cfg_key sources_keys[] = {
 	CFG_END
 };
 
+static const struct cfg_key dkim_keys[] = {
+	{ "domain", cfg_string, OFF(dkim.domain), "", 0, 0, 0, NULL },
+	{ "selector", cfg_string, OFF(dkim.selector), "", 0, 0, 0, NULL },
+	{ "key_file", cfg_string, OFF(dkim.key_file), "", 0, 0, 0, NULL },
+	CFG_END
+};
+
 /* Campaigns are read by config_campaigns(); this entry only names them. */
 static const struct cfg_key top_keys[] = {
 	{ "database", cfg_string, OFF(database), LOCALSTATEDIR "/lib/aftersale/aftersale.db", CFG_REQUIRED, 0, 0, NULL },
@@ -743,6 +750,7 @@ static const struct cfg_key top_keys[] = {
 	{ "unsubscribe", cfg_group, 0, NULL, 0, 0, 0, unsubscribe_keys },
 	{ "http", cfg_group, 0, NULL, 0, 0, 0, http_keys },
 	{ "sources", cfg_group, 0, NULL, 0, 0, 0, sources_keys },
+	{ "dkim", cfg_group, 0, NULL, 0, 0, 0, dkim_keys },
 	{ "campaigns", NULL, 0, NULL, 0, 0, 0, NULL },
 	CFG_END
 };
@@ -863,6 +871,15 @@ config_word_ok(const char *s, const char *also)
 		if (!isalnum((unsigned char)*s) && strchr(also, *s) == NULL)
 			return 0;
 	return 1;
+}
+
+/* A DNS name: labels of letters, digits, '-' and '_' between dots. */
+static int
+config_dns_name_ok(const char *s)
+{
+	return config_word_ok(s, "-_.") && *s != '.' &&
+	    s[strlen(s) - 1] != '.' && strstr(s, "..") == NULL &&
+	    strlen(s) <= 253;
 }
 
 static int
@@ -1048,8 +1065,7 @@ config_line(const struct config *cfg, const char *path)
 /*
  * The List-Id (RFC 2919): list_id as "Name <label.domain>" or a bare
  * label.domain, else the shop's name and followups at the domain of
- * smtp.from.  The id is a dot-atom: labels of letters, digits, '-' and
- * '_', at least two of them.
+ * smtp.from.  The id is a DNS name of two labels at least.
  */
 static void
 config_list_id(struct cfg_ctx *ctx, struct config *cfg)
@@ -1069,12 +1085,10 @@ config_list_id(struct cfg_ctx *ctx, struct config *cfg)
 		return;
 	}
 	id = cfg->list.id;
-	if (!config_word_ok(id, "-_.") || strchr(id, '.') == NULL ||
-	    *id == '.' || id[strlen(id) - 1] == '.' || strstr(id, "..") ||
-	    strlen(id) > 255)
+	if (!config_dns_name_ok(id) || strchr(id, '.') == NULL)
 		cfg_error(ctx, line, "list_id: \"%s\" is not a list id such as "
 		    "\"followups.acme.example\" (letters, digits, '-' and '_' "
-		    "between dots, at most 255)", id);
+		    "between dots)", id);
 	if (strlen(cfg->list.name) > CFG_NAME_MAX)
 		cfg_error(ctx, line, "list_id: the name is %zu bytes long; at "
 		    "most %d fit in a mail header line", strlen(cfg->list.name),
@@ -1170,6 +1184,35 @@ config_sources(struct cfg_ctx *ctx, struct config *cfg)
 		    "through it; add http = { ... };");
 }
 
+/*
+ * The dkim block's names: a selector is required, the domain defaults to
+ * smtp.from's, which DMARC wants the signature aligned with.
+ */
+static void
+config_dkim_names(struct cfg_ctx *ctx, struct config *cfg)
+{
+	const char *at;
+
+	if (!(cfg->dkim.enabled = config_lookup(&cfg->lc, "dkim") != NULL))
+		return;
+	if (*cfg->dkim.selector == '\0')
+		cfg_error(ctx, config_line(cfg, "dkim"), "dkim.selector is "
+		    "missing: the name of the key's DNS record, "
+		    "SELECTOR._domainkey.DOMAIN");
+	else if (!config_dns_name_ok(cfg->dkim.selector))
+		cfg_error(ctx, config_line(cfg, "dkim.selector"), "dkim.selector "
+		    "\"%s\" is not a DNS label such as \"as1\"",
+		    cfg->dkim.selector);
+	if (*cfg->dkim.domain != '\0' && !config_dns_name_ok(cfg->dkim.domain))
+		cfg_error(ctx, config_line(cfg, "dkim.domain"), "dkim.domain "
+		    "\"%s\" is not a domain name such as \"acme.example\"",
+		    cfg->dkim.domain);
+	at = cfg->smtp.from_address != NULL ?
+	    strrchr(cfg->smtp.from_address, '@') : NULL;
+	cfg->dkim.signing_domain = *cfg->dkim.domain != '\0' ?
+	    cfg->dkim.domain : at != NULL ? at + 1 : "";
+}
+
 /* What no single key can check: how keys fit together, and the world. */
 static void
 config_check(struct cfg_ctx *ctx, struct config *cfg)
@@ -1230,6 +1273,7 @@ config_check(struct cfg_ctx *ctx, struct config *cfg)
 		    cfg->unsubscribe.mailto, why);
 	config_http(ctx, cfg);
 	config_sources(ctx, cfg);
+	config_dkim_names(ctx, cfg);
 	template_parse_text(cfg->referral.link, strlen(cfg->referral.link),
 	    VAR_BIT(VAR_REFERRAL_CODE), ctx->file,
 	    config_line(cfg, "referral.link"), &ctx->errors,
@@ -1315,7 +1359,8 @@ fail:
 static void
 config_secret(struct cfg_ctx *ctx, struct config *cfg, const char *file,
     const char *what, const char *block, const char *credential,
-    const char *missing, int for_run, struct secret **out)
+    const char *missing, int for_run, enum secret_shape shape,
+    struct secret **out)
 {
 	char	why[4300], *path;
 	int	rc;
@@ -1324,7 +1369,7 @@ config_secret(struct cfg_ctx *ctx, struct config *cfg, const char *file,
 	*out = NULL;
 	/* Relative to the file's folder, like every other path in it. */
 	path = *file != '\0' ? config_resolve(cfg, file) : xstrdup("");
-	rc = secret_read(path, credential, out, why, sizeof(why));
+	rc = secret_read(path, credential, shape, out, why, sizeof(why));
 	free(path);
 	if (rc == -1)
 		cfg_error(ctx, config_line(cfg, *file != '\0' ? what : block),
@@ -1336,8 +1381,63 @@ config_secret(struct cfg_ctx *ctx, struct config *cfg, const char *file,
 }
 
 /*
+ * Whether two domains are aligned as DMARC's relaxed mode asks, as far as
+ * we can tell without the public suffix list: one is the other or below
+ * it.
+ */
+static int
+config_aligned(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la < lb)
+		return config_aligned(b, a);
+	return strcasecmp(a + la - lb, b) == 0 &&
+	    (la == lb || a[la - lb - 1] == '.');
+}
+
+/*
+ * The DKIM key (dkim.key_file or the credential dkim-key), loaded and
+ * tried: `run`, check-config and preview all refuse a key that cannot
+ * sign.  A signing domain that does not align with smtp.from's is only
+ * warned about: the signature is valid, but DMARC will not count it.
+ */
+static void
+config_dkim_key(struct cfg_ctx *ctx, struct config *cfg, int for_run)
+{
+	const char	*from = strrchr(cfg->smtp.from_address, '@') + 1;
+	struct secret	*pem = NULL;
+	char		 why[512];
+
+	dkimkey_free(cfg->dkim.key);
+	cfg->dkim.key = NULL;
+	if (!cfg->dkim.enabled)
+		return;
+	config_secret(ctx, cfg, cfg->dkim.key_file, "dkim.key_file", "dkim",
+	    "dkim-key", "dkim has no key: set dkim.key_file or the systemd "
+	    "credential dkim-key", for_run, SECRET_PEM, &pem);
+	if (pem == NULL)
+		return;
+	if (dkimkey_load(pem, cfg->dkim.signing_domain, cfg->dkim.selector,
+	    &cfg->dkim.key, why, sizeof(why)) == -1) {
+		cfg_error(ctx, config_line(cfg, *cfg->dkim.key_file != '\0' ?
+		    "dkim.key_file" : "dkim"), "%s%s: %s",
+		    *cfg->dkim.key_file != '\0' ? "dkim.key_file " :
+		    "the systemd credential dkim-key",
+		    cfg->dkim.key_file, why);
+		return;
+	}
+	if (!config_aligned(cfg->dkim.signing_domain, from))
+		log_warnx("%s:%d: dkim.domain \"%s\" is neither smtp.from's "
+		    "domain \"%s\" nor above or below it: receivers checking "
+		    "DMARC will not count this signature", cfg->path,
+		    config_line(cfg, "dkim.domain"), cfg->dkim.signing_domain,
+		    from);
+}
+
+/*
  * Read the secrets the configuration names (the relay password, the
- * sources' webhook secrets and API token), each problem reported at its
+ * sources' webhook secrets and API token, the DKIM key), each problem reported at its
  * FILE:LINE.  Only `run` and `check-config` do: the other commands never
  * need them, and may run as a user who cannot read them.  Outside `run`
  * (for_run 0), a secret that is to come from a systemd credential may be
@@ -1361,7 +1461,7 @@ config_secrets(struct config *cfg, int for_run)
 		    "smtp.password_file", "smtp.username", "smtp-password",
 		    "smtp.username is set but there is no password: set "
 		    "smtp.password_file or the systemd credential smtp-password",
-		    for_run, &cfg->smtp.password);
+		    for_run, SECRET_LINE, &cfg->smtp.password);
 	}
 	for (int i = 0; i < SOURCE_COUNT; i++) {
 		struct source_config *src = &cfg->sources[i];
@@ -1376,8 +1476,23 @@ config_secrets(struct config *cfg, int for_run)
 		    "systemd credential %s", block, i == SOURCE_API ? "token" :
 		    "secret", what, source_credentials[i]);
 		config_secret(&ctx, cfg, src->secret_file, what, block,
-		    source_credentials[i], missing, for_run, &src->secret);
+		    source_credentials[i], missing, for_run, SECRET_LINE,
+		    &src->secret);
 	}
+	config_dkim_key(&ctx, cfg, for_run);
+	return ctx.errors > 0 ? -1 : 0;
+}
+
+/*
+ * The DKIM key alone, for preview, which shows the signed message but
+ * needs no other secret.  Returns 0, or -1 when it was refused.
+ */
+int
+config_dkim(struct config *cfg, int for_run)
+{
+	struct cfg_ctx ctx = { cfg->path, "", "", 0 };
+
+	config_dkim_key(&ctx, cfg, for_run);
 	return ctx.errors > 0 ? -1 : 0;
 }
 
@@ -1389,6 +1504,7 @@ config_free(struct config *cfg)
 	secret_free(cfg->smtp.password);
 	for (int i = 0; i < SOURCE_COUNT; i++)
 		secret_free(cfg->sources[i].secret);
+	dkimkey_free(cfg->dkim.key);
 	for (size_t i = 0; i < cfg->ncampaigns; i++) {
 		free(cfg->campaigns[i].sku.v);
 		template_free(cfg->campaigns[i].text);

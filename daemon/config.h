@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "dkimkey.h"
 #include "log.h"
 #include "secret.h"
 #include "template.h"
@@ -185,12 +186,23 @@ struct config {
 
 	struct source_config	 sources[SOURCE_COUNT];
 
+	/* DKIM signing; no dkim block, no signature. */
+	struct {
+		int		 enabled;	/* the block is there */
+		const char	*domain;	/* as written, or "" */
+		const char	*selector;
+		const char	*key_file;
+		const char	*signing_domain; /* domain, or smtp.from's */
+		struct dkimkey	*key;		/* config_dkim(); or NULL */
+	} dkim;
+
 	struct campaign	*campaigns;
 	size_t		 ncampaigns;
 };
 
 int	config_load(const char *path, struct config **out);
 int	config_secrets(struct config *cfg, int for_run);
+int	config_dkim(struct config *cfg, int for_run);
 void	config_free(struct config *cfg);
 const struct campaign *config_campaign(const struct config *cfg,
 	    const char *name);

@@ -505,10 +505,12 @@ message_values(const struct config *cfg, const struct campaign *c,
 }
 
 /*
- * Build the whole message for campaign c from the facts into out, with
- * CRLF line ends.  Returns 0, or -1 (logged) when it cannot be built: an
- * address that would break the header.  No randomness for the Message-ID
- * is a broken system, and ends the process.
+ * Build the whole message for campaign c from the facts into out (empty),
+ * with CRLF line ends, signed with the DKIM key when there is one: these
+ * are the bytes stored and sent at every attempt.  Returns 0, or -1
+ * (logged) when it cannot be built: an address that would break the
+ * header.  No randomness for the Message-ID is a broken system, and ends
+ * the process.
  */
 int
 message_build(const struct config *cfg, const struct campaign *c,
@@ -565,6 +567,8 @@ message_build(const struct config *cfg, const struct campaign *c,
 		message_part(out, boundary, "text/html", html);
 		buf_printf(out, "--%s--\r\n", boundary);
 	}
+	if (cfg->dkim.key != NULL)
+		dkimkey_sign(cfg->dkim.key, out);
 	rc = 0;
 out:
 	free(referral);

@@ -56,7 +56,9 @@ secret_value(const struct secret *s)
 /*
  * Read one secret: the file `path` when it is not empty, else the systemd
  * credential `credential` ($CREDENTIALS_DIRECTORY/NAME) when there is one.
- * One trailing newline ("\n" or "\r\n") is taken off, as editors add it.
+ * One trailing newline ("\n" or "\r\n") is taken off, as editors add it;
+ * a SECRET_LINE secret must then be one line, a SECRET_PEM one may have
+ * many.
  *
  * A file must be readable by its owner only: a secret that every local
  * user can read is no secret, and saying so early beats finding out from
@@ -69,8 +71,8 @@ secret_value(const struct secret *s)
  * reason in why: it names the file, never what is in it.
  */
 int
-secret_read(const char *path, const char *credential, struct secret **out,
-    char *why, size_t size)
+secret_read(const char *path, const char *credential, enum secret_shape shape,
+    struct secret **out, char *why, size_t size)
 {
 	const char	*dir = getenv("CREDENTIALS_DIRECTORY");
 	char		 cred[4096];
@@ -144,9 +146,13 @@ secret_read(const char *path, const char *credential, struct secret **out,
 		snprintf(why, size, "%s is empty", path);
 		goto fail;
 	}
-	if (strlen(s->value) != s->len || strpbrk(s->value, "\r\n") != NULL) {
-		snprintf(why, size, "%s holds more than one line (or a NUL "
-		    "byte); the secret is its one line", path);
+	if (strlen(s->value) != s->len) {
+		snprintf(why, size, "%s holds a NUL byte", path);
+		goto fail;
+	}
+	if (shape == SECRET_LINE && strpbrk(s->value, "\r\n") != NULL) {
+		snprintf(why, size, "%s holds more than one line; the secret "
+		    "is its one line", path);
 		goto fail;
 	}
 	close(fd);

@@ -16,8 +16,15 @@
  */
 struct secret;
 
+/* What a secret looks like: a password or token, or a PEM private key. */
+enum secret_shape {
+	SECRET_LINE,		/* one line */
+	SECRET_PEM,		/* lines, as PEM has them */
+};
+
 int	secret_read(const char *path, const char *credential,
-	    struct secret **out, char *why, size_t size);
+	    enum secret_shape shape, struct secret **out, char *why,
+	    size_t size);
 const char *secret_value(const struct secret *s);
 void	secret_free(struct secret *s);
 
