@@ -319,6 +319,22 @@ class LateReplies(DaemonTest):
         self.assertGreaterEqual(len(self.relay.sessions), 2)
         self.assertIn("no reply in time after end of DATA", self.daemon.text())
 
+    def test_retry_after_end_of_data_timeout_is_the_same_message(self):
+        """The dot answered 250 after 3 s, past smtp.data_timeout (2 s):
+        the relay took the message, which the daemon cannot know.  The
+        retry is the same message, Message-ID and bytes, so that the
+        receiver can tell the copy for what it is."""
+        self.start(Relay(late={1: 3}), 'timeout = "1s"; data_timeout = "2s";', messages=1)
+        self.daemon.wait_states({"sent": 1}, timeout=40)
+        self.assertEqual(self.daemon.stop(), 0)
+        deadline = time.monotonic() + 10
+        while len(self.relay.received()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        first, again = [raw for _, raw in self.relay.received()]
+        self.assertEqual(parse(first)["Message-ID"], parse(again)["Message-ID"])
+        self.assertEqual(first, again)
+        self.assertEqual(self.shop.scalar("SELECT attempts FROM messages"), 2)
+
     def test_slow_relay_is_not_a_dead_relay(self):
         """Every reply 0.6 s late, smtp.timeout 1 s: slow, not down; each
         transaction (about 4 s) takes longer than smtp.timeout and still
