@@ -80,6 +80,26 @@ def recent():
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 10))
 
 
+# Customers' names and products that are hard to carry in mail headers
+# (issue 12): encoded-word look-alikes, "Last, First", repeated spaces,
+# right-to-left scripts, emoji with a joiner, long ASCII and long Greek,
+# quotes and backslashes; products of 150 characters, with and without
+# spaces.
+HOSTILE = [
+    ("=?UTF-8?B?QWRtaW4=?= Team", "Kenya AA 250g"),
+    ("Müller, Hans", "Kenya  AA   250g"),
+    ("Ana  Lima", "Café =?utf-8?q?Gratis?= blend"),
+    ("Zoë  Brontë", "Ethiopia Yirgacheffe, washed, " * 5),
+    ("שרה כהן", "קפה אתיופי קלוי בהיר"),
+    ("محمد بن عبد الله", "قهوة عربية"),
+    ("Émilie 🌸 Dubois-Laurent 👩‍💻", "☕ Morning Blend 🌅 with a long tail of words"),
+    ("Maria Anna Sophia Cecilia von Hohenzollern-Sigmaringen-Liechtenstein-Habsburg",
+     "x" * 150),
+    ("Ωμέγα Άλφα Βήτα Γάμμα Δέλτα Έψιλον Ζήτα Ήτα Θήτα Ιώτα Κάππα Λάμδα",
+     "Ωμέγα" * 18),
+    ('Ana "Ace" \\ Lima, Jr.', 'Grinder "Pro" (steel) <b>bold</b>'),
+]
+
 # A campaign whose messages are due as soon as a past-dated sale is planned.
 THANK_YOU_NOW = '  { name = "thank-you"; on = "sale"; after = "0s"; template = "thank-you"; }'
 
