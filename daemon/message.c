@@ -192,22 +192,34 @@ message_text_token(const char **p, int first)
 }
 
 /*
- * Whether unstructured text can go as it is: ASCII, with no "=?" that a
- * reader would decode as an encoded word, no space at either end (parsers
- * drop those), and no token too long for a line of its own.
+ * Whether text can go as it is, folded at its spaces: ASCII, with no "=?"
+ * that a reader would decode as an encoded word, and no token (spaces
+ * before it included) too long for a line of its own.
  */
 static int
-message_text_plain(const char *s)
+message_text_foldable(const char *s)
 {
-	size_t len = strlen(s), n;
+	size_t n;
 
-	if (len == 0 || !message_ascii(s) || strstr(s, "=?") != NULL ||
-	    s[0] == ' ' || s[len - 1] == ' ')
+	if (!message_ascii(s) || strstr(s, "=?") != NULL)
 		return 0;
 	for (const char *p = s; *p != '\0'; p += n)
 		if ((n = message_text_token(&p, p == s)) > MESSAGE_FOLD - 1)
 			return 0;
 	return 1;
+}
+
+/*
+ * Whether unstructured text can go as it is: foldable, and no space at
+ * either end (parsers drop those).
+ */
+static int
+message_text_plain(const char *s)
+{
+	size_t len = strlen(s);
+
+	return len > 0 && s[0] != ' ' && s[len - 1] != ' ' &&
+	    message_text_foldable(s);
 }
 
 /* Text as its tokens (message_text_token), folding between them. */
@@ -244,8 +256,9 @@ message_header_text(struct buf *b, const char *name, const char *value)
 
 /*
  * "Display Name" <addr>: an ASCII name quoted, and folded at its spaces
- * when long (unfolding gives back every space inside the quotes); any
- * other name encoded; the address on the next line when it does not fit
+ * when long (unfolding gives back every space inside the quotes), unless
+ * a word of it (or a run of spaces) is too long for a line; any other
+ * name encoded; the address on the next line when it does not fit
  * on this one.  A name with "=?" is encoded too: some readers decode
  * encoded words even inside quotes, and a customer could then choose the
  * name they show.  The address was checked on the way in, but the
@@ -281,7 +294,7 @@ message_header_address(struct buf *b, const char *header, const char *name,
 			buf_addc(&quoted, *p);
 		}
 		buf_addc(&quoted, '"');
-		if (message_ascii(safe) && strstr(safe, "=?") == NULL)
+		if (message_text_foldable(quoted.data))
 			message_header_tokens(&h, quoted.data);
 		else
 			message_header_words(&h, safe);

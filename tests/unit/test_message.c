@@ -537,6 +537,28 @@ test_html_document(void **state)
 	config_free(cfg);
 }
 
+/*
+ * Found by tests/fuzz/fuzz_message: an ASCII name with a run of spaces
+ * longer than a line went out quoted on a line of 94 octets, spaces and
+ * all, which no fold could shorten.  Such a name is encoded.
+ */
+static void
+test_name_with_long_run_of_spaces(void **state)
+{
+	struct message_facts	 f = {
+		.email = "x@example.com", .unsubscribe_token = "T",
+		.sale = { .currency = "EUR", .amount = 1250, .order_id = "A-1" },
+	};
+	struct buf		 b;
+
+	(void)state;
+	snprintf(f.name, sizeof(f.name), "Ana%80sLima", "");
+	assert_int_equal(build(&f, &b), 0);
+	assert_non_null(strstr(b.data, "\r\nTo: =?UTF-8?B?"));
+	assert_lines_fit(&b);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -553,6 +575,7 @@ main(void)
 		cmocka_unit_test(test_first_name),
 		cmocka_unit_test(test_list_id),
 		cmocka_unit_test(test_html_document),
+		cmocka_unit_test(test_name_with_long_run_of_spaces),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
