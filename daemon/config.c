@@ -201,8 +201,8 @@ cfg_duration_text(struct cfg_ctx *ctx, const struct cfg_key *key, int line,
 
 	if (duration_parse(s, out) == -1) {
 		cfg_error(ctx, line, "%s%s: \"%s\" is not a duration (write "
-		    "90s, 15m, 2h, 7d, 2w, or sums such as 1d12h)", ctx->path,
-		    key->name, s);
+		    "90s, 15m, 2h, 7d, 2w, 3y, or sums such as 1d12h)",
+		    ctx->path, key->name, s);
 		return -1;
 	}
 	if (*out < key->min || *out > key->max) {

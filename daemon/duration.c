@@ -1,4 +1,4 @@
-/* Durations: "90s", "15m", "2h", "7d", "2w" and sums such as "1d12h". */
+/* Durations: "90s", "15m", "2h", "7d", "2w", "3y" and sums such as "1d12h". */
 
 #include <ctype.h>
 #include <stdio.h>
@@ -10,6 +10,7 @@ static const struct {
 	char	unit;
 	int64_t	seconds;
 } duration_units[] = {
+	{ 'y', 365 * 86400 },	/* a calendar year, leap days aside */
 	{ 'w', 7 * 86400 },
 	{ 'd', 86400 },
 	{ 'h', 3600 },

@@ -1,4 +1,4 @@
-/* Durations: "90s", "15m", "2h", "7d", "2w" and sums such as "1d12h". */
+/* Durations: "90s", "15m", "2h", "7d", "2w", "3y" and sums such as "1d12h". */
 #ifndef AFTERSALE_DURATION_H
 #define AFTERSALE_DURATION_H
 

@@ -275,7 +275,7 @@ test_ranges_and_types(void **state)
 	    "log_level = \"loud\";\nshop2 = 1;", "");
 	err = load_fails(&cfg);
 	assert_non_null(strstr(err, "aftersale.conf:9: attribution.window is "
-	    "400d; it must be from 0s to 52w1d"));
+	    "400d; it must be from 0s to 1y"));
 	assert_non_null(strstr(err, "aftersale.conf:10: log_level: \"loud\" is "
 	    "not one of"));
 	assert_non_null(strstr(err, "aftersale.conf:11: unknown key \"shop2\""));

@@ -20,6 +20,8 @@ test_units(void **state)
 	assert_int_equal(s, 604800);
 	assert_int_equal(duration_parse("2w", &s), 0);
 	assert_int_equal(s, 1209600);
+	assert_int_equal(duration_parse("3y", &s), 0);
+	assert_int_equal(s, 3 * 365 * 86400);
 	assert_int_equal(duration_parse("0s", &s), 0);
 	assert_int_equal(s, 0);
 }
@@ -41,7 +43,7 @@ test_refused(void **state)
 {
 	static const char *const bad[] = {
 		"", "5", "h", "2x", "-1h", "1.5h", "1h1h", "5m1d", " 1h", "1h ",
-		"1 h", "99999999999999999999s", "11000d",
+		"1 h", "99999999999999999999s", "11000d", "11y", "1d1y",
 	};
 	int64_t s = 42;
 
@@ -64,6 +66,8 @@ test_format(void **state)
 	assert_string_equal(buf, "0s");
 	duration_format(1209600 + 61, buf, sizeof(buf));
 	assert_string_equal(buf, "2w1m1s");
+	duration_format(366 * 86400, buf, sizeof(buf));
+	assert_string_equal(buf, "1y1d");
 }
 
 int
