@@ -216,15 +216,23 @@ db_in_transaction(struct db *db)
 
 /*
  * After a large write: copy the WAL back into the database and cut it to
- * the size limit now, rather than leave a WAL as big as the import on a
- * small disk.  Readers in the way make it a partial checkpoint, which is
- * fine: the next one finishes it.
+ * nothing now, rather than leave a WAL as big as the import on a small
+ * disk, or old copies of erased rows in it (privacy.c).  Readers in the
+ * way are waited for as long as the busy timeout, then make it a partial
+ * checkpoint: DB_BUSY, not logged, since the next one finishes it; an
+ * import need not care.  DB_OK, DB_BUSY, or DB_ERROR (logged).
  */
-void
+int
 db_checkpoint(struct db *db)
 {
-	sqlite3_wal_checkpoint_v2(db->sqlite, NULL, SQLITE_CHECKPOINT_TRUNCATE,
-	    NULL, NULL);
+	int rc = sqlite3_wal_checkpoint_v2(db->sqlite, NULL,
+	    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+
+	if (rc == SQLITE_OK)
+		return DB_OK;
+	if ((rc & 0xff) == SQLITE_BUSY)
+		return DB_BUSY;
+	return db_fail(db, rc, "checkpointing the WAL");
 }
 
 static int

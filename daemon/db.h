@@ -52,7 +52,7 @@ int	db_end(struct db *db, int rc);
 int	db_savepoint(struct db *db);
 int	db_savepoint_end(struct db *db, int rc);
 int	db_in_transaction(struct db *db);
-void	db_checkpoint(struct db *db);
+int	db_checkpoint(struct db *db);
 int	db_fail(struct db *db, int rc, const char *doing);
 
 #endif
