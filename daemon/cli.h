@@ -60,6 +60,8 @@ int	cli_time(const struct cmd *cmd, const char *option, const char *text,
 int	cmd_check_config(struct cli *, const struct cmd *, int, char **);
 int	cmd_migrate(struct cli *, const struct cmd *, int, char **);
 int	cmd_customer(struct cli *, const struct cmd *, int, char **);
+int	cmd_customer_erase(struct cli *, const struct cmd *, int, char **);
+int	cmd_customer_export(struct cli *, const struct cmd *, int, char **);
 int	cmd_resubscribe(struct cli *, const struct cmd *, int, char **);
 int	cmd_unsubscribe(struct cli *, const struct cmd *, int, char **);
 int	cmd_preview(struct cli *, const struct cmd *, int, char **);

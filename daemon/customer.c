@@ -25,8 +25,11 @@ static const char sql_messages[] =
     "SELECT id, campaign, state, due_at, sent_at FROM messages"
     " WHERE customer_id = ?1 ORDER BY id";
 
-/* Run sql for the customer and hand each row to `row`. */
-static int
+/*
+ * Run sql with ?1 the customer's id and append what `row` makes of each
+ * row (a new reference) to the array `into`.  DB_OK or DB_*.
+ */
+int
 customer_rows(struct db *db, const char *sql, int64_t id, json_t *into,
     json_t *(*row)(sqlite3_stmt *))
 {

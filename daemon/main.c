@@ -29,6 +29,13 @@ static const struct cmd commands[] = {
 	{ "preview", "--campaign NAME --order ID",
 	    "print the message a campaign would send; send nothing",
 	    cmd_preview },
+	/* Before "customer": the first entry whose words match is taken. */
+	{ "customer export", "EMAIL",
+	    "everything stored about a customer, as JSON",
+	    cmd_customer_export },
+	{ "customer erase", "EMAIL [--yes]",
+	    "erase a customer's personal data; without --yes, say what would go",
+	    cmd_customer_erase },
 	{ "customer", "EMAIL [--json]",
 	    "one customer: sales, referrals, consent, messages", cmd_customer },
 	{ "unsubscribe", "EMAIL | --token TOKEN",
@@ -59,7 +66,7 @@ usage(FILE *out)
 	    "  -h, --help         this help; COMMAND --help for a command's\n\n"
 	    "Commands:\n", config_default_path());
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+		fprintf(out, "  %-16s %s\n", commands[i].name, commands[i].summary);
 }
 
 /*

@@ -215,7 +215,8 @@ store_insert_items(struct db *db, const struct sale *sale, int64_t sale_id)
 }
 
 static const char sql_sale_by_order[] =
-    "SELECT c.email, s.sku, s.product, s.amount, s.currency, s.sold_at"
+    "SELECT c.email, s.sku, s.product, s.amount, s.currency, s.sold_at,"
+    " " STORE_ERASED("c")
     " FROM sales s JOIN customers c ON c.id = s.customer_id"
     " WHERE s.order_id = ?1";
 
@@ -241,6 +242,15 @@ store_compare_order(struct db *db, const struct sale *sale,
 	if ((rc = db_step(db, st)) != SQLITE_ROW)
 		return rc == SQLITE_DONE ? DB_ERROR : rc;
 	res->conflict = NULL;
+	if (sqlite3_column_int(st, 6)) {
+		/*
+		 * Its customer was erased: the shop's export imported again,
+		 * or a webhook's replay, must not bring them back.
+		 */
+		res->outcome = STORE_DUPLICATE;
+		sqlite3_reset(st);
+		return DB_OK;
+	}
 	if (strcasecmp((const char *)sqlite3_column_text(st, 0), sale->email) != 0)
 		res->conflict = "email";
 	else if (strcmp((const char *)sqlite3_column_text(st, 1), sale->sku) != 0)

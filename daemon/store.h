@@ -42,6 +42,17 @@ struct store_result {
 	"(" c ".unsubscribed_at IS NOT NULL OR " c ".bounced_at IS NOT NULL)"
 
 /*
+ * SQL, spliced into literal statements: what an erased customer's
+ * address and referral code become (privacy.c), for the customers row
+ * `c`.  Unique as the unique columns must be, and never equal to an
+ * address or a code, neither of which has a ':': no lookup finds the
+ * row, and a later sale from the same address makes a new customer.
+ * STORE_ERASED(c) is true for such a row.
+ */
+#define STORE_ERASED_AS(c)	"('erased:' || " c ".id)"
+#define STORE_ERASED(c)		"(" c ".email = " STORE_ERASED_AS(c) ")"
+
+/*
  * SQL, spliced into literal statements: the columns store_sale_row reads,
  * from sales `s` with its buyer `b` and its referral `r` joined as
  * STORE_SALE_FROM joins them (left joins: a sale without a referral still

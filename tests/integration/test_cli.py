@@ -8,7 +8,8 @@ from harness import ShopTest, main  # noqa: E402
 
 EX_USAGE = 64
 COMMANDS = [["run"], ["check-config"], ["migrate"], ["preview"], ["sale", "add"],
-            ["sale", "import"], ["customer"], ["unsubscribe"], ["resubscribe"], ["stats"]]
+            ["sale", "import"], ["customer"], ["customer", "export"], ["customer", "erase"],
+            ["unsubscribe"], ["resubscribe"], ["stats"]]
 
 
 class Cli(ShopTest):
