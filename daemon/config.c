@@ -734,6 +734,16 @@ static const struct cfg_key dkim_keys[] = {
 	CFG_END
 };
 
+/*
+ * Absent, a key keeps what it is about for good.  Both are applied once
+ * a day, so less than a day would only be a typo.
+ */
+static const struct cfg_key privacy_keys[] = {
+	{ "retention", cfg_duration, OFF(privacy.retention), NULL, 0, DAY, DURATION_MAX, NULL },
+	{ "keep_message_bodies", cfg_duration, OFF(privacy.keep_message_bodies), NULL, 0, DAY, DURATION_MAX, NULL },
+	CFG_END
+};
+
 /* Campaigns are read by config_campaigns(); this entry only names them. */
 static const struct cfg_key top_keys[] = {
 	{ "database", cfg_string, OFF(database), LOCALSTATEDIR "/lib/aftersale/aftersale.db", CFG_REQUIRED, 0, 0, NULL },
@@ -751,6 +761,7 @@ static const struct cfg_key top_keys[] = {
 	{ "http", cfg_group, 0, NULL, 0, 0, 0, http_keys },
 	{ "sources", cfg_group, 0, NULL, 0, 0, 0, sources_keys },
 	{ "dkim", cfg_group, 0, NULL, 0, 0, 0, dkim_keys },
+	{ "privacy", cfg_group, 0, NULL, 0, 0, 0, privacy_keys },
 	{ "campaigns", NULL, 0, NULL, 0, 0, 0, NULL },
 	CFG_END
 };

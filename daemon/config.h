@@ -196,6 +196,12 @@ struct config {
 		struct dkimkey	*key;		/* config_dkim(); or NULL */
 	} dkim;
 
+	/* What is kept how long (privacy.c); 0: for good. */
+	struct {
+		int64_t			 retention;	/* since the last sale */
+		int64_t			 keep_message_bodies;
+	} privacy;
+
 	struct campaign	*campaigns;
 	size_t		 ncampaigns;
 };

@@ -16,6 +16,7 @@
 #include "http.h"
 #include "log.h"
 #include "planner.h"
+#include "privacy.h"
 #include "queue.h"
 #include "reorder.h"
 #include "scheduler.h"
@@ -661,8 +662,9 @@ daemon_reorder_refresh(struct daemon *d)
 
 /*
  * Daily, and at start before the first plan: forget what is kept for a
- * while only, and compute the SKUs' reorder intervals anew.  A failure
- * is logged and left for the next day; nothing waits on it.
+ * while only, and what privacy.* says not to keep, and compute the
+ * SKUs' reorder intervals anew.  A failure is logged and left for the
+ * next day; nothing waits on it.
  */
 static void
 daemon_tidy(uv_timer_t *t)
@@ -677,6 +679,7 @@ daemon_tidy(uv_timer_t *t)
 	else if (count > 0)
 		log_info("forgot %d webhook deliver%s older than %d days", count,
 		    count == 1 ? "y" : "ies", STORE_DELIVERY_KEEP / 86400);
+	privacy_tidy(d->db, d->cfg, daemon_now());
 	daemon_reorder_refresh(d);
 }
 

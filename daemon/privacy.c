@@ -1,5 +1,7 @@
 /* Customers' data rights: what is held about one, erasure, retention. */
 
+#include <stdlib.h>
+
 #include "customer.h"
 #include "log.h"
 #include "money.h"
@@ -8,6 +10,10 @@
 #include "store.h"
 #include "timestamp.h"
 #include "view.h"
+#include "xmalloc.h"
+
+#define PRIVACY_BATCH		256	/* customers erased per transaction */
+#define PRIVACY_ID_SPAN		10000	/* message ids per transaction */
 
 static const char sql_customer[] =
     "SELECT c.id, c.email, c.name, c.referral_code, c.unsubscribe_token,"
@@ -312,4 +318,161 @@ privacy_scrub(struct db *db)
 		    "WAL until the last process using it closes it",
 		    db->path);
 	return rc;
+}
+
+static const char sql_expired[] =
+    "SELECT c.id FROM customers c WHERE NOT " STORE_ERASED("c")
+    " AND (SELECT max(sold_at) FROM sales WHERE customer_id = c.id) < ?1";
+
+/*
+ * The customers with no sale since `before` into *ids (the caller's to
+ * free), *n of them.  Read before any is erased, so that the erasures
+ * can go in short transactions.  DB_OK or DB_*.
+ */
+static int
+privacy_expired(struct db *db, int64_t before, int64_t **ids, size_t *n)
+{
+	sqlite3_stmt	*st = db_prepare(db, sql_expired);
+	size_t		 size = 0;
+	int		 rc;
+
+	*ids = NULL;
+	*n = 0;
+	if (st == NULL)
+		return DB_ERROR;
+	sqlite3_bind_int64(st, 1, before);
+	while ((rc = db_step(db, st)) == SQLITE_ROW) {
+		if (*n == size) {
+			size = size ? 2 * size : 64;
+			*ids = xreallocarray(*ids, size, sizeof(**ids));
+		}
+		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	return rc == SQLITE_DONE ? DB_OK : rc;
+}
+
+/*
+ * privacy.retention: erase the customers with no sale since `before`,
+ * PRIVACY_BATCH to a transaction so that the lock is never held long.
+ * *erased counts them, also when an error stops the work halfway.
+ */
+static int
+privacy_expire(struct db *db, int64_t before, int64_t now, int64_t *erased)
+{
+	struct privacy_erasure	 e;
+	int64_t			*ids;
+	size_t			 n, i = 0;
+	int			 rc;
+
+	*erased = 0;
+	if ((rc = privacy_expired(db, before, &ids, &n)) != DB_OK)
+		goto out;
+	while (i < n) {
+		size_t end = n - i > PRIVACY_BATCH ? i + PRIVACY_BATCH : n;
+
+		if ((rc = db_begin(db)) != DB_OK)
+			goto out;
+		for (size_t j = i; j < end && rc == DB_OK; j++)
+			rc = privacy_erase(db, ids[j], now, &e);
+		if ((rc = db_end(db, rc)) != DB_OK)
+			goto out;
+		*erased += (int64_t)(end - i);
+		i = end;
+	}
+out:
+	free(ids);
+	return rc;
+}
+
+/*
+ * Stored bytes of a message that neither waits nor is being sent, last
+ * sent or changed before ?3, among message ids ?1 + 1 to ?2.  A message
+ * put back in the queue later (retry) is built again.
+ */
+static const char sql_drop_bodies[] =
+    "UPDATE messages SET body = NULL WHERE id > ?1 AND id <= ?2"
+    " AND body IS NOT NULL AND state NOT IN " QUEUE_OPEN
+    " AND state != 'sending' AND coalesce(sent_at, updated_at) < ?3";
+static const char sql_last_message[] =
+    "SELECT coalesce(max(id), 0) FROM messages";
+
+/* One span of ids, in its own transaction; adds to *dropped. */
+static int
+privacy_drop_span(struct db *db, int64_t from, int64_t before,
+    int64_t *dropped)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((rc = db_begin(db)) != DB_OK)
+		return rc;
+	if ((st = db_prepare(db, sql_drop_bodies)) == NULL)
+		return db_end(db, DB_ERROR);
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, from + PRIVACY_ID_SPAN);
+	sqlite3_bind_int64(st, 3, before);
+	if ((rc = db_step(db, st)) == SQLITE_DONE) {
+		*dropped += sqlite3_changes(db->sqlite);
+		rc = DB_OK;
+	}
+	return db_end(db, rc);
+}
+
+/*
+ * privacy.keep_message_bodies: drop the bodies of messages sent or done
+ * with before `before`, a span of message ids to a transaction.  A whole
+ * pass over the table, once a day: an index on the time would cost every
+ * delivery a write.  *dropped counts them, also when an error stops the
+ * work halfway.
+ */
+static int
+privacy_drop_bodies(struct db *db, int64_t before, int64_t *dropped)
+{
+	int64_t	last;
+	int	rc;
+
+	*dropped = 0;
+	if ((rc = privacy_secure_delete(db)) != DB_OK ||
+	    (rc = db_run(db, sql_last_message, 0, 0, NULL, &last)) < 0)
+		return rc;
+	for (int64_t from = 0; from < last; from += PRIVACY_ID_SPAN)
+		if ((rc = privacy_drop_span(db, from, before, dropped)) != DB_OK)
+			return rc;
+	return DB_OK;
+}
+
+/*
+ * The daemon's daily privacy step (and at start): privacy.retention and
+ * privacy.keep_message_bodies, each when set.  Counts only are logged,
+ * never whom.  What an error leaves undone is done the next day; when
+ * the file cannot be rewritten, privacy_scrub() says what may remain.
+ */
+void
+privacy_tidy(struct db *db, const struct config *cfg, int64_t now)
+{
+	int64_t	erased = 0, dropped = 0;
+	int	rc = DB_OK;
+
+	if (cfg->privacy.retention > 0)
+		rc = privacy_expire(db, now - cfg->privacy.retention, now,
+		    &erased);
+	if (rc == DB_OK && cfg->privacy.keep_message_bodies > 0)
+		rc = privacy_drop_bodies(db, now -
+		    cfg->privacy.keep_message_bodies, &dropped);
+	if (rc != DB_OK)
+		log_warnx("privacy: stopped by a database error; the rest is "
+		    "done tomorrow");
+	/* The bytes leave the file before the counts are told. */
+	if (erased > 0)
+		privacy_scrub(db);
+	else if (dropped > 0)
+		db_checkpoint(db);	/* at best: a reader keeps the WAL's copies */
+	if (erased > 0)
+		log_info("privacy: erased %lld customer%s with no sale in %lld "
+		    "days", (long long)erased, erased == 1 ? "" : "s",
+		    (long long)(cfg->privacy.retention / 86400));
+	if (dropped > 0)
+		log_info("privacy: dropped %lld message bod%s older than %lld "
+		    "days", (long long)dropped, dropped == 1 ? "y" : "ies",
+		    (long long)(cfg->privacy.keep_message_bodies / 86400));
 }

@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "db.h"
 
 /* What erasing a customer takes away, or would. */
@@ -22,5 +23,6 @@ int	privacy_count(struct db *db, int64_t customer,
 int	privacy_erase(struct db *db, int64_t customer, int64_t now,
 	    struct privacy_erasure *e);
 int	privacy_scrub(struct db *db);
+void	privacy_tidy(struct db *db, const struct config *cfg, int64_t now);
 
 #endif

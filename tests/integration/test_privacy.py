@@ -1,20 +1,23 @@
 """Customers' data rights: `customer export` lists every fact the test put
 in; `customer erase` takes the address and name out of the database file's
 bytes (WAL included) while the daemon runs, leaves the stats as they were,
-and sends old links nowhere."""
+and sends old links nowhere; privacy.retention erases exactly the
+customers with no sale for that long, and privacy.keep_message_bodies
+drops only old bodies of messages that are done."""
 
 import calendar
 import contextlib
 import http.client
+import json
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import Daemon, DaemonTest, ShopTest, main  # noqa: E402
+from harness import Clock, Daemon, DaemonTest, ShopTest, main  # noqa: E402
 from smtpd import SmtpServer, free_port  # noqa: E402
 
-EX_DATAERR, EX_TEMPFAIL = 65, 75
+EX_DATAERR, EX_TEMPFAIL, EX_CONFIG = 65, 75, 78
 ANA, NAME, FIRST = "Anastasia.Quixote@Example.com", "Anastasia Quixote", "Anastasia"
 CAMPAIGNS = """\
   { name = "thank-you"; on = "sale"; after = "0s"; template = "thank-you"; },
@@ -228,6 +231,99 @@ class Unknown(ShopTest):
         self.assertIn("another process kept reading", p.stderr)
         self.assertIn("old copies of the erased data may remain", p.stderr)
         self.assertEqual(self.shop.query("SELECT email, name FROM customers"), [("erased:1", "")])
+
+    def test_privacy_keys_are_checked(self):
+        self.shop.write_config(extra='privacy = {\n  retention = "3x";\n'
+                               '  keep_message_bodies = "1h";\n  retension = "1y";\n};')
+        p = self.shop.run("check-config")
+        self.assertEqual(p.returncode, EX_CONFIG)
+        line = [i for i, s in enumerate(open(self.shop.config), 1) if "retention" in s][0]
+        self.assertIn('aftersale.conf:%d: privacy.retention: "3x" is not a duration' % line,
+                      p.stderr)
+        self.assertIn("aftersale.conf:%d: privacy.keep_message_bodies is 1h; it must be from "
+                      "1d to" % (line + 1), p.stderr)
+        self.assertIn('aftersale.conf:%d: unknown key "privacy.retension" (did you mean '
+                      '"privacy.retention"?)' % (line + 2), p.stderr)
+
+
+YEAR = 365 * 86400
+DAY = 86400
+
+
+class Retention(DaemonTest):
+    """The daemon applies privacy.* at start, its clock moved from outside."""
+
+    campaigns = ""
+
+    def test_retention_erases_customers_with_no_recent_sale(self):
+        self.shop.write_config(campaigns="", extra='privacy = { retention = "3y"; };')
+        now = int(time.time())
+        sales = [("O-1", "old@example.com", "Olga Old", now - 4 * YEAR),
+                 ("O-2", "older@example.com", "Otto Older", now - 5 * YEAR),
+                 ("O-3", "older@example.com", "", now - 4 * YEAR - 10 * DAY),
+                 ("R-1", "recent@example.com", "Rita Recent", now - 2 * YEAR),
+                 ("K-1", "kept@example.com", "Kim Kept", now - 4 * YEAR),
+                 ("K-2", "kept@example.com", "", now - 30 * DAY)]
+        for order, email, name, at in sales:
+            self.shop.sale(order, email, name=name, amount="10.00", at=iso(at))
+        stats = self.shop.json("stats", "--json")["sales"]
+
+        clock = Clock(self.shop)
+        clock.set(DAY)          # a day on: still, nothing is within the margin
+        self.daemon = Daemon(self.shop, clock=clock)
+        self.daemon.wait_log("privacy: erased 2 customers with no sale in 1095 days")
+        emails = [r[0] for r in self.shop.query("SELECT email FROM customers ORDER BY id")]
+        ids = [r[0] for r in self.shop.query("SELECT id FROM customers ORDER BY id")]
+        self.assertEqual(emails, ["erased:%d" % ids[0], "erased:%d" % ids[1],
+                                  "recent@example.com", "kept@example.com"])
+        self.assertEqual(self.shop.query("SELECT name FROM customers ORDER BY id"),
+                         [("",), ("",), ("Rita Recent",), ("Kim Kept",)])
+        data = b""
+        for name in (self.shop.database, self.shop.database + "-wal"):
+            with open(name, "rb") as f:
+                data += f.read()
+        for gone in (b"old@example.com", b"older@example.com", b"Olga Old", b"Otto Older"):
+            self.assertFalse(gone in data, "%r is still in the database file" % gone)
+        privacy_lines = [s for s in self.daemon.text().splitlines() if "privacy" in s]
+        self.assertFalse(any("@" in s for s in privacy_lines), privacy_lines)
+        after = json.loads(self.shop.ok("stats", "--json", env=clock.env()))
+        self.assertEqual(after["sales"], stats)
+        self.assertEqual(self.daemon.stop(), 0)
+
+        # Erased once: the next start finds only the one who is new.
+        self.shop.sale("L-1", "late@example.com", at=iso(now - 4 * YEAR))
+        self.daemon = Daemon(self.shop, clock=clock)
+        self.daemon.wait_log("privacy: erased 1 customer with no sale in 1095 days")
+        self.assertEqual(self.daemon.stop(), 0)
+
+    def test_keep_message_bodies_drops_only_old_bodies_of_done_messages(self):
+        self.shop.write_config(campaigns="", extra='privacy = { keep_message_bodies = "90d"; };')
+        self.shop.sale("A-1", "ana@example.com", at=iso(time.time() - 200 * DAY))
+        now = int(time.time())
+        old, recent, later = now - 100 * DAY, now - 10 * DAY, now + 30 * DAY
+        rows = {  # campaign: state, due, updated, sent
+            "sent-old": ("sent", old, old, old),
+            "sent-recent": ("sent", old, recent, recent),
+            "failed-old": ("failed", old, old, None),
+            "cancelled-recent": ("cancelled", old, recent, None),
+            "deferred-old": ("deferred", later, old, None),
+            "scheduled-old": ("scheduled", later, old, None),
+        }
+        for campaign, (state, due, updated, sent) in rows.items():
+            self.shop.query("INSERT INTO messages (campaign, customer_id, sale_id, state,"
+                            " due_at, created_at, updated_at, sent_at, body)"
+                            " SELECT ?, customer_id, id, ?, ?, ?, ?, ?, ? FROM sales",
+                            campaign, state, due, old, updated, sent,
+                            b"To: ana@example.com\r\n\r\n" + campaign.encode())
+        clock = Clock(self.shop)
+        self.daemon = Daemon(self.shop, clock=clock)
+        self.daemon.wait_log("privacy: dropped 2 message bodies older than 90 days")
+        kept = [r[0] for r in self.shop.query("SELECT campaign FROM messages"
+                                              " WHERE body IS NOT NULL ORDER BY campaign")]
+        self.assertEqual(kept, ["cancelled-recent", "deferred-old", "scheduled-old",
+                                "sent-recent"])
+        self.assertEqual(self.shop.scalar("SELECT count(*) FROM messages"), len(rows))
+        self.assertEqual(self.daemon.stop(), 0)
 
 
 if __name__ == "__main__":
