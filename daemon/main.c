@@ -44,8 +44,9 @@ static const struct cmd commands[] = {
 	{ "resubscribe", "EMAIL",
 	    "let a customer who unsubscribed or bounced get mail again",
 	    cmd_resubscribe },
-	{ "stats", "[--json] [--since TIME] [--until TIME] [--campaign NAME]",
-	    "print the numbers", cmd_stats },
+	{ "stats", "[--json] [--since TIME] [--until TIME] [--campaign NAME] "
+	    "[--by day|week|month | --cohorts]",
+	    "print the numbers, or the same over time", cmd_stats },
 	{ "queue", "[--state STATE] [--campaign NAME] [--limit N] [--json]",
 	    "list messages, next due first", cmd_queue },
 	{ "retry", "ID... | --failed",

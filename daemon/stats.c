@@ -11,7 +11,8 @@
 #include "timestamp.h"
 
 
-static json_t *
+/* A time as "2026-11-20T10:00:00Z", or null when it is `none`. */
+json_t *
 stats_time(int64_t t, int64_t none)
 {
 	char buf[TIMESTAMP_LEN];
@@ -228,7 +229,7 @@ stats_messages(struct db *db, const struct config *cfg,
 static const char sql_conversions[] =
     "SELECT touch_campaign, currency, count(*), sum(amount - refunded)"
     " FROM sales WHERE sold_at >= ?1 AND sold_at < ?2"
-    " AND touch_at >= sold_at - ?3 AND " STORE_SALE_COUNTS("sales")
+    " AND " STATS_CONVERTED("?3")
     " GROUP BY touch_campaign, currency ORDER BY touch_campaign, currency";
 
 static json_t *
