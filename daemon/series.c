@@ -233,7 +233,7 @@ static const char sql_series_sales[] =
     " sum(" STATS_CONVERTED("?4") " AND (?5 IS NULL OR touch_campaign = ?5)),"
     " sum(" SERIES_REVENUE ")"
     " FROM sales WHERE sold_at >= ?1 AND sold_at < ?2"
-    " AND " STORE_SALE_COUNTS("sales") " GROUP BY 1, 2";
+    " AND " STORE_SALE_COUNTS("sales") " GROUP BY 1, 2 ORDER BY 1, 2";
 static const char sql_series_sent[] =
     "SELECT series_period(sent_at, ?3), count(*) FROM messages"
     " WHERE state = 'sent' AND sent_at >= ?1 AND sent_at < ?2"
