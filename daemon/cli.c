@@ -159,3 +159,32 @@ cli_time(const struct cmd *cmd, const char *option, const char *text,
 		    "2026-11-20", option, text);
 	return EX_OK;
 }
+
+/*
+ * Read --since and --until (NULL when not given) into a window, once
+ * cli_open() has set the timezone that plain dates are read in.  Reports
+ * and returns EX_USAGE when either is bad or they are the wrong way round.
+ */
+int
+cli_window(const struct cmd *cmd, const char *since, const char *until,
+    int64_t *from, int64_t *to)
+{
+	int rc;
+
+	if ((since && (rc = cli_time(cmd, "--since", since, from)) != EX_OK) ||
+	    (until && (rc = cli_time(cmd, "--until", until, to)) != EX_OK))
+		return rc;
+	if (*from >= *to)
+		return cli_usage_error(cmd, "--since must be before --until");
+	return EX_OK;
+}
+
+/* Parse a --by value; reports and returns EX_USAGE when bad. */
+int
+cli_by(const struct cmd *cmd, const char *text, enum series_by *by)
+{
+	if (series_by_parse(text, by) == -1)
+		return cli_usage_error(cmd, "--by \"%s\" is not day, week or "
+		    "month", text);
+	return EX_OK;
+}

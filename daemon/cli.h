@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "series.h"
 
 struct cli {
 	const char	*config_path;
@@ -56,6 +57,9 @@ void	cli_close(struct cli *cli);
 int	cli_status(int db_rc);
 int	cli_time(const struct cmd *cmd, const char *option, const char *text,
 	    int64_t *out);
+int	cli_window(const struct cmd *cmd, const char *since, const char *until,
+	    int64_t *from, int64_t *to);
+int	cli_by(const struct cmd *cmd, const char *text, enum series_by *by);
 
 int	cmd_check_config(struct cli *, const struct cmd *, int, char **);
 int	cmd_migrate(struct cli *, const struct cmd *, int, char **);
@@ -66,6 +70,7 @@ int	cmd_resubscribe(struct cli *, const struct cmd *, int, char **);
 int	cmd_unsubscribe(struct cli *, const struct cmd *, int, char **);
 int	cmd_preview(struct cli *, const struct cmd *, int, char **);
 int	cmd_queue(struct cli *, const struct cmd *, int, char **);
+int	cmd_report(struct cli *, const struct cmd *, int, char **);
 int	cmd_retry(struct cli *, const struct cmd *, int, char **);
 int	cmd_sale_add(struct cli *, const struct cmd *, int, char **);
 int	cmd_sale_import(struct cli *, const struct cmd *, int, char **);

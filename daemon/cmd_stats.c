@@ -36,9 +36,8 @@ cmd_stats(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 		case 'u': until = optarg; break;
 		case 'C': f.campaign = optarg; break;
 		case 'b':
-			if (series_by_parse(optarg, &by) == -1)
-				return cli_usage_error(cmd, "--by \"%s\" is not "
-				    "day, week or month", optarg);
+			if ((rc = cli_by(cmd, optarg, &by)) != EX_OK)
+				return rc;
 			series = 1;
 			break;
 		case 'k': cohorts = 1; break;
@@ -57,11 +56,8 @@ cmd_stats(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 	/* Plain dates are read in the configured timezone: load it first. */
 	if ((rc = cli_open(cli, CLI_DB_NONE)) != EX_OK)
 		return rc;
-	if ((since && (rc = cli_time(cmd, "--since", since, &f.since)) != EX_OK) ||
-	    (until && (rc = cli_time(cmd, "--until", until, &f.until)) != EX_OK))
+	if ((rc = cli_window(cmd, since, until, &f.since, &f.until)) != EX_OK)
 		return rc;
-	if (f.since >= f.until)
-		return cli_usage_error(cmd, "--since must be before --until");
 	if (f.campaign != NULL && config_campaign(cli->cfg, f.campaign) == NULL)
 		return cli_usage_error(cmd, "no campaign \"%s\" in %s",
 		    f.campaign, cli->config_path);

@@ -47,6 +47,9 @@ static const struct cmd commands[] = {
 	{ "stats", "[--json] [--since TIME] [--until TIME] [--campaign NAME] "
 	    "[--by day|week|month | --cohorts]",
 	    "print the numbers, or the same over time", cmd_stats },
+	{ "report", "--html FILE [--by day|week|month] [--since TIME] "
+	    "[--until TIME]",
+	    "write the charts: one self-contained HTML page", cmd_report },
 	{ "queue", "[--state STATE] [--campaign NAME] [--limit N] [--json]",
 	    "list messages, next due first", cmd_queue },
 	{ "retry", "ID... | --failed",

@@ -12,7 +12,7 @@
 
 #include "money.h"
 #include "series.h"
-#include "timestamp.h"
+#include "view.h"
 
 #define DAY		86400
 #define LABEL_LEN	sizeof("2026-11-30")
@@ -255,7 +255,7 @@ series_sales(struct db *db, const struct config *cfg,
 	sqlite3_bind_text(st, 5, f->campaign, -1, SQLITE_STATIC);
 	while ((rc = db_step(db, st)) == SQLITE_ROW) {
 		int64_t		 day = sqlite3_column_int64(st, 0);
-		const char	*currency = (const char *)sqlite3_column_text(st, 1);
+		const char	*currency = view_text(st, 1);
 		json_int_t	 orders = sqlite3_column_int64(st, 2);
 		json_int_t	 repeats = sqlite3_column_int64(st, 3);
 		json_t		*e = series_entry(by_label, by, day);
