@@ -16,41 +16,16 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from harness import THANK_YOU_NOW, TMPDIR, Daemon, DaemonTest, main, recent  # noqa: E402
 from smtpd import SmtpServer, free_port  # noqa: E402
+from browser import browser  # noqa: E402
 
 try:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError:
-    webdriver = None
+    pass        # browser() says so, and the test is skipped
 
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
 SHOP_NAME = "Café Acme"
-
-
-def browser(profile):
-    """A headless chromium, or the reason there is none."""
-    if webdriver is None:
-        return None, "needs python3-selenium"
-    if CHROMIUM is None or CHROMEDRIVER is None:
-        return None, "needs Debian's chromium and chromium-driver"
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--disable-gpu", "--disable-dev-shm-usage",
-                "--no-first-run", "--user-data-dir=" + profile):
-        options.add_argument(arg)
-    if os.geteuid() == 0:
-        # Chromium's sandbox refuses root; only then is it turned off.
-        options.add_argument("--no-sandbox")
-    try:
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    except Exception as e:  # noqa: BLE001 (any failure to start means: skip)
-        return None, "chromium cannot run here: %s" % str(e).strip().splitlines()[0]
-    driver.set_page_load_timeout(20)
-    return driver, None
 
 
 class UnsubscribePage(DaemonTest):
