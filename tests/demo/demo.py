@@ -4,8 +4,11 @@ are recorded while it runs (one referred, one a repeat purchase), each
 message is shown as it arrives, then the stats.  The front door too: a
 signed Shopify orders/paid webhook is posted and its order's messages
 arrive; then the List-Unsubscribe link of a received message is
-POSTed the way a mail provider's one-click does.  Everything it starts,
-it stops.  Run by "make demo" under Debian's python3 (aiosmtpd).
+POSTed the way a mail provider's one-click does.  It ends by writing the
+report, aftersale-demo-report.html in the current folder, and a
+screenshot of it beside it when Debian's chromium can take one.
+Everything it starts, it stops.  Run by "make demo" under Debian's
+python3 (aiosmtpd).
 
 With --save DIR, each message is also written to DIR as it arrived
 (01.eml, 02.eml...): the deliverability tests read them."""
@@ -35,6 +38,8 @@ AFTERSALE = os.environ.get("AFTERSALE", "daemon/aftersale")
 SRCDIR = os.environ.get("AFTERSALE_SRCDIR", os.path.join(HERE, "..", ".."))
 # A signing secret as Shopify's admin shows it (Settings, Notifications, Webhooks).
 SHOPIFY_SECRET = "shpss_demo0c0ffee0ddba11d00d5ca1ab1e"
+REPORT = os.path.abspath("aftersale-demo-report.html")
+SCREENSHOT = os.path.abspath("aftersale-demo-report.png")
 
 
 def shopify_order(order, email_, name, at):
@@ -57,11 +62,11 @@ def shopify_order(order, email_, name, at):
     return json.dumps(o).encode()
 
 
-def post(port, path, body, headers):
-    """(status, body text) of one POST to the daemon."""
+def post(port, path, body, headers, method="POST"):
+    """(status, body text) of one request to the daemon."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        conn.request("POST", path, body=body, headers=headers)
+        conn.request(method, path, body=body, headers=headers)
         resp = conn.getresponse()
         return resp.status, resp.read().decode()
     finally:
@@ -70,6 +75,28 @@ def post(port, path, body, headers):
 
 def step(text):
     print("\n== " + text, flush=True)
+
+
+def screenshot(page, png):
+    """A picture of the page by Debian's headless chromium; True if taken.
+    A demo without chromium just goes without."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        return False
+    profile = tempfile.mkdtemp(prefix="aftersale-demo-chromium-")
+    args = [chromium, "--headless=new", "--disable-gpu", "--hide-scrollbars",
+            "--user-data-dir=" + profile, "--window-size=1000,3600",
+            "--screenshot=" + png, "file://" + page]
+    if os.geteuid() == 0:
+        args.insert(1, "--no-sandbox")      # chromium's sandbox refuses root
+    try:
+        subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=60, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    return os.path.exists(png)
 
 
 def main():
@@ -119,7 +146,10 @@ def main():
                                "SELECT referral_code FROM customers"
                                " WHERE lower(email) = 'ana@example.com'"],
                               check=True, capture_output=True, text=True).stdout.strip()
-        step("Eve buys now with Ana's referral code %s; Bo buys again" % code)
+        step("Eve follows Ana's referral link and buys with its code %s; Bo buys again"
+             % code)
+        status, _ = post(http_port, "/r/" + code, None, {}, method="GET")
+        print("  GET /r/%s -> %d" % (code, status))
         print(aftersale("sale", "add", "--order", "A-2001", "--email", "eve@example.com",
                         "--name", "Eve Adams", "--product", "Kenya AA 250g",
                         "--amount", "15.90", "--referral", code), end="")
@@ -177,6 +207,14 @@ def main():
 
         step("aftersale stats")
         print(aftersale("stats"), end="")
+        step("aftersale stats --by week")
+        print(aftersale("stats", "--by", "week"), end="")
+
+        step("aftersale report --html %s --by week" % os.path.basename(REPORT))
+        aftersale("report", "--html", REPORT, "--by", "week")
+        if screenshot(REPORT, SCREENSHOT):
+            print("  a screenshot of it: " + SCREENSHOT)
+        print("  the report: " + REPORT)
     finally:
         if daemon is not None:
             daemon.kill()
