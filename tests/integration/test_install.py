@@ -163,7 +163,8 @@ class Documented(unittest.TestCase):
             self.source(f) for f in os.listdir(os.path.join(SRCDIR, "daemon"))
             if f.endswith(".c"))))
         codes = {"OK": 0, "USAGE": 64, "DATAERR": 65, "NOINPUT": 66, "UNAVAILABLE": 69,
-                 "SOFTWARE": 70, "OSERR": 71, "IOERR": 74, "TEMPFAIL": 75, "CONFIG": 78}
+                 "SOFTWARE": 70, "OSERR": 71, "CANTCREAT": 73, "IOERR": 74, "TEMPFAIL": 75,
+                 "CONFIG": 78}
         self.assertLessEqual(used, set(codes))
         status = self.page("aftersale.8").split(".SH EXIT STATUS")[1].split(".SH")[0]
         for name in used:
