@@ -514,10 +514,10 @@ report_campaigns(struct buf *b, const json_t *stats)
 	buf_addstr(b, "<p class=\"legend\"><span class=\"sw sent\"></span>sent"
 	    "<span class=\"sw conv\"></span>a sale followed within the"
 	    " attribution window</p>\n");
+	/* A message can be followed by several sales: converted may pass sent. */
 	json_array_foreach(rows, i, c)
-		max = fmax(max, (double)(report_int(c, "sent") > report_int(c,
-		    "conversions") ? report_int(c, "sent") :
-		    report_int(c, "conversions")));
+		max = fmax(max, fmax((double)report_int(c, "sent"),
+		    (double)report_int(c, "conversions")));
 	report_svg(b, "campaigns", CHART_W, ROW_H * (int)json_array_size(rows));
 	json_array_foreach(rows, i, c) {
 		note.len = 0;

@@ -269,10 +269,17 @@ series_sales(struct db *db, const struct config *cfg,
 		json_object_set_new(json_object_get(e, "revenue"), currency,
 		    json_string(amount));
 	}
-	if (rc != SQLITE_DONE)
-		return rc;
+	return rc == SQLITE_DONE ? DB_OK : rc;
+}
 
-	if ((st = db_prepare(db, sql_series_sent)) == NULL)
+static int
+series_sent(struct db *db, const struct stats_filter *f, enum series_by by,
+    json_t *by_label, struct series_span *span)
+{
+	sqlite3_stmt	*st = db_prepare(db, sql_series_sent);
+	int		 rc;
+
+	if (st == NULL)
 		return DB_ERROR;
 	series_bind(st, f, by);
 	sqlite3_bind_text(st, 4, f->campaign, -1, SQLITE_STATIC);
@@ -303,8 +310,10 @@ series_collect(struct db *db, const struct config *cfg,
 	if ((rc = series_register(db)) != DB_OK ||
 	    (rc = db_begin_read(db)) != DB_OK)
 		goto out;
-	if ((rc = db_end(db, series_sales(db, cfg, f, by, by_label, &span))) !=
-	    DB_OK)
+	rc = series_sales(db, cfg, f, by, by_label, &span);
+	if (rc == DB_OK)
+		rc = series_sent(db, f, by, by_label, &span);
+	if ((rc = db_end(db, rc)) != DB_OK)
 		goto out;
 	if (series_span_count(by, f, &span, SERIES_MAX_PERIODS) == -1) {
 		rc = SERIES_TOO_LONG;
@@ -444,14 +453,13 @@ series_cohorts(struct db *db, const struct stats_filter *f, json_t **out)
 	if ((rc = series_register(db)) != DB_OK ||
 	    (rc = db_begin_read(db)) != DB_OK)
 		return rc;
-	if ((rc = series_cohort_span(db, f, &span)) == DB_OK) {
-		if (series_span_count(SERIES_MONTH, f, &span,
-		    SERIES_MAX_COHORTS) == -1)
-			rc = SERIES_TOO_LONG;
-		else {
-			cohorts = series_cohort_matrix(&span);
-			rc = series_cohort_counts(db, f, &span, cohorts);
-		}
+	rc = series_cohort_span(db, f, &span);
+	if (rc == DB_OK && series_span_count(SERIES_MONTH, f, &span,
+	    SERIES_MAX_COHORTS) == -1)
+		rc = SERIES_TOO_LONG;
+	if (rc == DB_OK) {
+		cohorts = series_cohort_matrix(&span);
+		rc = series_cohort_counts(db, f, &span, cohorts);
 	}
 	if ((rc = db_end(db, rc)) != DB_OK) {
 		json_decref(cohorts);
