@@ -74,6 +74,48 @@ privacy_sale(sqlite3_stmt *st)
 	    "last_touch_at", view_time(st, 10));
 }
 
+static const char sql_items[] =
+    "SELECT s.order_id, i.sku, i.product, i.quantity, i.amount, s.currency"
+    " FROM sale_items i JOIN sales s ON s.id = i.sale_id"
+    " WHERE s.customer_id = ?1 ORDER BY s.sold_at, s.id, i.position";
+
+static json_t *
+privacy_item(sqlite3_stmt *st)
+{
+	char amount[MONEY_TEXT_LEN];
+
+	money_format(sqlite3_column_int64(st, 4), view_text(st, 5), amount);
+	return json_pack("{s:s, s:s, s:s, s:I, s:s}",
+	    "order_id", view_text(st, 0),
+	    "sku", view_text(st, 1),
+	    "product", view_text(st, 2),
+	    "quantity", (json_int_t)sqlite3_column_int64(st, 3),
+	    "amount", amount);
+}
+
+static const char sql_refunds[] =
+    "SELECT s.order_id, r.refund_id, r.amount, s.currency, r.refunded_at,"
+    " r.reason, r.source, r.recorded_at"
+    " FROM refunds r JOIN sales s ON s.id = r.sale_id"
+    " WHERE s.customer_id = ?1 ORDER BY r.id";
+
+static json_t *
+privacy_refund(sqlite3_stmt *st)
+{
+	char amount[MONEY_TEXT_LEN];
+
+	money_format(sqlite3_column_int64(st, 2), view_text(st, 3), amount);
+	return json_pack("{s:s, s:s?, s:s, s:s, s:o, s:s, s:s, s:o}",
+	    "order_id", view_text(st, 0),
+	    "refund_id", (const char *)sqlite3_column_text(st, 1),
+	    "amount", amount,
+	    "currency", view_text(st, 3),
+	    "refunded_at", view_time(st, 4),
+	    "reason", view_text(st, 5),
+	    "source", view_text(st, 6),
+	    "recorded_at", view_time(st, 7));
+}
+
 static const char sql_referred[] =
     "SELECT created_at FROM referrals WHERE referrer_id = ?1"
     " ORDER BY created_at, referred_id";
@@ -133,8 +175,8 @@ privacy_message(sqlite3_stmt *st)
 
 /*
  * Every table that holds something about a customer, one array each in
- * the export: ?1 is the customer.  A new table of such facts (sale items,
- * refunds, coupons) is one more statement, row function and line here.
+ * the export: ?1 is the customer.  A new table of such facts (coupons)
+ * is one more statement, row function and line here.
  */
 static const struct {
 	const char	*name;
@@ -142,6 +184,8 @@ static const struct {
 	json_t		*(*row)(sqlite3_stmt *);
 } privacy_parts[] = {
 	{ "sales", sql_sales, privacy_sale },
+	{ "sale_items", sql_items, privacy_item },
+	{ "refunds", sql_refunds, privacy_refund },
 	{ "referred", sql_referred, privacy_referred },
 	{ "referral_clicks", sql_clicks, privacy_click },
 	{ "messages", sql_messages, privacy_message },
@@ -253,6 +297,9 @@ static const char *const sql_erase[] = {
 	"UPDATE messages SET body = NULL, last_error = ''"
 	" WHERE customer_id = ?1 AND (body IS NOT NULL OR last_error != '')",
 	"DELETE FROM referral_clicks WHERE customer_id = ?1",
+	/* A refund's reason is free text a person may have written about them. */
+	"UPDATE refunds SET reason = '' WHERE reason != ''"
+	" AND sale_id IN (SELECT id FROM sales WHERE customer_id = ?1)",
 	/*
 	 * Old links lead nowhere: no token, and a code no link can spell.
 	 * Unsubscribed, so that nothing planned for the row later (a

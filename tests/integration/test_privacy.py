@@ -55,6 +55,9 @@ class Rights(DaemonTest):
         self.shop.sale("A-1", ANA, name=NAME, amount="19.90", product="Beans",
                        at=iso(self.now - 8 * 86400), referral=self.cy_code)
         self.shop.sale("A-2", ANA, amount="5.00", sku="MUG-1", at=iso(self.now - 3 * 86400))
+        # A refund whose reason names her: free text is personal data too.
+        self.shop.ok("sale", "refund", "--order", "A-1", "--amount", "2.00", "--id", "RF-1",
+                     "--at", iso(self.now - 7 * 86400), "--reason", "%s: a dented tin" % NAME)
         self.code = self.shop.code_of(ANA)
         self.shop.sale("B-1", "bo@example.com", name="Bo Vance", amount="7.00",
                        at=iso(self.now - 2 * 86400), referral=self.code.lower())
@@ -106,6 +109,12 @@ class Rights(DaemonTest):
         self.assertEqual(sales, [
             ("A-1", iso(self.now - 8 * 86400), "19.90", "EUR", "", "Beans", False, self.cy_code),
             ("A-2", iso(self.now - 3 * 86400), "5.00", "EUR", "MUG-1", "", True, "")])
+        self.assertEqual(x["sale_items"], [
+            {"order_id": "A-1", "sku": "", "product": "Beans", "quantity": 1, "amount": "19.90"},
+            {"order_id": "A-2", "sku": "MUG-1", "product": "", "quantity": 1, "amount": "5.00"}])
+        self.assertEqual([(r["order_id"], r["refund_id"], r["amount"], r["reason"], r["source"])
+                          for r in x["refunds"]],
+                         [("A-1", "RF-1", "2.00", "%s: a dented tin" % NAME, "cli")])
         # Bo's referral, without Bo's address: it is Bo's.
         self.assertEqual(len(x["referred"]), 1)
         self.assertNotIn("bo@example.com", str(x))
