@@ -320,6 +320,29 @@ class Scenario(DaemonTest):
         self.assertEqual(self.model.messages[("L-1", "review-request")]["state"], "cancelled")
         self.assertNotIn(("L-1", "refer-a-friend"), self.model.messages)
 
+        # customer export holds, for every customer, what the model says
+        # of them: their sales, how many friends they brought, and every
+        # message to them, with its text once it was built.
+        for key in self.model.customers:
+            with self.subTest(customer=key):
+                x = self.shop.json("customer", "export", key)
+                self.assertEqual(x["customer"]["email"].lower(), key)
+                self.assertEqual(
+                    sorted((s["order_id"], s["sold_at"], s["amount"], s["currency"])
+                           for s in x["sales"]),
+                    sorted((s["order"], iso(s["sold_at"]), money(s["cents"]), s["currency"])
+                           for s in self.model.sales if s["customer"] == key))
+                self.assertEqual(len(x["referred"]), sum(
+                    c["referrer"] == key for c in self.model.customers.values()))
+                self.assertEqual(
+                    sorted((m["order_id"], m["campaign"], m["state"]) for m in x["messages"]),
+                    sorted((order, campaign, m["state"])
+                           for (order, campaign), m in self.model.messages.items()
+                           if m["to"] == key))
+                for m in x["messages"]:
+                    if m["state"] == "sent":
+                        self.assertIn("Message-ID: ", m["text"])
+
 
 if __name__ == "__main__":
     main()
