@@ -172,6 +172,27 @@ planner_history(struct db *db, const struct campaign *c, const struct sale *s,
 }
 
 /*
+ * stop_on = repeat_purchase: sale s cancels what still waits of campaign c
+ * about the buyer's earlier sales.  DB_OK or DB_*.
+ */
+static int
+planner_cancel_earlier(struct db *db, const struct campaign *c,
+    const struct sale *s, int64_t now)
+{
+	sqlite3_stmt	*st = db_prepare(db, sql_cancel_earlier);
+	int		 rc;
+
+	if (st == NULL)
+		return DB_ERROR;
+	sqlite3_bind_int64(st, 1, s->customer);
+	sqlite3_bind_int64(st, 2, s->sold_at);
+	sqlite3_bind_text(st, 3, c->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now);
+	rc = db_step(db, st);
+	return rc == SQLITE_DONE ? DB_OK : rc;
+}
+
+/*
  * Plan one sale (`refunded` in full, or not) for every enabled campaign.
  * stop_on = repeat_purchase follows purchase time, not arrival: the new
  * sale cancels what is still to be sent about the buyer's earlier sales
@@ -193,6 +214,14 @@ planner_sale(struct db *db, const struct config *cfg, const struct sale *s,
 
 		if (!c->enabled || (to = planner_recipient(c, s)) == 0)
 			continue;
+		if ((rc = planner_history(db, c, s, refunded, to, &later,
+		    &h)) != DB_OK)
+			return rc;
+		if ((state = planner_state(c, &h)) < 0)
+			continue;
+		if ((c->stop_on & STOP_ON_REPEAT_PURCHASE) &&
+		    (rc = planner_cancel_earlier(db, c, s, now)) != DB_OK)
+			return rc;
 		/* A reorder campaign writes only when the next order is foreseen. */
 		if (c->on == TRIGGER_REORDER && predicted < 0 &&
 		    (predicted = reorder_expect(db, s->customer, s->id,
@@ -200,21 +229,6 @@ planner_sale(struct db *db, const struct config *cfg, const struct sale *s,
 			return predicted;
 		if (c->on == TRIGGER_REORDER && predicted == 0)
 			continue;
-		if ((rc = planner_history(db, c, s, refunded, to, &later,
-		    &h)) != DB_OK)
-			return rc;
-		if ((state = planner_state(c, &h)) < 0)
-			continue;
-		if (c->stop_on & STOP_ON_REPEAT_PURCHASE) {
-			if ((st = db_prepare(db, sql_cancel_earlier)) == NULL)
-				return DB_ERROR;
-			sqlite3_bind_int64(st, 1, s->customer);
-			sqlite3_bind_int64(st, 2, s->sold_at);
-			sqlite3_bind_text(st, 3, c->name, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 4, now);
-			if ((rc = db_step(db, st)) != SQLITE_DONE)
-				return rc;
-		}
 		if ((st = db_prepare(db, sql_plan)) == NULL)
 			return DB_ERROR;
 		sqlite3_bind_text(st, 1, c->name, -1, SQLITE_STATIC);

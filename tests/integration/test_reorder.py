@@ -85,13 +85,22 @@ class Reorder(DaemonTest):
         self.assertEqual(self.reorder_messages("ana@example.com"),
                          [("A-2", "cancelled", now + 22 * DAY, now + 25 * DAY),
                           ("A-3", "scheduled", now + 27 * DAY, now + 30 * DAY)])
+        # Zoe buys something nobody predicts: no new reminder, but the
+        # one about her beans goes, since she has ordered again.
+        self.shop.sale("Z-2", "zoe@example.com", sku="RARE", at=at(now))
+        deadline = time.monotonic() + 20
+        while self.reorder_messages("zoe@example.com")[0][1] != "cancelled":
+            self.assertLess(time.monotonic(), deadline, self.daemon.text())
+            time.sleep(0.05)
+        self.assertEqual(self.reorder_messages("zoe@example.com"),
+                         [("Z-1", "cancelled", now + 15 * DAY, now + 18 * DAY)])
         stats = self.shop.json("stats", "--json")
         entry = [c for c in stats["campaigns"] if c["name"] == "reorder"][0]
         # B-x-0's predictions (day -5) met B-x-1 at day -5: error 0; Ana's
-        # was 25 days off.  The median of 21 zeros and one 25 is 0.
+        # was 25 days off, Zoe's 18.  The median of 21 zeros and those is 0.
         self.assertEqual((entry["predictions_checked"], entry["prediction_error_days"]),
-                         (22, 0.0))
-        self.assertIn("reorder predictions: 22 checked, median error 0.0 days",
+                         (23, 0.0))
+        self.assertIn("reorder predictions: 23 checked, median error 0.0 days",
                       self.shop.ok("stats"))
         self.assertEqual(self.daemon.stop(), 0)
 
