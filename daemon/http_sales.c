@@ -40,36 +40,44 @@ struct http_sales_outcome {
 
 /*
  * The transaction: the delivery looked up, the sale recorded, the
- * delivery remembered, all or nothing.  Returns DB_OK (commit), 1 (nothing
+ * delivery remembered, all or nothing, and the sale read back as stored
+ * into *stored (but for a conflict).  Returns DB_OK (commit), 1 (nothing
  * to write: a replay, or a conflict) or DB_*.
  */
 static int
 http_sales_write(struct db *db, const char *source, const char *delivery,
     const struct sale *sale, const char *platform_id, int64_t now,
-    struct http_sales_outcome *o)
+    struct http_sales_outcome *o, struct sale *stored)
 {
 	int64_t	customer;
-	int	rc;
+	int	rc, done = DB_OK;
 
 	if (delivery != NULL && (rc = store_delivery_find(db, source, delivery,
 	    &o->sale_id)) != 0) {
-		o->seen = rc == 1;
-		return rc;
+		if (rc < 0)
+			return rc;
+		o->seen = 1;
+		done = 1;
+	} else {
+		if ((rc = store_record_sale(db, sale, now, &o->store)) != DB_OK)
+			return rc;
+		if (o->store.outcome == STORE_CONFLICT)
+			return 1;
+		if ((rc = store_find_order(db, sale->order_id, &o->sale_id,
+		    &customer)) != 1)
+			return rc == 0 ? DB_ERROR : rc;
+		if (platform_id != NULL && *platform_id != '\0' &&
+		    (rc = store_platform_order_add(db, source, platform_id,
+		    o->sale_id)) != DB_OK)
+			return rc;
+		if (delivery != NULL && (rc = store_delivery_add(db, source,
+		    delivery, o->sale_id, now)) != DB_OK)
+			return rc;
 	}
-	if ((rc = store_record_sale(db, sale, now, &o->store)) != DB_OK)
-		return rc;
-	if (o->store.outcome == STORE_CONFLICT)
-		return 1;
-	if ((rc = store_find_order(db, sale->order_id, &o->sale_id,
-	    &customer)) != 1)
+	/* The sale as it will be, read before the answer is bound to it. */
+	if ((rc = store_read_sale(db, o->sale_id, stored)) != 1)
 		return rc == 0 ? DB_ERROR : rc;
-	if (platform_id != NULL && *platform_id != '\0' &&
-	    (rc = store_platform_order_add(db, source, platform_id,
-	    o->sale_id)) != DB_OK)
-		return rc;
-	if (delivery != NULL)
-		return store_delivery_add(db, source, delivery, o->sale_id, now);
-	return DB_OK;
+	return done;
 }
 
 /*
@@ -107,7 +115,7 @@ http_sales_record(struct http_request *r, struct http_response *res,
 		delivery = NULL;
 	if ((rc = http_batch_join(r)) == DB_OK)
 		rc = http_batch_leave(r, http_sales_write(db, name, delivery,
-		    sale, platform_id, r->now, &o));
+		    sale, platform_id, r->now, &o, &stored));
 	if (rc < 0) {
 		http_db_failed(res, rc);
 		return;
@@ -117,11 +125,6 @@ http_sales_record(struct http_request *r, struct http_response *res,
 		    "with a different %s", sale->order_id, o.store.conflict);
 		http_json_error(res, 409, "order recorded with other data", why,
 		    o.store.conflict);
-		return;
-	}
-	/* Inside the batch's transaction still: the sale as it will be. */
-	if ((rc = store_read_sale(db, o.sale_id, &stored)) != 1) {
-		http_db_failed(res, rc == 0 ? DB_ERROR : rc);
 		return;
 	}
 	body = json_object();
