@@ -1,9 +1,9 @@
 /* Write the report: one HTML page of charts and tables, for a browser or paper. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,25 +31,24 @@ cmd_report_write(int fd, const struct buf *page)
 
 /*
  * Write the page beside `path`, then rename it over `path`: whoever reads
- * it (a browser reloading, a web server publishing it) sees the old page
- * or the new one, never half of one.  The page gets the mode any new file
- * would, which mkstemp() does not give.  Returns an exit status.
+ * it (a browser reloading) sees the old page or the new one, never half
+ * of one, and after a crash it is one or the other (the folder is synced
+ * too).  The page names customers (the top referrers), so it is the
+ * owner's alone, 0600 as mkstemp() makes it, as the database is.
+ * Returns an exit status.
  */
 static int
 cmd_report_save(const char *path, const struct buf *page)
 {
-	char	*tmp = xasprintf("%s.XXXXXX", path);
-	mode_t	 mask = umask(0);
-	int	 fd, rc = EX_OK;
+	char	*tmp = xasprintf("%s.XXXXXX", path), *dir, *slash;
+	int	 fd, dfd, rc = EX_OK;
 
-	umask(mask);
 	if ((fd = mkstemp(tmp)) == -1) {
 		log_error("cannot create %s: %s", path, strerror(errno));
 		free(tmp);
 		return EX_CANTCREAT;
 	}
-	if (fchmod(fd, 0666 & ~mask) == -1 || cmd_report_write(fd, page) == -1 ||
-	    fsync(fd) == -1) {
+	if (cmd_report_write(fd, page) == -1 || fsync(fd) == -1) {
 		log_error("cannot write %s: %s", path, strerror(errno));
 		rc = EX_IOERR;
 	}
@@ -61,8 +60,19 @@ cmd_report_save(const char *path, const struct buf *page)
 		log_error("cannot create %s: %s", path, strerror(errno));
 		rc = EX_CANTCREAT;
 	}
-	if (rc != EX_OK)
+	if (rc != EX_OK) {
 		unlink(tmp);
+		free(tmp);
+		return rc;
+	}
+	dir = tmp;
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	if ((dfd = open(slash != NULL ? dir : ".", O_RDONLY | O_DIRECTORY)) !=
+	    -1) {
+		fsync(dfd);
+		close(dfd);
+	}
 	free(tmp);
 	return rc;
 }

@@ -90,10 +90,13 @@ report_int(const json_t *o, const char *key)
 	return json_integer_value(json_object_get(o, key));
 }
 
+/* A text member, "" when absent (jansson refuses text that is not UTF-8). */
 static const char *
 report_str(const json_t *o, const char *key)
 {
-	return json_string_value(json_object_get(o, key));
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? s : "";
 }
 
 /* Revenue as text, escaped: its currency codes come from the database. */

@@ -333,8 +333,9 @@ out:
 /*
  * Cohorts: the customers whose first purchase falls in a month of the
  * window.  A cohort's month k is the k-th after its own; a customer counts
- * there when they made a repeat purchase in it (before --until).  The
- * months run to the window's last, as in the series.
+ * there when they made a repeat purchase in it (before --until) that was
+ * not refunded in full, as the series counts orders.  The months run to
+ * the window's last, as in the series.
  */
 static const char sql_cohort_span[] =
     "SELECT series_period(min(sold_at) FILTER (WHERE NOT is_repeat), ?3),"
@@ -348,7 +349,8 @@ static const char sql_cohort_repeats[] =
     " count(DISTINCT s.customer_id)"
     " FROM sales f JOIN sales s ON s.customer_id = f.customer_id"
     " WHERE NOT f.is_repeat AND f.sold_at >= ?1 AND f.sold_at < ?2"
-    " AND s.is_repeat AND s.sold_at < ?2 GROUP BY 1, 2";
+    " AND s.is_repeat AND s.sold_at < ?2 AND " STORE_SALE_COUNTS("s")
+    " GROUP BY 1, 2";
 
 static int
 series_cohort_span(struct db *db, const struct stats_filter *f,
