@@ -47,8 +47,9 @@ struct daemon {
 	uv_timer_t	 plan_timer;	/* the next batch of a big import */
 	uv_timer_t	 change_timer;	/* a commit by another process settles */
 	int		 settle_tries;	/* looks left after the last write seen */
-	uv_timer_t	 watchdog;	/* housekeeping: only under systemd */
-	uv_timer_t	 tidy_timer;	/* daily: old records go */
+	uv_timer_t	 housekeeping;	/* systemd's watchdog, the daily tidy */
+	uint64_t	 watchdog_ms;	/* its period under systemd; 0: none */
+	uint64_t	 tidy_at;	/* loop ms of the last tidy */
 	uv_fs_event_t	 db_watch;	/* other processes' commits */
 	int		 watching;	/* db_watch is started */
 	uv_async_t	 sender_wake;	/* an answer, or room for a message */
@@ -619,7 +620,6 @@ daemon_stop(struct daemon *d, const char *why)
 	scheduler_stop(&d->scheduler);
 	uv_timer_stop(&d->plan_timer);
 	uv_timer_stop(&d->change_timer);
-	uv_timer_stop(&d->tidy_timer);
 	uv_fs_event_stop(&d->db_watch);
 	d->watching = 0;
 	if (busy == 0)
@@ -663,15 +663,19 @@ daemon_reorder_refresh(struct daemon *d)
 /*
  * Daily, and at start before the first plan: forget what is kept for a
  * while only, and what privacy.* says not to keep, and compute the
- * SKUs' reorder intervals anew.  A failure is logged and left for the
+ * SKUs' reorder intervals anew.  Erasing customers rewrites the file
+ * (privacy.c), which holds the loop a while on a big database: systemd's
+ * watchdog hears from us first.  A failure is logged and left for the
  * next day; nothing waits on it.
  */
 static void
-daemon_tidy(uv_timer_t *t)
+daemon_tidy(struct daemon *d)
 {
-	struct daemon	*d = t->data;
-	int		 count, rc;
+	int count, rc;
 
+	d->tidy_at = uv_now(&d->loop);
+	if (d->watchdog_ms > 0)
+		sd_notify(0, "WATCHDOG=1");
 	if ((rc = store_delivery_prune(d->db, daemon_now() -
 	    STORE_DELIVERY_KEEP, &count)) != DB_OK)
 		log_warnx("forgetting old webhook deliveries failed; trying "
@@ -683,11 +687,20 @@ daemon_tidy(uv_timer_t *t)
 	daemon_reorder_refresh(d);
 }
 
+/*
+ * The one periodic timer: at half systemd's watchdog interval when it
+ * watches us, else daily.  Each tick tells the watchdog we live, and
+ * tidies when a day has passed since the last tidy.
+ */
 static void
-daemon_watchdog(uv_timer_t *t)
+daemon_housekeeping(uv_timer_t *t)
 {
-	(void)t;
-	sd_notify(0, "WATCHDOG=1");
+	struct daemon *d = t->data;
+
+	if (d->watchdog_ms > 0)
+		sd_notify(0, "WATCHDOG=1");
+	if (uv_now(&d->loop) - d->tidy_at >= DAEMON_TIDY_MS)
+		daemon_tidy(d);
 }
 
 /* Watch the database's folder: the WAL file changes with every commit. */
@@ -724,15 +737,14 @@ daemon_start(struct daemon *d)
 	scheduler_init(&d->scheduler, &d->loop, daemon_due, d, d->cfg->smtp.rate);
 	uv_timer_init(&d->loop, &d->plan_timer);
 	uv_timer_init(&d->loop, &d->change_timer);
-	uv_timer_init(&d->loop, &d->watchdog);
-	uv_timer_init(&d->loop, &d->tidy_timer);
+	uv_timer_init(&d->loop, &d->housekeeping);
 	uv_fs_event_init(&d->loop, &d->db_watch);
 	uv_async_init(&d->loop, &d->sender_wake, daemon_sender_wake);
 	uv_signal_init(&d->loop, &d->sigterm);
 	uv_signal_init(&d->loop, &d->sigint);
 	uv_signal_init(&d->loop, &d->sighup);
 	d->plan_timer.data = d->change_timer.data = d;
-	d->watchdog.data = d->tidy_timer.data = d;
+	d->housekeeping.data = d;
 	d->db_watch.data = d->sigterm.data = d->sigint.data = d->sighup.data = d;
 	d->sender_wake.data = d;
 	uv_signal_start(&d->sigterm, daemon_signal, SIGTERM);
@@ -750,8 +762,7 @@ daemon_start(struct daemon *d)
 		return -1;
 	d->data_version = daemon_data_version(d);
 	if (sd_watchdog_enabled(0, &usec) > 0)
-		uv_timer_start(&d->watchdog, daemon_watchdog, usec / 2000,
-		    usec / 2000);
+		d->watchdog_ms = usec / 2000;
 	d->notify = getenv("NOTIFY_SOCKET") != NULL;
 	d->rng = delivery_seed();
 	d->front.db = d->db;
@@ -767,9 +778,10 @@ daemon_start(struct daemon *d)
 	    PACKAGE_VERSION, d->cfg->ncampaigns, d->nworkers,
 	    d->nworkers == 1 ? "" : "s", d->cfg->smtp.url);
 	sd_notify(0, "READY=1");
-	uv_timer_start(&d->tidy_timer, daemon_tidy, DAEMON_TIDY_MS,
+	daemon_tidy(d);		/* before the first plan: reorder */
+	uv_timer_start(&d->housekeeping, daemon_housekeeping, d->watchdog_ms ?
+	    d->watchdog_ms : DAEMON_TIDY_MS, d->watchdog_ms ? d->watchdog_ms :
 	    DAEMON_TIDY_MS);
-	daemon_tidy(&d->tidy_timer);	/* before the first plan: reorder */
 	daemon_plan(d);
 	return 0;
 }

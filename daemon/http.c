@@ -285,8 +285,8 @@ http_sales_metrics(const struct http *h, struct buf *b)
 		buf_printf(b, "aftersale_sales_recorded_total{source=\"%s\"} "
 		    "%ld\n", config_source_names[i], h->sales[i]);
 	buf_printf(b, "# HELP aftersale_http_commits_total Durable commits "
-	    "(an fsync each) of the front door's sales since start; sales "
-	    "answered together share one.\n"
+	    "(an fsync each) of the front door's sales and refunds since "
+	    "start; those answered together share one.\n"
 	    "# TYPE aftersale_http_commits_total counter\n"
 	    "aftersale_http_commits_total %ld\n", h->batch.commits);
 }

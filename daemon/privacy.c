@@ -21,7 +21,7 @@ static const char sql_customer[] =
     " s.order_id, s.referral_code, r.created_at"
     " FROM customers c LEFT JOIN referrals r ON r.referred_id = c.id"
     " LEFT JOIN sales s ON s.id = r.sale_id"
-    " WHERE lower(c.email) = lower(?1)";
+    " WHERE c.id = ?1";
 
 /*
  * The customer row, with the referral their first sale carried.  Who
@@ -207,16 +207,17 @@ privacy_export(struct db *db, const char *email, int64_t now, json_t **out)
 
 	if ((rc = db_begin_read(db)) != DB_OK)
 		return rc;
+	if ((rc = store_find_customer(db, email, NULL, &id)) != 1)
+		goto out;
 	if ((st = db_prepare(db, sql_customer)) == NULL) {
 		rc = DB_ERROR;
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 1, id);
 	if ((rc = db_step(db, st)) != SQLITE_ROW) {
 		rc = rc == SQLITE_DONE ? 0 : rc;
 		goto out;
 	}
-	id = sqlite3_column_int64(st, 0);
 	timestamp_format(now, when);
 	x = json_pack("{s:s, s:o}", "exported_at", when,
 	    "customer", privacy_customer(st));
