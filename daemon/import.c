@@ -382,15 +382,25 @@ import_shopify_after(struct import_csv *c)
 static int
 import_shopify_done(struct import_csv *c)
 {
-	enum import_order	state = c->state;
-	int			rc;
+	struct import		*im = c->im, counted = *c->im;
+	enum import_order	 state = c->state;
+	int			 rc;
 
 	c->state = ORDER_NONE;
 	if (state != ORDER_GOOD)
 		return IMPORT_OK;
-	if ((rc = import_store(c->im, &c->sale, 1, c->name,
-	    c->sale_line)) == IMPORT_OK)
+	/* A refund that does not fit takes its order back with it. */
+	if ((rc = db_savepoint(im->db)) != DB_OK)
+		return rc;
+	if ((rc = import_store(im, &c->sale, 1, c->name, c->sale_line)) ==
+	    IMPORT_OK)
 		rc = import_shopify_after(c);
+	if ((rc = db_savepoint_end(im->db, rc)) == IMPORT_BAD) {
+		im->stored = counted.stored;
+		im->new_customers = counted.new_customers;
+		im->repeats = counted.repeats;
+		im->duplicates = counted.duplicates;
+	}
 	return rc == IMPORT_BAD ? IMPORT_OK : rc;
 }
 

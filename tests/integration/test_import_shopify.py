@@ -283,6 +283,19 @@ class RefundedExports(ShopTest):
         self.assertIn('orders.csv:%d: order "#2003": a refund of 45.00 EUR is more than the '
                       '40.00 EUR left to refund' % lines[0], p.stderr)
         self.assertEqual(self.shop.scalar("SELECT count(*) FROM refunds"), 0)
+        # --skip-invalid stores the good orders only: the bad row's sale
+        # goes with its refund, and the counts say so.
+        text, lines = export(
+            order("#2003", "io@example.com", "partially_refunded", "40.00",
+                  [(1, "Tasse", "40.00", "CUP-1")], paid_at="2026-03-02 10:00:00 +0100",
+                  refunded="45.00"),
+            order("#2004", "al@example.com", "paid", "12.00",
+                  [(1, "Tee", "12.00", "TEA-1")], paid_at="2026-03-03 10:00:00 +0100"))
+        p = self.shop.run("sale", "import", "--format", "shopify", "--skip-invalid",
+                          self.shop.write("orders.csv", text))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("1 sale stored", p.stdout)
+        self.assertEqual(self.shop.query("SELECT order_id FROM sales"), [("#2004",)])
 
 
 class BadExports(ShopTest):
