@@ -62,6 +62,8 @@ int	cli_window(const struct cmd *cmd, const char *since, const char *until,
 int	cli_by(const struct cmd *cmd, const char *text, enum series_by *by);
 
 int	cmd_check_config(struct cli *, const struct cmd *, int, char **);
+int	cmd_coupon_import(struct cli *, const struct cmd *, int, char **);
+int	cmd_coupon_list(struct cli *, const struct cmd *, int, char **);
 int	cmd_migrate(struct cli *, const struct cmd *, int, char **);
 int	cmd_customer(struct cli *, const struct cmd *, int, char **);
 int	cmd_customer_erase(struct cli *, const struct cmd *, int, char **);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "coupon.h"
 #include "duration.h"
 #include "email.h"
 #include "money.h"
@@ -778,6 +779,7 @@ static const struct cfg_key campaign_keys[] = {
 	{ "expire_after", cfg_duration, COFF(expire_after), "0s", 0, 0, 365 * DAY, NULL },
 	{ "stop_on", cfg_flags, COFF(stop_on), NULL, 0, 0, 8, stop_on_choices },
 	{ "on_refund", cfg_enum, COFF(on_refund), "cancel", 0, 0, 0, on_refund_choices },
+	{ "coupon", cfg_string, COFF(coupon), "", 0, 0, 0, NULL },
 	{ "enabled", cfg_bool, COFF(enabled), "true", 0, 0, 0, NULL },
 	CFG_END
 };
@@ -899,10 +901,23 @@ config_name_ok(const char *s)
 	return strlen(s) <= 64 && config_word_ok(s, "-_");
 }
 
+/*
+ * A campaign's templates, which may use {{coupon.*}} when it names a
+ * pool.  Whether the pool has codes is the database's to say: the daemon
+ * says so at start, and check-config when it can read the database.
+ */
 static void
 config_templates(struct cfg_ctx *ctx, struct config *cfg, struct campaign *c)
 {
-	char	*path;
+	unsigned	 vars = TEMPLATE_VARS_MESSAGE;
+	char		*path;
+
+	if (*c->coupon != '\0' && !coupon_pool_ok(c->coupon))
+		cfg_error(ctx, c->line, "coupon \"%.64s\" must be a pool's name "
+		    "(letters, digits, '-', '_', at most %d)", c->coupon,
+		    COUPON_POOL_MAX);
+	else if (*c->coupon != '\0')
+		vars |= TEMPLATE_VARS_COUPON;
 
 	if (!config_name_ok(c->template_name)) {
 		cfg_error(ctx, c->line, "template \"%s\" must be a plain name "
@@ -915,12 +930,12 @@ config_templates(struct cfg_ctx *ctx, struct config *cfg, struct campaign *c)
 		cfg_error(ctx, c->line, "template \"%s\" not found: %s does not "
 		    "exist", c->template_name, path);
 	else
-		template_load(path, 1, &ctx->errors, &c->text);
+		template_load(path, 1, vars, &ctx->errors, &c->text);
 	free(path);
 
 	path = xasprintf("%s/%s.html", cfg->templates_path, c->template_name);
 	if (access(path, F_OK) == 0)
-		template_load(path, 0, &ctx->errors, &c->html);
+		template_load(path, 0, vars, &ctx->errors, &c->html);
 	free(path);
 }
 

@@ -98,6 +98,8 @@ struct campaign {
 	int64_t		 expire_after;	/* 0: never */
 	unsigned	 stop_on;	/* STOP_ON_* */
 	int		 on_refund;	/* enum on_refund */
+	const char	*coupon;	/* the pool its messages take a code
+					   from; "" for none */
 	int		 enabled;
 	int		 line;
 	struct template	*text;		/* NAME.txt */

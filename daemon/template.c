@@ -30,6 +30,8 @@ const char *const template_var_names[VAR_COUNT] = {
 	[VAR_SHOP_NAME] = "shop.name",
 	[VAR_SHOP_URL] = "shop.url",
 	[VAR_CAMPAIGN_NAME] = "campaign.name",
+	[VAR_COUPON_CODE] = "coupon.code",
+	[VAR_COUPON_EXPIRES] = "coupon.expires",
 };
 
 static void
@@ -75,7 +77,11 @@ template_unknown(const char *name, size_t len, unsigned allowed,
 		if (allowed & VAR_BIT(v))
 			candidates[n++] = template_var_names[v];
 	hint = text_closest(word, candidates, n);
-	if (template_lookup(name, len) >= 0)
+	if (template_lookup(name, len) >= 0 &&
+	    (VAR_BIT(template_lookup(name, len)) & TEMPLATE_VARS_COUPON))
+		log_at(errors, file, line, "variable {{%s}} needs a coupon: "
+		    "the campaign must name a pool (coupon = \"NAME\";)", word);
+	else if (template_lookup(name, len) >= 0)
 		log_at(errors, file, line, "variable {{%s}} cannot be used here",
 		    word);
 	else if (hint != NULL)
@@ -197,8 +203,8 @@ template_strip_cr(char *s)
  * them.
  */
 static int
-template_parse_headers(struct template *t, char **body, const char *path,
-    int *errors)
+template_parse_headers(struct template *t, char **body, unsigned allowed,
+    const char *path, int *errors)
 {
 	char	*line = t->source, *nl;
 	int	 lineno = 1;
@@ -239,8 +245,8 @@ template_parse_headers(struct template *t, char **body, const char *path,
 			if (len == 0)
 				log_at(errors, path, lineno, "the Subject is empty");
 			else
-				template_parse_text(value, len,
-				    TEMPLATE_VARS_MESSAGE, path, lineno, errors,
+				template_parse_text(value, len, allowed, path,
+				    lineno, errors,
 				    &t->subject);
 		}
 		line = nl + 1;
@@ -250,13 +256,13 @@ template_parse_headers(struct template *t, char **body, const char *path,
 }
 
 /*
- * Load NAME.txt (require_subject) or NAME.html (no headers, body only).
- * Returns 0 and a template the caller frees with template_free(), or -1
+ * Load NAME.txt (require_subject) or NAME.html (no headers, body only),
+ * which may use the variables whose VAR_BITs are in `allowed`.  Returns 0 and a template the caller frees with template_free(), or -1
  * with every problem reported.
  */
 int
-template_load(const char *path, int require_subject, int *errors,
-    struct template **out)
+template_load(const char *path, int require_subject, unsigned allowed,
+    int *errors, struct template **out)
 {
 	struct template	*t;
 	char		*body;
@@ -272,13 +278,14 @@ template_load(const char *path, int require_subject, int *errors,
 	template_strip_cr(t->source);
 	body = t->source;
 	if (require_subject) {
-		body_line = template_parse_headers(t, &body, path, errors);
+		body_line = template_parse_headers(t, &body, allowed, path,
+		    errors);
 		if (body_line < 0)
 			goto fail;
 		if (t->subject.count == 0 && *errors == before)
 			log_at(errors, path, 1, "no Subject header");
 	}
-	template_parse_text(body, strlen(body), TEMPLATE_VARS_MESSAGE, path,
+	template_parse_text(body, strlen(body), allowed, path,
 	    body_line, errors, &t->body);
 	if (*errors > before)
 		goto fail;

@@ -23,12 +23,18 @@ enum template_var {
 	VAR_SHOP_NAME,
 	VAR_SHOP_URL,
 	VAR_CAMPAIGN_NAME,
+	VAR_COUPON_CODE,
+	VAR_COUPON_EXPIRES,
 	VAR_COUNT
 };
 
 #define VAR_BIT(v)		(1u << (v))
-/* What a message template may use: everything but the raw token. */
-#define TEMPLATE_VARS_MESSAGE	((VAR_BIT(VAR_COUNT) - 1) & ~VAR_BIT(VAR_UNSUBSCRIBE_TOKEN))
+/* What a coupon gives the templates of a campaign that names a pool. */
+#define TEMPLATE_VARS_COUPON	(VAR_BIT(VAR_COUPON_CODE) | VAR_BIT(VAR_COUPON_EXPIRES))
+/* What a message template may use: everything but the raw token, and the
+ * coupon's where its campaign names a pool. */
+#define TEMPLATE_VARS_MESSAGE	((VAR_BIT(VAR_COUNT) - 1) & \
+	~(VAR_BIT(VAR_UNSUBSCRIBE_TOKEN) | TEMPLATE_VARS_COUPON))
 
 struct template_piece {
 	const char		*text;		/* literal text, or the fallback */
@@ -52,7 +58,8 @@ extern const char *const template_var_names[VAR_COUNT];
 
 int	template_parse_text(const char *text, size_t len, unsigned allowed,
 	    const char *file, int line, int *errors, struct template_text *out);
-int	template_load(const char *path, int require_subject, int *errors,
+int	template_load(const char *path, int require_subject, unsigned allowed,
+	    int *errors,
 	    struct template **out);
 void	template_text_free(struct template_text *t);
 void	template_free(struct template *t);

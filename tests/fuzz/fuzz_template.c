@@ -88,8 +88,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * Inputs with an odd first byte are NAME.txt (headers, then the
 	 * body: 'S' of "Subject" is odd), the others NAME.html ('<' is even).
 	 */
-	if (template_load(fuzz_path, size > 0 && (data[0] & 1), &errors,
-	    &t) == -1) {
+	if (template_load(fuzz_path, size > 0 && (data[0] & 1),
+	    TEMPLATE_VARS_MESSAGE | TEMPLATE_VARS_COUPON, &errors, &t) == -1) {
 		FUZZ_CHECK(errors > 0);
 		return 0;
 	}

@@ -92,7 +92,8 @@ test_load(void **state)
 	(void)state;
 	snprintf(path, sizeof(path), "%s/ok.txt", dir);
 	unit_write(path, "Subject: Thanks, {{customer.first_name|friend}}\r\n\r\nBody {{sale.order_id}}\r\n");
-	assert_int_equal(template_load(path, 1, &errors, &t), 0);
+	assert_int_equal(template_load(path, 1, TEMPLATE_VARS_MESSAGE, &errors,
+	    &t), 0);
 	values[VAR_SALE_ORDER_ID] = "A-1";
 	out = template_render(&t->subject, values, 0);
 	assert_string_equal(out, "Thanks, friend");
@@ -105,7 +106,8 @@ test_load(void **state)
 	snprintf(path, sizeof(path), "%s/bad.txt", dir);
 	unit_write(path, "Subject: x\nBcc: evil@example.com\n\n{{sale.amout}}\n");
 	unit_capture_begin();
-	assert_int_equal(template_load(path, 1, &errors, &t), -1);
+	assert_int_equal(template_load(path, 1, TEMPLATE_VARS_MESSAGE, &errors,
+	    &t), -1);
 	err = unit_capture_end();
 	assert_non_null(strstr(err, "bad.txt:2: unknown header \"Bcc\""));
 	assert_non_null(strstr(err, "bad.txt:4: unknown variable {{sale.amout}} "
@@ -115,7 +117,8 @@ test_load(void **state)
 	snprintf(path, sizeof(path), "%s/nosubject.txt", dir);
 	unit_write(path, "Hello there\n");
 	unit_capture_begin();
-	assert_int_equal(template_load(path, 1, &errors, &t), -1);
+	assert_int_equal(template_load(path, 1, TEMPLATE_VARS_MESSAGE, &errors,
+	    &t), -1);
 	err = unit_capture_end();
 	assert_non_null(strstr(err, "nosubject.txt:1: expected a header line"));
 	free(err);
