@@ -56,6 +56,13 @@ cmd_preview(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 	}
 	if ((rc = store_message_facts(cli->db, recipient, sale, &facts)) != DB_OK)
 		return rc == STORE_MISSING ? EX_DATAERR : cli_status(rc);
+	/* A preview issues no code: which one a message gets is its claim's. */
+	if (*campaign->coupon != '\0') {
+		snprintf(facts.coupon.code, sizeof(facts.coupon.code), "XXXXXXXX");
+		log_warnx("note: the X's stand for the code from coupon pool "
+		    "\"%s\" that the message gets when it is built",
+		    campaign->coupon);
+	}
 	/* Signed as `run` would sign it, when the key is there to read. */
 	if (config_dkim(cli->cfg, 0) == -1)
 		return EX_CONFIG;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "coupon.h"
 #include "daemon.h"
 #include "db.h"
 #include "instance.h"
@@ -64,6 +65,8 @@ struct daemon {
 	int		 failed;	/* fatal database trouble: exit non-zero */
 	int		 notify;	/* run by systemd: NOTIFY_SOCKET is set */
 	uint64_t	 status_at;	/* ms, when STATUS= was last sent */
+
+	struct coupon_alarms coupons;	/* what was said of each pool */
 
 	struct http_env	 front;		/* what the HTTP front door sees */
 	struct http	*http;		/* NULL: no http block */
@@ -270,14 +273,41 @@ daemon_follow(struct daemon *d)
 }
 
 /*
+ * Take a code from a campaign's pool for a message being built.  With
+ * none free the message waits a retry interval, deferred with the
+ * reason, and the pool's warning is logged (once, not per message).
+ * DB_OK, 1 (it waits) or DB_*.
+ */
+static int
+daemon_coupon(struct daemon *d, struct coupon_batch *b,
+    const struct campaign *c, int64_t id, int64_t now, struct coupon *out)
+{
+	char	why[256];
+	int	rc;
+
+	if ((rc = coupon_take(d->db, b, c->coupon, now, out)) != 0)
+		return rc == 1 ? DB_OK : rc;
+	if ((rc = coupon_watch(d->db, &d->coupons, c->coupon, now)) != DB_OK)
+		return rc;
+	snprintf(why, sizeof(why), "coupon pool \"%s\" is empty: the message "
+	    "waits for a code (aftersale coupon import --pool %s FILE)",
+	    c->coupon, c->coupon);
+	if ((rc = queue_wait(d->db, id, now + d->cfg->delivery.retry.v[0],
+	    why)) != DB_OK)
+		return rc;
+	return 1;
+}
+
+/*
  * Build the due messages that have no bytes yet, outside any write
  * transaction: rendering templates then holds no lock that another process
- * (a sale being recorded) waits on.  queue_claim() stores the bytes.
- * DB_OK or DB_*; built[0 .. *n) are the caller's to free either way.
+ * (a sale being recorded) waits on.  queue_claim() stores the bytes, and
+ * issues the coupon codes taken for them (noted in `coupons`).  DB_OK or
+ * DB_*; built[0 .. *n) are the caller's to free either way.
  */
 static int
 daemon_build(struct daemon *d, int64_t now, int max, struct outgoing *built,
-    int *n)
+    int *n, struct coupon_batch *coupons)
 {
 	struct queue_unbuilt	todo[SENDER_MAX];
 	int			ntodo, rc;
@@ -298,8 +328,16 @@ daemon_build(struct daemon *d, int64_t now, int max, struct outgoing *built,
 		if ((rc = store_message_facts(d->db, todo[i].customer,
 		    todo[i].sale, &facts)) < 0)
 			return rc;
+		if (rc == DB_OK && *c->coupon != '\0' &&
+		    (rc = daemon_coupon(d, coupons, c, todo[i].id, now,
+		    &facts.coupon)) != DB_OK) {
+			if (rc < 0)
+				return rc;
+			continue;	/* no code free: it waits */
+		}
 		if (rc == DB_OK && message_build(d->cfg, c, &facts, now,
 		    &o->text) == 0) {
+			o->coupon = facts.coupon.id;
 			(*n)++;
 			continue;
 		}
@@ -312,6 +350,37 @@ daemon_build(struct daemon *d, int64_t now, int max, struct outgoing *built,
 			return rc;
 	}
 	return DB_OK;
+}
+
+/*
+ * At start and after a reload: the pools the campaigns name that are
+ * empty or running low are said now, not at their first message.  The
+ * database holds the pools, so the configuration could not say.
+ */
+static void
+daemon_coupons_check(struct daemon *d)
+{
+	for (size_t i = 0; i < d->cfg->ncampaigns; i++) {
+		const struct campaign *c = &d->cfg->campaigns[i];
+
+		if (c->enabled && *c->coupon != '\0' && coupon_watch(d->db,
+		    &d->coupons, c->coupon, daemon_now()) != DB_OK)
+			return;
+	}
+}
+
+/*
+ * Say how the pools that gave codes stand, once the codes are issued: a
+ * pool running low is logged once.  A failure to look is only logged.
+ */
+static void
+daemon_coupons_watch(struct daemon *d, const struct coupon_batch *b,
+    int64_t now)
+{
+	for (int i = 0; i < b->n; i++)
+		if (coupon_watch(d->db, &d->coupons, b->pools[i].pool, now) !=
+		    DB_OK)
+			return;
 }
 
 /*
@@ -328,6 +397,7 @@ daemon_pump(struct daemon *d)
 	struct sender_result	*done[SENDER_MAX];
 	struct daemon_turn	 turn;
 	struct outgoing		 batch[SENDER_MAX], built[SENDER_MAX];
+	struct coupon_batch	 coupons = { .n = 0 };
 	uint64_t		 wait_ms = 0;
 	int64_t			 now = daemon_now();
 	int			 n = 0, nbuilt = 0, ndone, want, rc = DB_OK;
@@ -352,7 +422,7 @@ daemon_pump(struct daemon *d)
 	}
 	want = daemon_wanted(d, &wait_ms);
 	if (want > 0 && (rc = daemon_build(d, now, want, built,
-	    &nbuilt)) == DB_OK && (rc = db_begin(d->db)) == DB_OK) {
+	    &nbuilt, &coupons)) == DB_OK && (rc = db_begin(d->db)) == DB_OK) {
 		rc = queue_claim(d->db, d->cfg, now, built, nbuilt, batch, want,
 		    &n);
 		if ((rc = db_end(d->db, rc)) != DB_OK) {
@@ -368,6 +438,7 @@ daemon_pump(struct daemon *d)
 		return;
 	}
 	d->full_ms = 0;
+	daemon_coupons_watch(d, &coupons, now);
 	scheduler_spent(&d->scheduler, d->cfg->smtp.rate, n);
 	for (int i = 0; i < n; i++)
 		sender_give(d->sender, &batch[i]);
@@ -601,6 +672,7 @@ daemon_reload(struct daemon *d)
 	log_info("reloaded %s: %zu campaigns", d->config_path, cfg->ncampaigns);
 	sd_notify(0, "READY=1");
 	daemon_reorder_refresh(d);
+	daemon_coupons_check(d);
 	daemon_plan(d);
 }
 
@@ -782,6 +854,7 @@ daemon_start(struct daemon *d)
 	uv_timer_start(&d->housekeeping, daemon_housekeeping, d->watchdog_ms ?
 	    d->watchdog_ms : DAEMON_TIDY_MS, d->watchdog_ms ? d->watchdog_ms :
 	    DAEMON_TIDY_MS);
+	daemon_coupons_check(d);
 	daemon_plan(d);
 	return 0;
 }
@@ -850,6 +923,7 @@ out:
 	sender_free(d.sender);
 	db_close(d.db);
 	config_free(d.cfg);
+	coupon_alarms_free(&d.coupons);
 	curl_global_cleanup();
 	if (lock != -1)
 		close(lock);

@@ -468,6 +468,7 @@ struct message_values {
 	char		 first_name[256];
 	char		 amount[MONEY_TEXT_LEN];
 	char		 date[16];
+	char		 expires[16];
 };
 
 /*
@@ -515,6 +516,13 @@ message_values(const struct config *cfg, const struct campaign *c,
 	mv->v[VAR_SHOP_NAME] = cfg->shop.name;
 	mv->v[VAR_SHOP_URL] = cfg->shop.url;
 	mv->v[VAR_CAMPAIGN_NAME] = c->name;
+	mv->v[VAR_COUPON_CODE] = f->coupon.code;
+	/* A code that never expires leaves the template's fallback. */
+	mv->expires[0] = '\0';
+	t = (time_t)f->coupon.expires_at;
+	if (f->coupon.expires_at != 0 && localtime_r(&t, &tm) != NULL)
+		strftime(mv->expires, sizeof(mv->expires), "%Y-%m-%d", &tm);
+	mv->v[VAR_COUPON_EXPIRES] = mv->expires;
 }
 
 /*

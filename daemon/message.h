@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "coupon.h"
 #include "email.h"
 #include "sale.h"
 #include "template.h"
@@ -21,6 +22,7 @@ struct message_facts {
 	char		name[256];
 	char		referral_code[REFERRAL_CODE_LEN + 1];
 	char		unsubscribe_token[UNSUBSCRIBE_TOKEN_LEN + 1];
+	struct coupon	coupon;		/* its campaign's pool's; id 0: none */
 };
 
 /*
@@ -35,6 +37,8 @@ struct outgoing {
 	char	rcpt[EMAIL_MAX + 1];
 	int	attempts;	/* this one included */
 	int64_t	first_due;	/* when it was first due: give_up_after */
+	int64_t	coupon;		/* the code its new bytes carry, issued when
+				   they are stored; 0 for none */
 	struct buf text;	/* RFC 5322, CRLF; owned, freed by queue_free */
 };
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coupon.h"
 #include "delivery.h"
 #include "log.h"
 #include "planner.h"
@@ -43,11 +44,16 @@ static const char sql_release[] =
  * A claimed message that never reached the relay goes back as it was,
  * inside the caller's write transaction: the daemon is stopping or
  * reloading.  Never tried, it is as if never claimed: its bytes go too, so
- * a reload's templates apply to it.
+ * a reload's templates apply to it, and with them its coupon's code,
+ * which nobody has seen.
  */
 int
 queue_release(struct db *db, const struct outgoing *o, int64_t now)
 {
+	int rc;
+
+	if (o->attempts == 1 && (rc = coupon_return(db, o->id)) != DB_OK)
+		return rc;
 	return db_write(db, sql_release, o->id, now, NULL);
 }
 
@@ -169,6 +175,25 @@ queue_load_body(struct db *db, int64_t id, struct buf *text)
 	return DB_OK;
 }
 
+static const char sql_wait[] =
+    "UPDATE messages SET state = 'deferred', due_at = ?2, last_error = ?3"
+    " WHERE id = ?1 AND state IN " QUEUE_OPEN;
+
+/*
+ * A message that cannot be built yet (its coupon pool is empty) waits
+ * until `until`, deferred with the reason, in a transaction of its own
+ * outside any claim.  Not an attempt: nothing reached the relay.
+ */
+int
+queue_wait(struct db *db, int64_t id, int64_t until, const char *why)
+{
+	int rc;
+
+	if ((rc = db_begin(db)) != DB_OK)
+		return rc;
+	return db_end(db, db_write(db, sql_wait, id, until, why));
+}
+
 static const char sql_unbuildable[] =
     "UPDATE messages SET state = 'failed', updated_at = ?2, last_error = ?3"
     " WHERE id = ?1 AND state IN " QUEUE_OPEN;
@@ -192,8 +217,10 @@ queue_unbuildable(struct db *db, int64_t id, int64_t now)
 
 /*
  * Claim one message: its stored bytes if it has them, else the ones built
- * for it, which are stored with the claim.  1 when it has neither (it
- * became due after the caller built): it waits for the next turn.
+ * for it, which are stored with the claim, and the coupon code they carry
+ * issued to it in the same transaction.  1 when it has neither (it became
+ * due after the caller built), or its code is no longer free: it waits
+ * for the next turn, to be built again.
  */
 static int
 queue_prepare(struct db *db, const struct queue_due *d,
@@ -208,6 +235,9 @@ queue_prepare(struct db *db, const struct queue_due *d,
 			b = &built[i];
 	if (!d->built && b == NULL)
 		return 1;
+	if (b != NULL && b->coupon != 0 &&
+	    (rc = coupon_issue(db, b->coupon, d->id, now)) != DB_OK)
+		return rc;
 	memset(o, 0, sizeof(*o));
 	o->id = d->id;
 	o->customer = d->customer;

@@ -56,6 +56,7 @@ struct delivery_verdict;
 int	queue_result(struct db *db, const struct outgoing *o,
 	    const struct delivery_verdict *v, int64_t min_gap, int64_t now);
 int	queue_unbuildable(struct db *db, int64_t id, int64_t now);
+int	queue_wait(struct db *db, int64_t id, int64_t until, const char *why);
 int	queue_release(struct db *db, const struct outgoing *o, int64_t now);
 int	queue_reconfigure(struct db *db, const struct config *old,
 	    const struct config *cfg, int64_t now);
