@@ -1,4 +1,4 @@
-/* The numbers: sales, messages, campaigns and referrals, as JSON. */
+/* The numbers: sales, messages, campaigns, referrals and coupons, as JSON. */
 
 #include <math.h>
 #include <string.h>
@@ -375,6 +375,40 @@ stats_referrals(struct db *db, const struct stats_filter *f, json_t *root)
 }
 
 /*
+ * Each pool's codes issued in the window (to the campaign's messages,
+ * with --campaign) and those of them redeemed by a sale in the window.
+ */
+static const char sql_coupons[] =
+    "SELECT k.pool, count(*) FILTER (WHERE k.issued_at >= ?1"
+    "   AND k.issued_at < ?2),"
+    " count(*) FILTER (WHERE s.sold_at >= ?1 AND s.sold_at < ?2)"
+    " FROM coupons k JOIN messages m ON m.id = k.message_id"
+    " LEFT JOIN sales s ON s.id = k.sale_id"
+    " WHERE ?3 IS NULL OR m.campaign = ?3"
+    " GROUP BY k.pool ORDER BY k.pool";
+
+static int
+stats_coupons(struct db *db, const struct stats_filter *f, json_t *root)
+{
+	sqlite3_stmt	*st = db_prepare(db, sql_coupons);
+	json_t		*coupons = json_array();
+	int		 rc;
+
+	json_object_set_new(root, "coupons", coupons);
+	if (st == NULL)
+		return DB_ERROR;
+	stats_bind_window(st, f);
+	if (f->campaign != NULL)
+		sqlite3_bind_text(st, 3, f->campaign, -1, SQLITE_STATIC);
+	while ((rc = db_step(db, st)) == SQLITE_ROW)
+		json_array_append_new(coupons, json_pack("{s:s, s:I, s:I}",
+		    "pool", (const char *)sqlite3_column_text(st, 0),
+		    "issued", (json_int_t)sqlite3_column_int64(st, 1),
+		    "redeemed", (json_int_t)sqlite3_column_int64(st, 2)));
+	return rc == SQLITE_DONE ? DB_OK : rc;
+}
+
+/*
  * Gather every number in DESIGN's shape.  The reads share one snapshot
  * (a read transaction), so the sections agree with each other.
  */
@@ -398,8 +432,9 @@ stats_collect(struct db *db, const struct config *cfg,
 	if ((rc = stats_sales(db, f, root)) == DB_OK &&
 	    (rc = stats_messages(db, cfg, f, root)) == DB_OK &&
 	    (rc = stats_conversions(db, cfg, f, root)) == DB_OK &&
-	    (rc = stats_reorder(db, cfg, f, root)) == DB_OK)
-		rc = stats_referrals(db, f, root);
+	    (rc = stats_reorder(db, cfg, f, root)) == DB_OK &&
+	    (rc = stats_referrals(db, f, root)) == DB_OK)
+		rc = stats_coupons(db, f, root);
 	if ((rc = db_end(db, rc)) != DB_OK) {
 		json_decref(root);
 		return rc;
@@ -499,4 +534,14 @@ stats_print(const json_t *stats, FILE *out)
 		stats_print_revenue(json_object_get(c, "revenue"), out);
 		fputc('\n', out);
 	}
+
+	if (json_array_size(json_object_get(stats, "coupons")) == 0)
+		return;
+	fprintf(out, "\nCoupons\n  %-24s %8s %8s\n", "pool", "issued",
+	    "redeemed");
+	json_array_foreach(json_object_get(stats, "coupons"), i, c)
+		fprintf(out, "  %-24s %8lld %8lld\n",
+		    json_string_value(json_object_get(c, "pool")),
+		    (long long)stats_int(c, "issued"),
+		    (long long)stats_int(c, "redeemed"));
 }

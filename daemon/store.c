@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "coupon.h"
 #include "log.h"
 #include "money.h"
 #include "queue.h"
@@ -381,6 +382,11 @@ store_record_sale(struct db *db, const struct sale *sale, int64_t now,
 	if (c.nameless && *sale->name != '\0' &&
 	    (rc = db_write(db, sql_customer_name, c.id, 0, sale->name)) != DB_OK)
 		return rc;
+	/* A reward coupon's code comes back: its redemption, no referral. */
+	if ((rc = coupon_redeem(db, sale->referral_given, sale_id)) != 0) {
+		res->coupon = rc == 1;
+		return rc < 0 ? rc : DB_OK;
+	}
 	return store_referral(db, sale, c.id, sale_id, is_repeat, now, res);
 }
 
@@ -491,6 +497,7 @@ store_read_facts(struct db *db, int64_t customer, int64_t sale,
 	store_copy(f->name, sizeof(f->name), st, 1);
 	store_copy(f->referral_code, sizeof(f->referral_code), st, 2);
 	store_copy(f->unsubscribe_token, sizeof(f->unsubscribe_token), st, 3);
+	memset(&f->coupon, 0, sizeof(f->coupon));	/* the builder's to take */
 	rc = store_sale_row(db, st, 4, &f->sale);
 	sqlite3_reset(st);
 	return rc;

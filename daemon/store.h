@@ -30,6 +30,8 @@ struct store_result {
 	enum store_referral	 referral;
 	int			 new_customer;
 	int			 repeats;	/* sales now known to be repeats */
+	int			 coupon;	/* its code was an issued coupon's:
+						   redeemed, and no referral */
 	const char		*conflict;	/* the field that differs */
 };
 
