@@ -28,7 +28,8 @@ class Migrate(ShopTest):
                                                " WHERE type = 'table'")}
         self.assertEqual(tables, {"customers", "sales", "referrals", "messages", "planner",
                                   "referral_clicks", "webhook_deliveries", "sale_items",
-                                  "refunds", "platform_orders", "reorder_skus"})
+                                  "refunds", "platform_orders", "reorder_skus",
+                                  "coupons"})
 
     def test_upgrades_an_old_database_keeping_its_data(self):
         with sqlite3.connect(self.shop.database) as db:

@@ -166,6 +166,7 @@ class Model:
             {"email": r, "referred_customers": len(friends),
              "revenue": self.revenue([s for s in self.sales if s["customer"] in friends])}
             for r, friends in sorted(referrers.items(), key=lambda kv: -len(kv[1]))]
+        result["coupons"] = []          # no campaign here names a pool
         return result
 
     @staticmethod

@@ -71,7 +71,8 @@ class Stats(ShopTest):
     def test_shape(self):
         stats = self.shop.json("stats", "--json")
         self.assertEqual(set(stats), {"generated_at", "since", "until", "sales", "messages",
-                                      "campaigns", "referrals", "top_referrers"})
+                                      "campaigns", "referrals", "top_referrers",
+                                      "coupons"})
         self.assertEqual(set(stats["messages"]), {"scheduled", "sending", "sent", "deferred",
                                                   "failed", "cancelled", "expired",
                                                   "suppressed"})
