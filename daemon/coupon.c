@@ -1,5 +1,6 @@
 /* Reward coupons: pools of single-use codes, issued one to a message. */
 
+#include <assert.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -297,8 +298,8 @@ coupon_take(struct db *db, struct coupon_batch *b, const char *pool,
 		if (strcmp(b->pools[i].pool, pool) == 0)
 			break;
 	if (i == b->n) {
-		if (b->n == COUPON_BATCH_POOLS)
-			abort();	/* more pools than messages in a batch */
+		/* A batch builds at most SENDER_MAX messages, one pool each. */
+		assert(b->n < COUPON_BATCH_POOLS);
 		b->pools[b->n].pool = pool;
 		b->pools[b->n++].last = 0;
 	}
