@@ -65,6 +65,7 @@ struct cfg_key {
 
 #define CFG_END		{ NULL, NULL, 0, NULL, 0, 0, 0, NULL }
 
+static int config_line(const struct config *, const char *);
 static void cfg_error(struct cfg_ctx *, int, const char *, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -619,7 +620,10 @@ static const char *const trigger_choices[] = {
 	"sale", "first_sale", "repeat_sale", "referral_converted", "reorder",
 	NULL
 };
-static const char *const stop_on_choices[] = { "repeat_purchase", NULL };
+static const char *const stop_on_choices[] = {
+	"repeat_purchase", "referred_friend", NULL
+};
+static const char *const same_name_choices[] = { "off", "review", NULL };
 static const char *const on_refund_choices[] = { "cancel", "keep", NULL };
 static const char *const log_level_choices[] = {
 	"error", "warning", "info", "debug", NULL
@@ -656,9 +660,22 @@ static const struct cfg_key delivery_keys[] = {
 	CFG_END
 };
 
+static const struct cfg_key referral_rules_keys[] = {
+	{ "same_name", cfg_enum, OFF(referral.rules.same_name), "off", 0, 0, 0, same_name_choices },
+	{ "disposable_domains", cfg_string, OFF(referral.rules.disposable_domains), "", 0, 0, 0, NULL },
+	{ "max_per_week", cfg_int, OFF(referral.rules.max_per_week), "0", 0, 0, 1000000, NULL },
+	CFG_END
+};
+
+/*
+ * No hold by default: a referral is confirmed, and its referrer thanked,
+ * as soon as the friend's sale is planned, as before holds were.
+ */
 static const struct cfg_key referral_keys[] = {
 	{ "link", cfg_string, OFF(referral.link), "", 0, 0, CFG_LINK_MAX, NULL },
 	{ "landing", cfg_string, OFF(referral.landing), "", 0, 0, CFG_LINK_MAX, NULL },
+	{ "hold", cfg_duration, OFF(referral.hold), "0s", 0, 0, 365 * DAY, NULL },
+	{ "rules", cfg_group, 0, NULL, 0, 0, 0, referral_rules_keys },
 	CFG_END
 };
 
@@ -893,6 +910,95 @@ config_dns_name_ok(const char *s)
 	return config_word_ok(s, "-_.") && *s != '.' &&
 	    s[strlen(s) - 1] != '.' && strstr(s, "..") == NULL &&
 	    strlen(s) <= 253;
+}
+
+static int
+config_compare(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * referral.rules.disposable_domains: one domain a line, '#' to the end
+ * of a line a comment, read whole at load so that a bad line is found
+ * by check-config, not by the daemon at the first referral.
+ */
+static void
+config_disposable_load(struct cfg_ctx *ctx, struct config *cfg)
+{
+	struct referral_rules	*r = &cfg->referral.rules;
+	char			*path, *line = NULL, *p, *end;
+	size_t			 size = 0, n = 0;
+	long			 lineno = 0;
+	FILE			*fp;
+
+	if (*r->disposable_domains == '\0')
+		return;
+	path = config_resolve(cfg, r->disposable_domains);
+	if ((fp = fopen(path, "r")) == NULL) {
+		cfg_error(ctx, config_line(cfg, "referral.rules.disposable_domains"),
+		    "referral.rules.disposable_domains: cannot read %s: %s",
+		    path, strerror(errno));
+		free(path);
+		return;
+	}
+	while (getline(&line, &size, fp) != -1) {
+		lineno++;
+		if ((p = strchr(line, '#')) != NULL)
+			*p = '\0';
+		for (p = line; isspace((unsigned char)*p); p++)
+			;
+		for (end = p + strlen(p); end > p && isspace((unsigned char)end[-1]);)
+			*--end = '\0';
+		if (*p == '\0')
+			continue;
+		for (char *q = p; *q != '\0'; q++)
+			*q = (char)tolower((unsigned char)*q);
+		if (!config_dns_name_ok(p) || strchr(p, '.') == NULL) {
+			log_at(&ctx->errors, path, (int)lineno, "\"%.64s\" is not "
+			    "a domain such as mailinator.com (one domain a line, "
+			    "'#' for comments)", p);
+			continue;
+		}
+		r->disposable = xreallocarray(r->disposable, n + 1,
+		    sizeof(*r->disposable));
+		r->disposable[n++] = xstrdup(p);
+	}
+	if (ferror(fp))
+		cfg_error(ctx, config_line(cfg, "referral.rules.disposable_domains"),
+		    "referral.rules.disposable_domains: cannot read %s: %s",
+		    path, strerror(errno));
+	fclose(fp);
+	free(line);
+	free(path);
+	r->ndisposable = n;
+	if (n > 0)
+		qsort(r->disposable, n, sizeof(*r->disposable), config_compare);
+}
+
+/*
+ * Whether the address is at a domain of referral.rules.disposable_domains
+ * or under one (a throwaway service's subdomains are throwaway too).
+ */
+int
+config_disposable(const struct referral_rules *rules, const char *address)
+{
+	const char	*at = strrchr(address, '@');
+	char		 domain[256], *key;
+
+	if (at == NULL || rules->ndisposable == 0)
+		return 0;
+	snprintf(domain, sizeof(domain), "%s", at + 1);
+	for (char *q = domain; *q != '\0'; q++)
+		*q = (char)tolower((unsigned char)*q);
+	for (key = domain; key != NULL; key = strchr(key, '.')) {
+		if (*key == '.')
+			key++;
+		if (bsearch(&key, rules->disposable, rules->ndisposable,
+		    sizeof(*rules->disposable), config_compare) != NULL)
+			return 1;
+	}
+	return 0;
 }
 
 static int
@@ -1299,6 +1405,7 @@ config_check(struct cfg_ctx *ctx, struct config *cfg)
 		    cfg->unsubscribe.mailto, why);
 	config_http(ctx, cfg);
 	config_sources(ctx, cfg);
+	config_disposable_load(ctx, cfg);
 	config_dkim_names(ctx, cfg);
 	template_parse_text(cfg->referral.link, strlen(cfg->referral.link),
 	    VAR_BIT(VAR_REFERRAL_CODE), ctx->file,
@@ -1543,6 +1650,9 @@ config_free(struct config *cfg)
 	template_text_free(&cfg->referral.landing_text);
 	free(cfg->referral.link_default);
 	free(cfg->referral.landing_default);
+	for (size_t i = 0; i < cfg->referral.rules.ndisposable; i++)
+		free(cfg->referral.rules.disposable[i]);
+	free(cfg->referral.rules.disposable);
 	free(cfg->unsubscribe.link_default);
 	free(cfg->http.listen.v);
 	free(cfg->http.public_base);

@@ -26,7 +26,9 @@ enum trigger {
 	TRIGGER_REORDER,	/* due `before` the expected next order */
 };
 
+/* stop_on's words, bit by bit in the order config.c lists them. */
 #define STOP_ON_REPEAT_PURCHASE	0x1u
+#define STOP_ON_REFERRED_FRIEND	0x2u	/* a friend they referred bought */
 
 /* What a full refund of a sale does to its waiting messages. */
 enum on_refund {
@@ -84,6 +86,18 @@ struct source_config {
 	struct secret	*secret;	/* config_secrets(); NULL until then */
 	int64_t		 tolerance;	/* Stripe: seconds a signature's time
 					   may be off ours, either way */
+};
+
+/*
+ * referral.rules: what sends a new referral to review rather than on
+ * through its hold.
+ */
+struct referral_rules {
+	int		 same_name;	/* 1: the buyer is named as the referrer */
+	const char	*disposable_domains;	/* the file as written, or "" */
+	char		**disposable;	/* its domains, lower case, sorted */
+	size_t		 ndisposable;
+	int		 max_per_week;	/* a referrer's referrals; 0: any */
 };
 
 struct campaign {
@@ -163,6 +177,8 @@ struct config {
 		struct template_text	 landing_text;
 		char			*link_default;	/* from http.public_url */
 		char			*landing_default; /* from shop.url */
+		int64_t			 hold;		/* pending this long */
+		struct referral_rules	 rules;
 	} referral;
 
 	struct {
@@ -215,5 +231,7 @@ void	config_free(struct config *cfg);
 const struct campaign *config_campaign(const struct config *cfg,
 	    const char *name);
 const char *config_default_path(void);
+int	config_disposable(const struct referral_rules *rules,
+	    const char *address);
 
 #endif

@@ -33,6 +33,7 @@
 #define DAEMON_FULL_RETRY_MS	1000	/* a full disk: doubling while it is */
 #define DAEMON_FULL_RETRY_MAX_MS 60000
 #define DAEMON_TIDY_MS		(24 * 3600 * 1000)	/* daily, from the start */
+#define DAEMON_HOLD_LOOK_S	3600	/* a far hold end is looked at hourly */
 
 /* The daemon's whole state, owned by the loop thread. */
 struct daemon {
@@ -46,6 +47,7 @@ struct daemon {
 
 	struct scheduler scheduler;	/* the next turn, smtp.rate */
 	uv_timer_t	 plan_timer;	/* the next batch of a big import */
+	uv_timer_t	 hold_timer;	/* the next referral's hold ends */
 	uv_timer_t	 change_timer;	/* a commit by another process settles */
 	int		 settle_tries;	/* looks left after the last write seen */
 	uv_timer_t	 housekeeping;	/* systemd's watchdog, the daily tidy */
@@ -470,18 +472,22 @@ daemon_plan_timer(uv_timer_t *t)
 }
 
 /*
- * Plan a batch of new sales and take a batch of new refunds; come back
- * for the next one after a turn.
+ * Plan a batch of new sales, take a batch of new refunds and move
+ * referrals through their hold; come back for the next batch after a
+ * turn, and when the next hold ends.  The hold's end is in the database,
+ * so a restart finds it again.  Monotonic timers do not follow the wall
+ * clock when it is set, so a far hold end is looked at hourly.
  */
 static void
 daemon_plan(struct daemon *d)
 {
-	int planned, cancelled, more, rc;
+	struct planner_result	r;
+	int64_t			now = daemon_now(), wait;
+	int			rc;
 
 	if (d->stopping)
 		return;
-	if ((rc = planner_run(d->db, d->cfg, daemon_now(), &planned, &cancelled,
-	    &more)) != DB_OK) {
+	if ((rc = planner_run(d->db, d->cfg, now, &r)) != DB_OK) {
 		daemon_db_failed(d, rc);
 		/* A lock or a full disk passes: plan again with the turn. */
 		if (rc == DB_BUSY || rc == DB_FULL)
@@ -489,14 +495,30 @@ daemon_plan(struct daemon *d)
 			    scheduler_due_in(&d->scheduler) + 1, 0);
 		return;
 	}
-	if (planned > 0)
-		log_info("planned %d message%s", planned, planned == 1 ? "" : "s");
-	if (cancelled > 0)
+	if (r.planned > 0)
+		log_info("planned %d message%s", r.planned,
+		    r.planned == 1 ? "" : "s");
+	if (r.cancelled > 0)
 		log_info("cancelled %d waiting message%s of sales refunded in "
-		    "full", cancelled, cancelled == 1 ? "" : "s");
+		    "full", r.cancelled, r.cancelled == 1 ? "" : "s");
+	if (r.stopped > 0)
+		log_info("cancelled %d waiting message%s of customers whose "
+		    "referred friend bought (stop_on = referred_friend)",
+		    r.stopped, r.stopped == 1 ? "" : "s");
+	if (r.confirmed > 0 || r.voided > 0 || r.reviewed > 0)
+		log_info("referrals: %d confirmed, %d voided by a refund, %d to "
+		    "review", r.confirmed, r.voided, r.reviewed);
+	uv_timer_stop(&d->hold_timer);
+	if (r.hold_ends > 0) {
+		wait = r.hold_ends - now;
+		wait = wait < 0 ? 0 : wait > DAEMON_HOLD_LOOK_S ?
+		    DAEMON_HOLD_LOOK_S : wait;
+		uv_timer_start(&d->hold_timer, daemon_plan_timer,
+		    (uint64_t)wait * 1000 + 1, 0);
+	}
 	/* 1 ms, not 0: libuv would run a timer re-armed with 0 from its own
 	 * callback again at once, and never poll in between. */
-	if (more)
+	if (r.more)
 		uv_timer_start(&d->plan_timer, daemon_plan_timer, 1, 0);
 	daemon_pump(d);
 }
@@ -691,6 +713,7 @@ daemon_stop(struct daemon *d, const char *why)
 	    busy == 1 ? "" : "s");
 	scheduler_stop(&d->scheduler);
 	uv_timer_stop(&d->plan_timer);
+	uv_timer_stop(&d->hold_timer);
 	uv_timer_stop(&d->change_timer);
 	uv_fs_event_stop(&d->db_watch);
 	d->watching = 0;
@@ -808,6 +831,7 @@ daemon_start(struct daemon *d)
 	d->loop.data = d;
 	scheduler_init(&d->scheduler, &d->loop, daemon_due, d, d->cfg->smtp.rate);
 	uv_timer_init(&d->loop, &d->plan_timer);
+	uv_timer_init(&d->loop, &d->hold_timer);
 	uv_timer_init(&d->loop, &d->change_timer);
 	uv_timer_init(&d->loop, &d->housekeeping);
 	uv_fs_event_init(&d->loop, &d->db_watch);
@@ -815,7 +839,7 @@ daemon_start(struct daemon *d)
 	uv_signal_init(&d->loop, &d->sigterm);
 	uv_signal_init(&d->loop, &d->sigint);
 	uv_signal_init(&d->loop, &d->sighup);
-	d->plan_timer.data = d->change_timer.data = d;
+	d->plan_timer.data = d->hold_timer.data = d->change_timer.data = d;
 	d->housekeeping.data = d;
 	d->db_watch.data = d->sigterm.data = d->sigint.data = d->sighup.data = d;
 	d->sender_wake.data = d;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "email.h"
 #include "log.h"
 #include "migrations.h"
 #include "xmalloc.h"
@@ -350,6 +351,32 @@ db_wal(struct db *db)
  */
 #define DB_JOURNAL_SIZE_LIMIT	"PRAGMA journal_size_limit = 16777216"
 
+/* SQL email_key(ADDRESS): email.c's key, for migration 0012 to fill in. */
+static void
+db_sql_email_key(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const unsigned char	*address = sqlite3_value_text(argv[0]);
+	char			 key[EMAIL_KEY_SIZE];
+
+	(void)argc;
+	if (address == NULL) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	email_key((const char *)address, key);
+	sqlite3_result_text(ctx, key, -1, SQLITE_TRANSIENT);
+}
+
+static int
+db_functions(struct db *db)
+{
+	int rc = sqlite3_create_function(db->sqlite, "email_key", 1,
+	    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL,
+	    db_sql_email_key, NULL, NULL);
+
+	return rc == SQLITE_OK ? DB_OK : db_fail(db, rc, "adding a function");
+}
+
 /*
  * Open (creating if need be) and migrate the database.  WAL lets the CLI
  * read while the daemon writes; NORMAL sync is durable across application
@@ -393,6 +420,7 @@ db_open(const char *path, struct db **out)
 	    (rc = db_durable(db, 0)) != DB_OK ||
 	    (rc = db_exec(db, DB_JOURNAL_SIZE_LIMIT)) != DB_OK ||
 	    (rc = db_cache_size(db, DB_CACHE_KIB)) != DB_OK ||
+	    (rc = db_functions(db)) != DB_OK ||
 	    (rc = db_migrate(db)) != DB_OK) {
 		db_close(db);
 		return rc;

@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #include "email.h"
 
@@ -74,4 +75,33 @@ email_check(const char *address)
 			    "allowed unquoted";
 	}
 	return email_check_domain(at + 1);
+}
+
+/*
+ * The key under which addresses are one mailbox, for telling a customer
+ * from their own aliases: the address in lower case, and for Gmail
+ * (gmail.com and its old name googlemail.com), whose servers ignore the
+ * dots of a local part and what follows a '+', without those, at
+ * gmail.com.  Other providers' local parts are theirs to read, so they
+ * stay as written.  Anything without an '@' (an erased customer's row)
+ * is only lowered.  key holds EMAIL_KEY_SIZE bytes; a longer address,
+ * which email_check refuses, is cut.
+ */
+void
+email_key(const char *address, char key[EMAIL_KEY_SIZE])
+{
+	const char	*at = strrchr(address, '@'), *p;
+	size_t		 n = 0;
+
+	if (at == NULL || (strcasecmp(at + 1, "gmail.com") != 0 &&
+	    strcasecmp(at + 1, "googlemail.com") != 0)) {
+		for (p = address; *p != '\0' && n < EMAIL_KEY_SIZE - 1; p++)
+			key[n++] = (char)tolower((unsigned char)*p);
+		key[n] = '\0';
+		return;
+	}
+	for (p = address; p < at && *p != '+'; p++)
+		if (*p != '.' && n < EMAIL_KEY_SIZE - sizeof("@gmail.com"))
+			key[n++] = (char)tolower((unsigned char)*p);
+	memcpy(key + n, "@gmail.com", sizeof("@gmail.com"));
 }

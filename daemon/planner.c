@@ -1,10 +1,13 @@
 /*
- * The planner: new sales times campaigns become scheduled messages, and a
- * new full refund cancels what waits about its sale.
+ * The planner: new sales times campaigns become scheduled messages, a new
+ * full refund cancels what waits about its sale, and referrals go through
+ * their rules and their hold before their referrers are thanked.
  */
 
 #include <fnmatch.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "log.h"
 #include "money.h"
@@ -49,6 +52,60 @@ static const char sql_cancel_earlier[] =
 static const char sql_cancel_refunded[] =
     "UPDATE messages SET state = 'cancelled', updated_at = ?2"
     " WHERE sale_id = ?1 AND campaign = ?3 AND state IN " QUEUE_OPEN;
+static const char sql_referred_friend[] =
+    "SELECT EXISTS (SELECT 1 FROM referrals WHERE referrer_id = ?1"
+    " AND state IN ('pending', 'confirmed'))";
+static const char sql_referrer_name[] =
+    "SELECT name FROM customers WHERE id = ?1";
+/* The referrer's referrals by sale time, up to this one, in 7 days. */
+static const char sql_referrals_week[] =
+    "SELECT count(*) FROM referrals r JOIN sales s ON s.id = r.sale_id"
+    " WHERE r.referrer_id = ?1 AND s.sold_at > ?2 - 7 * 86400"
+    " AND (s.sold_at < ?2 OR (s.sold_at = ?2 AND s.id <= ?3))";
+static const char sql_review[] =
+    "UPDATE referrals SET state = 'review', reason = ?3"
+    " WHERE sale_id = ?1 AND state = 'pending'";
+/*
+ * A referral not confirmed yet whose sale was refunded in full, the
+ * last refund within the hold (?2 seconds): voided.
+ */
+static const char sql_void[] =
+    "UPDATE referrals SET state = 'voided', decided_at = ?1"
+    " WHERE state IN ('pending', 'review') AND EXISTS (SELECT 1 FROM sales s"
+    " WHERE s.id = referrals.sale_id AND NOT " STORE_SALE_COUNTS("s")
+    " AND (SELECT max(refunded_at) FROM refunds f WHERE f.sale_id = s.id)"
+    " < s.sold_at + ?2)";
+/*
+ * A pending referral whose sale has lived through the hold: confirmed,
+ * at the hold's end.  Only once its sale is planned, which checked the
+ * rules that may have sent it to review.
+ */
+static const char sql_confirm[] =
+    "UPDATE referrals SET state = 'confirmed', decided_at ="
+    " (SELECT sold_at FROM sales WHERE id = referrals.sale_id) + ?2"
+    " WHERE state = 'pending'"
+    " AND sale_id <= (SELECT last_sale_id FROM planner WHERE id = 1)"
+    " AND (SELECT sold_at FROM sales WHERE id = referrals.sale_id) <= ?1 - ?2";
+/* What the daemon still has to do about a referral (migration 0012). */
+static const char sql_to_act[] =
+    "SELECT referred_id FROM referrals"
+    " WHERE ((state = 'pending' AND acted = 0)"
+    " OR (state = 'confirmed' AND acted < 2))"
+    " AND sale_id <= (SELECT last_sale_id FROM planner WHERE id = 1)"
+    " ORDER BY referred_id LIMIT ?1";
+static const char sql_referral[] =
+    "SELECT r.referrer_id, r.sale_id, r.state = 'confirmed', r.decided_at,"
+    " NOT " STORE_SALE_COUNTS("s")
+    " FROM referrals r JOIN sales s ON s.id = r.sale_id"
+    " WHERE r.referred_id = ?1";
+static const char sql_cancel_referred[] =
+    "UPDATE messages SET state = 'cancelled', updated_at = ?2"
+    " WHERE customer_id = ?1 AND campaign = ?3 AND state IN " QUEUE_OPEN;
+static const char sql_acted[] =
+    "UPDATE referrals SET acted = ?2 WHERE referred_id = ?1";
+static const char sql_hold_ends[] =
+    "SELECT min(s.sold_at) FROM referrals r JOIN sales s ON s.id = r.sale_id"
+    " WHERE r.state = 'pending'";
 
 /*
  * Whom campaign c writes to about sale s: the buyer, or for
@@ -120,7 +177,9 @@ planner_due(const struct campaign *c, int64_t sold_at, int64_t expected)
  * planned stands.  A message to a customer who unsubscribed or bounced is
  * planned suppressed: the sale counts, the mail does not go.  With
  * stop_on = repeat_purchase, a sale that arrives after a later one of the
- * same buyer is planned cancelled; suppressed says more, and wins.
+ * same buyer is planned cancelled; suppressed says more, and wins.  So
+ * is one with stop_on = referred_friend to a customer a friend of whom
+ * has bought with their code (a referral pending or confirmed).
  */
 int
 planner_state(const struct campaign *c, const struct planner_history *h)
@@ -132,6 +191,8 @@ planner_state(const struct campaign *c, const struct planner_history *h)
 	if (h->no_consent)
 		return QUEUE_STATE_SUPPRESSED;
 	if ((c->stop_on & STOP_ON_REPEAT_PURCHASE) && h->bought_later)
+		return QUEUE_STATE_CANCELLED;
+	if ((c->stop_on & STOP_ON_REFERRED_FRIEND) && h->referred_friend)
 		return QUEUE_STATE_CANCELLED;
 	return QUEUE_STATE_SCHEDULED;
 }
@@ -168,6 +229,11 @@ planner_history(struct db *db, const struct campaign *c, const struct sale *s,
 			return rc;
 		h->bought_later = *later > 0;
 	}
+	v = 0;
+	if ((c->stop_on & STOP_ON_REFERRED_FRIEND) &&
+	    (rc = db_run(db, sql_referred_friend, to, 0, NULL, &v)) < 0)
+		return rc;
+	h->referred_friend = v != 0;
 	return DB_OK;
 }
 
@@ -193,14 +259,17 @@ planner_cancel_earlier(struct db *db, const struct campaign *c,
 }
 
 /*
- * Plan one sale (`refunded` in full, or not) for every enabled campaign.
- * stop_on = repeat_purchase follows purchase time, not arrival: the new
- * sale cancels what is still to be sent about the buyer's earlier sales
- * (planner_state says how the new one starts).
+ * Plan one sale (`refunded` in full, or not) for every enabled campaign;
+ * or, when its referral was confirmed at `confirmed` (not 0), for the
+ * referral_converted ones alone, due `after` the confirmation.  The sale
+ * itself plans no referral_converted message: its referral is not
+ * confirmed yet.  stop_on = repeat_purchase follows purchase time, not
+ * arrival: the new sale cancels what is still to be sent about the
+ * buyer's earlier sales (planner_state says how the new one starts).
  */
 static int
 planner_sale(struct db *db, const struct config *cfg, const struct sale *s,
-    int refunded, int64_t now, int *planned)
+    int refunded, int64_t confirmed, int64_t now, int *planned)
 {
 	int64_t	later = -1, expected = 0;
 	int	predicted = -1, rc;
@@ -212,7 +281,8 @@ planner_sale(struct db *db, const struct config *cfg, const struct sale *s,
 		int			 state;
 		sqlite3_stmt		*st;
 
-		if (!c->enabled || (to = planner_recipient(c, s)) == 0)
+		if (!c->enabled || (c->on == TRIGGER_REFERRAL_CONVERTED) !=
+		    (confirmed != 0) || (to = planner_recipient(c, s)) == 0)
 			continue;
 		if ((rc = planner_history(db, c, s, refunded, to, &later,
 		    &h)) != DB_OK)
@@ -235,7 +305,8 @@ planner_sale(struct db *db, const struct config *cfg, const struct sale *s,
 		sqlite3_bind_int64(st, 2, to);
 		sqlite3_bind_int64(st, 3, s->id);
 		sqlite3_bind_text(st, 4, queue_states[state], -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, planner_due(c, s->sold_at, expected));
+		sqlite3_bind_int64(st, 5, planner_due(c, confirmed != 0 ?
+		    confirmed : s->sold_at, expected));
 		sqlite3_bind_int64(st, 6, now);
 		if (c->on == TRIGGER_REORDER)
 			sqlite3_bind_int64(st, 7, expected);
@@ -248,13 +319,106 @@ planner_sale(struct db *db, const struct config *cfg, const struct sale *s,
 	return DB_OK;
 }
 
+/* Letters compared without their case, and the spaces around ignored. */
+static int
+planner_same_name(const char *a, const char *b)
+{
+	size_t	la, lb;
+
+	a += strspn(a, " \t");
+	b += strspn(b, " \t");
+	for (la = strlen(a); la > 0 && (a[la - 1] == ' ' || a[la - 1] == '\t');)
+		la--;
+	for (lb = strlen(b); lb > 0 && (b[lb - 1] == ' ' || b[lb - 1] == '\t');)
+		lb--;
+	return la > 0 && la == lb && strncasecmp(a, b, la) == 0;
+}
+
+static void
+planner_reason(char reasons[PLANNER_REASONS_LEN], const char *rule)
+{
+	size_t n = strlen(reasons);
+
+	snprintf(reasons + n, PLANNER_REASONS_LEN - n, "%s%s", n > 0 ? "," : "",
+	    rule);
+}
+
+/*
+ * Whether a referral breaks referral.rules: the buyer (their address and
+ * name) is named as the referrer, writes from a disposable domain, or is
+ * one of more than max_per_week referrals of the referrer within 7 days
+ * (this_week counts them, this one included).  1 with the rules' names,
+ * comma-separated, in reasons; 0 with it empty.  Pure.
+ */
+int
+planner_review(const struct referral_rules *rules, const char *buyer,
+    const char *buyer_name, const char *referrer_name, int this_week,
+    char reasons[PLANNER_REASONS_LEN])
+{
+	*reasons = '\0';
+	if (rules->same_name && planner_same_name(buyer_name, referrer_name))
+		planner_reason(reasons, "same_name");
+	if (config_disposable(rules, buyer))
+		planner_reason(reasons, "disposable_domains");
+	if (rules->max_per_week > 0 && this_week > rules->max_per_week)
+		planner_reason(reasons, "max_per_week");
+	return *reasons != '\0';
+}
+
+/*
+ * The rules, for the referral sale s carries: it goes to review when it
+ * breaks one, and res counts it.  Checked once, when the sale is planned,
+ * so that an approval is not undone.  DB_OK or DB_*.
+ */
+static int
+planner_rules(struct db *db, const struct config *cfg, const struct sale *s,
+    struct planner_result *res)
+{
+	const struct referral_rules	*rules = &cfg->referral.rules;
+	char				 name[SALE_TEXT_LEN] = "";
+	char				 reasons[PLANNER_REASONS_LEN];
+	sqlite3_stmt			*st;
+	int				 week = 0, rc;
+
+	if (rules->same_name) {
+		if ((st = db_prepare(db, sql_referrer_name)) == NULL)
+			return DB_ERROR;
+		sqlite3_bind_int64(st, 1, s->referrer);
+		if ((rc = db_step(db, st)) == SQLITE_ROW)
+			snprintf(name, sizeof(name), "%s",
+			    (const char *)sqlite3_column_text(st, 0));
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return rc;
+	}
+	if (rules->max_per_week > 0) {
+		if ((st = db_prepare(db, sql_referrals_week)) == NULL)
+			return DB_ERROR;
+		sqlite3_bind_int64(st, 1, s->referrer);
+		sqlite3_bind_int64(st, 2, s->sold_at);
+		sqlite3_bind_int64(st, 3, s->id);
+		if ((rc = db_step(db, st)) != SQLITE_ROW)
+			return rc;
+		week = sqlite3_column_int(st, 0);
+		sqlite3_reset(st);
+	}
+	if (!planner_review(rules, s->email, s->name, name, week, reasons))
+		return DB_OK;
+	if ((rc = db_write(db, sql_review, s->id, 0, reasons)) != DB_OK)
+		return rc;
+	res->reviewed += sqlite3_changes(db->sqlite);
+	log_warnx("order \"%s\": its referral goes to review (%s); see "
+	    "`aftersale referral list --state review`", s->order_id, reasons);
+	return DB_OK;
+}
+
 /*
  * Plan the next PLANNER_BATCH sales not yet planned and move the cursor
  * past them; *n counts them.
  */
 static int
 planner_sales(struct db *db, const struct config *cfg, int64_t now,
-    int *planned, int *n)
+    struct planner_result *res, int *n)
 {
 	sqlite3_stmt	*st;
 	int64_t		 cursor = 0, last;
@@ -271,8 +435,10 @@ planner_sales(struct db *db, const struct config *cfg, int64_t now,
 		struct sale s;
 
 		if ((rc = store_sale_row(db, st, 1, &s)) != DB_OK ||
+		    (s.referrer != 0 && (rc = planner_rules(db, cfg, &s,
+		    res)) != DB_OK) ||
 		    (rc = planner_sale(db, cfg, &s, sqlite3_column_int(st, 0),
-		    now, planned)) != DB_OK)
+		    0, now, &res->planned)) != DB_OK)
 			return rc;
 		last = s.id;
 		(*n)++;
@@ -332,26 +498,113 @@ planner_refunds(struct db *db, const struct config *cfg, int64_t now,
 }
 
 /*
- * Plan the next batch of new sales and take the next batch of new
- * refunds, in one transaction.  *planned and *cancelled count messages;
- * *more says whether sales or refunds remain, so the caller can come back
- * after letting the loop run.  DB_OK or DB_*.
+ * Do what a referral's state asks and was not done yet: the referrer's
+ * waiting messages of stop_on = referred_friend campaigns are cancelled
+ * once it is pending or confirmed (a friend bought), and once it is
+ * confirmed the referral_converted campaigns are planned, due after the
+ * confirmation.  DB_OK or DB_*.
+ */
+static int
+planner_act(struct db *db, const struct config *cfg, int64_t referred,
+    int64_t now, struct planner_result *res)
+{
+	struct sale	 s;
+	sqlite3_stmt	*st;
+	int64_t		 referrer, sale, decided;
+	int		 confirmed, refunded, rc;
+
+	if ((st = db_prepare(db, sql_referral)) == NULL)
+		return DB_ERROR;
+	sqlite3_bind_int64(st, 1, referred);
+	if ((rc = db_step(db, st)) != SQLITE_ROW)
+		return rc == SQLITE_DONE ? DB_ERROR : rc;
+	referrer = sqlite3_column_int64(st, 0);
+	sale = sqlite3_column_int64(st, 1);
+	confirmed = sqlite3_column_int(st, 2);
+	decided = sqlite3_column_int64(st, 3);
+	refunded = sqlite3_column_int(st, 4);
+	sqlite3_reset(st);
+
+	for (size_t i = 0; i < cfg->ncampaigns; i++) {
+		if (!(cfg->campaigns[i].stop_on & STOP_ON_REFERRED_FRIEND))
+			continue;
+		if ((rc = db_write(db, sql_cancel_referred, referrer, now,
+		    cfg->campaigns[i].name)) != DB_OK)
+			return rc;
+		res->stopped += sqlite3_changes(db->sqlite);
+	}
+	if (confirmed) {
+		if ((rc = store_read_sale(db, sale, &s)) != 1)
+			return rc == 0 ? DB_ERROR : rc;
+		if ((rc = planner_sale(db, cfg, &s, refunded, decided, now,
+		    &res->planned)) != DB_OK)
+			return rc;
+	}
+	return db_write(db, sql_acted, referred, confirmed ? 2 : 1, NULL);
+}
+
+/*
+ * Referrals through their hold (referral.hold): voided when their sale
+ * was refunded in full within it, confirmed once it is over; then what
+ * their new states ask, PLANNER_BATCH referrals at a time; and when the
+ * next hold ends.  *n counts the referrals acted on.
+ */
+static int
+planner_referrals(struct db *db, const struct config *cfg, int64_t now,
+    struct planner_result *res, int *n)
+{
+	int64_t		 hold = cfg->referral.hold, ids[PLANNER_BATCH], first = 0;
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((rc = db_write(db, sql_void, now, hold, NULL)) != DB_OK)
+		return rc;
+	res->voided = sqlite3_changes(db->sqlite);
+	if ((rc = db_write(db, sql_confirm, now, hold, NULL)) != DB_OK)
+		return rc;
+	res->confirmed = sqlite3_changes(db->sqlite);
+
+	/* Read first, then act: acting updates the rows the query reads. */
+	if ((st = db_prepare(db, sql_to_act)) == NULL)
+		return DB_ERROR;
+	sqlite3_bind_int(st, 1, PLANNER_BATCH);
+	while ((rc = db_step(db, st)) == SQLITE_ROW)
+		ids[(*n)++] = sqlite3_column_int64(st, 0);
+	if (rc != SQLITE_DONE)
+		return rc;
+	for (int i = 0; i < *n; i++)
+		if ((rc = planner_act(db, cfg, ids[i], now, res)) != DB_OK)
+			return rc;
+
+	if ((rc = db_run(db, sql_hold_ends, 0, 0, NULL, &first)) < 0)
+		return rc;
+	res->hold_ends = first != 0 ? first + hold : 0;
+	return DB_OK;
+}
+
+/*
+ * Plan the next batch of new sales, take the next batch of new refunds,
+ * and move referrals through their hold, in one transaction.  res says
+ * what was done, whether sales, refunds or referrals remain (so that the
+ * caller can come back after letting the loop run), and when the next
+ * pending referral's hold ends.  DB_OK or DB_*.
  */
 int
-planner_run(struct db *db, const struct config *cfg, int64_t now, int *planned,
-    int *cancelled, int *more)
+planner_run(struct db *db, const struct config *cfg, int64_t now,
+    struct planner_result *res)
 {
-	int	sales = 0, refunds = 0, rc;
+	int	sales = 0, refunds = 0, referrals = 0, rc;
 
-	*planned = 0;
-	*cancelled = 0;
-	*more = 0;
+	memset(res, 0, sizeof(*res));
 	if ((rc = db_begin(db)) != DB_OK)
 		return rc;
-	if ((rc = planner_sales(db, cfg, now, planned, &sales)) == DB_OK)
-		rc = planner_refunds(db, cfg, now, cancelled, &refunds);
+	if ((rc = planner_sales(db, cfg, now, res, &sales)) == DB_OK &&
+	    (rc = planner_refunds(db, cfg, now, &res->cancelled,
+	    &refunds)) == DB_OK)
+		rc = planner_referrals(db, cfg, now, res, &referrals);
 	if ((rc = db_end(db, rc)) != DB_OK)
 		return rc;
-	*more = sales == PLANNER_BATCH || refunds == PLANNER_BATCH;
+	res->more = sales == PLANNER_BATCH || refunds == PLANNER_BATCH ||
+	    referrals == PLANNER_BATCH;
 	return DB_OK;
 }

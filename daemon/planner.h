@@ -21,13 +21,32 @@ struct planner_history {
 	int	had_campaign;	/* the recipient has a message of the campaign */
 	int	no_consent;	/* the recipient unsubscribed or bounced */
 	int	bought_later;	/* the buyer has a sale after this one */
+	int	referred_friend; /* a friend the recipient referred bought */
 };
+
+/* What one planner_run did, and when it wants to run again. */
+struct planner_result {
+	int	planned;	/* messages */
+	int	cancelled;	/* messages of sales refunded in full */
+	int	stopped;	/* messages: stop_on = referred_friend */
+	int	reviewed;	/* referrals sent to review by referral.rules */
+	int	confirmed;	/* referrals through their hold */
+	int	voided;		/* referrals refunded in full within it */
+	int	more;		/* sales, refunds or referrals remain */
+	int64_t	hold_ends;	/* the next pending referral's hold ends; 0 */
+};
+
+/* Room for planner_review's reasons: every rule's name. */
+#define PLANNER_REASONS_LEN	64
 
 int64_t	planner_recipient(const struct campaign *c, const struct sale *s);
 int64_t	planner_due(const struct campaign *c, int64_t sold_at,
 	    int64_t expected);
 int	planner_state(const struct campaign *c, const struct planner_history *h);
+int	planner_review(const struct referral_rules *rules, const char *buyer,
+	    const char *buyer_name, const char *referrer_name, int this_week,
+	    char reasons[PLANNER_REASONS_LEN]);
 int	planner_run(struct db *db, const struct config *cfg, int64_t now,
-	    int *planned, int *cancelled, int *more);
+	    struct planner_result *res);
 
 #endif

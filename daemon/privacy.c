@@ -307,7 +307,7 @@ static const char *const sql_erase[] = {
 	 * referral_converted) is ever sent.
 	 */
 	"UPDATE customers SET email = " STORE_ERASED_AS("customers") ","
-	" name = '', referral_code = " STORE_ERASED_AS("customers") ","
+	" email_key = " STORE_ERASED_AS("customers") ", name = '', referral_code = " STORE_ERASED_AS("customers") ","
 	" unsubscribe_token = NULL, unsubscribed_at = ?2, bounced_at = NULL"
 	" WHERE id = ?1",
 };

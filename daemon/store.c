@@ -37,18 +37,19 @@ static const char sql_customer_by_email[] =
     " FROM customers c WHERE lower(c.email) = ?1";
 
 static const char sql_customer_insert[] =
-    "INSERT INTO customers (email, name, referral_code, created_at)"
-    " VALUES (?1, ?2, ?3, ?4)";
+    "INSERT INTO customers (email, name, referral_code, created_at, email_key)"
+    " VALUES (?1, ?2, ?3, ?4, ?5)";
 
 static int
 store_customer(struct db *db, const struct sale *sale, int64_t now,
     struct customer *c)
 {
 	sqlite3_stmt	*st;
-	char		 code[REFERRAL_CODE_LEN + 1];
+	char		 code[REFERRAL_CODE_LEN + 1], key[EMAIL_KEY_SIZE];
 	int		 rc;
 
 	memset(c, 0, sizeof(*c));
+	email_key(sale->email, key);
 	if ((st = db_prepare(db, sql_customer_by_email)) == NULL)
 		return DB_ERROR;
 	BIND_TEXT(st, 1, sale->email_lower);
@@ -78,6 +79,7 @@ store_customer(struct db *db, const struct sale *sale, int64_t now,
 		BIND_TEXT(st, 2, sale->name);
 		BIND_TEXT(st, 3, code);
 		sqlite3_bind_int64(st, 4, now);
+		BIND_TEXT(st, 5, key);
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		if (rc == SQLITE_DONE) {
@@ -278,23 +280,37 @@ static const char sql_customer_forget[] =
 
 static const char sql_referrer_by_code[] =
     "SELECT id FROM customers WHERE referral_code = ?3";
+static const char sql_same_mailbox[] =
+    "SELECT EXISTS (SELECT 1 FROM customers WHERE id = ?1 AND email_key = ?3)";
+/* Another customer row of the buyer's mailbox, who bought by then. */
+static const char sql_alias_bought[] =
+    "SELECT EXISTS (SELECT 1 FROM customers c"
+    " JOIN sales s ON s.customer_id = c.id"
+    " WHERE c.email_key = ?3 AND c.id != ?1 AND s.sold_at <= ?2)";
 static const char sql_is_referred[] =
     "SELECT 1 FROM referrals WHERE referred_id = ?1";
+/* The daemon has done nothing about it yet (acted 0): see migration 0012. */
 static const char sql_referral_insert[] =
-    "INSERT INTO referrals (referred_id, referrer_id, sale_id, created_at)"
-    " VALUES (?1, ?2, ?3, ?4)";
+    "INSERT INTO referrals (referred_id, referrer_id, sale_id, created_at,"
+    " state, acted) VALUES (?1, ?2, ?3, ?4, 'pending', 0)";
 
 /*
  * A referral counts only on the customer's first purchase (by purchase
  * time), only once per customer, and never from the buyer's own code.
- * A code that does not count never blocks the sale: res->referral says why.
+ * Addresses are one buyer by their key (email_key: case, Gmail's dots and
+ * +tags): the code of ana@gmail.com is a.n.a+x@gmail.com's own, and
+ * a.n.a@gmail.com's first sale is no new customer's when ana@gmail.com
+ * bought before.  A code that does not count never blocks the sale:
+ * res->referral says why.  A referral taken starts pending; the daemon
+ * checks referral.rules and the hold (planner.c).
  */
 static int
 store_referral(struct db *db, const struct sale *sale, int64_t customer,
     int64_t sale_id, int is_repeat, int64_t now, struct store_result *res)
 {
 	sqlite3_stmt	*st;
-	int64_t		 referrer, dummy;
+	char		 key[EMAIL_KEY_SIZE];
+	int64_t		 referrer, v = 0;
 	int		 rc;
 
 	if (*sale->referral_given == '\0') {
@@ -311,15 +327,21 @@ store_referral(struct db *db, const struct sale *sale, int64_t customer,
 		res->referral = REFERRAL_UNKNOWN;
 		return rc;
 	}
-	if (referrer == customer) {
+	email_key(sale->email, key);
+	if ((rc = db_run(db, sql_same_mailbox, referrer, 0, key, &v)) < 0)
+		return rc;
+	if (referrer == customer || v != 0) {
 		res->referral = REFERRAL_SELF;
 		return DB_OK;
 	}
-	if (is_repeat) {
+	if (!is_repeat && (rc = db_run(db, sql_alias_bought, customer,
+	    sale->sold_at, key, &v)) < 0)
+		return rc;
+	if (is_repeat || v != 0) {
 		res->referral = REFERRAL_NOT_FIRST;
 		return DB_OK;
 	}
-	if ((rc = db_run(db, sql_is_referred, customer, 0, NULL, &dummy)) != 0) {
+	if ((rc = db_run(db, sql_is_referred, customer, 0, NULL, &v)) != 0) {
 		res->referral = REFERRAL_ALREADY;
 		return rc < 0 ? rc : DB_OK;
 	}
@@ -397,9 +419,10 @@ store_referral_text(enum store_referral r)
 	case REFERRAL_UNKNOWN:
 		return "no customer has this referral code";
 	case REFERRAL_SELF:
-		return "the code is the buyer's own";
+		return "the code is the buyer's own (the same mailbox)";
 	case REFERRAL_NOT_FIRST:
-		return "only a customer's first purchase can carry a referral";
+		return "only a customer's first purchase can carry a referral "
+		    "(under any alias of the address)";
 	case REFERRAL_ALREADY:
 		return "the customer was already referred";
 	default:

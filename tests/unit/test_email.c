@@ -58,6 +58,39 @@ test_lengths(void **state)
 	assert_string_equal(email_check(addr), "it is longer than 254 characters");
 }
 
+/* Gmail's aliases are one mailbox; other providers' are theirs to read. */
+static void
+test_key(void **state)
+{
+	static const char *const pairs[][2] = {
+		{ "ana@gmail.com", "ana@gmail.com" },
+		{ "A.n.A+x@Gmail.com", "ana@gmail.com" },
+		{ "ana+shop+more@googlemail.com", "ana@gmail.com" },
+		{ "a.n.a@GOOGLEMAIL.COM", "ana@gmail.com" },
+		{ "Ana.Lima+shop@example.com", "ana.lima+shop@example.com" },
+		{ "ana@gmail.com.example", "ana@gmail.com.example" },
+		{ "ana@mail.gmail.com", "ana@mail.gmail.com" },
+		{ "erased:12", "erased:12" },
+	};
+	char key[EMAIL_KEY_SIZE], local[80], addr[300];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		email_key(pairs[i][0], key);
+		assert_string_equal(key, pairs[i][1]);
+	}
+	/* The longest address there is keeps its whole key. */
+	memset(local, 'A', 64);
+	local[64] = '\0';
+	snprintf(addr, sizeof(addr), "%s@googlemail.com", local);
+	email_key(addr, key);
+	assert_int_equal(strlen(key), 64 + strlen("@gmail.com"));
+	memset(addr, 'b', 299);
+	addr[299] = '\0';
+	email_key(addr, key);
+	assert_int_equal(strlen(key), EMAIL_KEY_SIZE - 1);
+}
+
 int
 main(void)
 {
@@ -65,6 +98,7 @@ main(void)
 		cmocka_unit_test(test_accepted),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_lengths),
+		cmocka_unit_test(test_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

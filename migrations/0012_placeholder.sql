@@ -1,2 +1,0 @@
--- Placeholder for the referral branch's migration 0012: migrations must be
--- numbered without a gap.  Dropped when that branch lands.
