@@ -11,8 +11,8 @@ static const char sql_customer[] =
     "SELECT id, email, name, referral_code, unsubscribed_at IS NOT NULL"
     " FROM customers WHERE lower(email) = lower(?1)";
 static const char sql_referred_by[] =
-    "SELECT c.email FROM referrals r JOIN customers c ON c.id = r.referrer_id"
-    " WHERE r.referred_id = ?1";
+    "SELECT c.email, r.state FROM referrals r"
+    " JOIN customers c ON c.id = r.referrer_id WHERE r.referred_id = ?1";
 static const char sql_referred[] =
     "SELECT c.email FROM referrals r JOIN customers c ON c.id = r.referred_id"
     " WHERE r.referrer_id = ?1 ORDER BY r.created_at, c.id";
@@ -126,7 +126,7 @@ int
 customer_collect(struct db *db, const char *email, json_t **out)
 {
 	sqlite3_stmt	*st;
-	json_t		*c = NULL, *referred_by = NULL;
+	json_t		*c = NULL, *referred_by = NULL, *state = NULL;
 	int64_t		 id;
 	int		 rc;
 
@@ -152,12 +152,15 @@ customer_collect(struct db *db, const char *email, json_t **out)
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, id);
-	if ((rc = db_step(db, st)) == SQLITE_ROW)
+	if ((rc = db_step(db, st)) == SQLITE_ROW) {
 		referred_by = json_string(view_text(st, 0));
-	else if (rc != SQLITE_DONE)
+		state = json_string(view_text(st, 1));
+	} else if (rc != SQLITE_DONE)
 		goto out;
 	sqlite3_reset(st);
 	json_object_set_new(c, "referred_by", referred_by ? referred_by : json_null());
+	/* pending, review, confirmed or voided (referral list says more). */
+	json_object_set_new(c, "referral_state", state ? state : json_null());
 	json_object_set_new(c, "referred", json_array());
 	json_object_set_new(c, "sales", json_array());
 	json_object_set_new(c, "messages", json_array());
@@ -189,12 +192,15 @@ customer_str(const json_t *o, const char *key)
 void
 customer_print(const json_t *c, FILE *out)
 {
+	const char	*state;
 	const json_t	*v, *item;
 	size_t		 i, j;
 
-	fprintf(out, "%s  %s\n  referral code %s, referred by %s, %s\n",
+	state = json_string_value(json_object_get(c, "referral_state"));
+	fprintf(out, "%s  %s\n  referral code %s, referred by %s%s%s%s, %s\n",
 	    customer_str(c, "email"), customer_str(c, "name"),
 	    customer_str(c, "referral_code"), customer_str(c, "referred_by"),
+	    state ? " (" : "", state ? state : "", state ? ")" : "",
 	    json_is_true(json_object_get(c, "unsubscribed")) ?
 	    "unsubscribed" : "subscribed");
 	fputs("  referred:", out);

@@ -44,6 +44,13 @@ static const struct cmd commands[] = {
 	    cmd_customer_erase },
 	{ "customer", "EMAIL [--json]",
 	    "one customer: sales, referrals, consent, messages", cmd_customer },
+	{ "referral list", "[--state pending|review|confirmed|voided] [--json]",
+	    "list referrals, with their state", cmd_referral_list },
+	{ "referral approve", "ID",
+	    "let a referral in review go on: pending, or confirmed after its "
+	    "hold", cmd_referral_approve },
+	{ "referral reject", "ID",
+	    "void a referral in review", cmd_referral_reject },
 	{ "unsubscribe", "EMAIL | --token TOKEN",
 	    "stop all mail to a customer; what waits is suppressed",
 	    cmd_unsubscribe },

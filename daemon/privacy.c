@@ -18,7 +18,7 @@
 static const char sql_customer[] =
     "SELECT c.id, c.email, c.name, c.referral_code, c.unsubscribe_token,"
     " c.created_at, c.unsubscribed_at, c.bounced_at,"
-    " s.order_id, s.referral_code, r.created_at"
+    " s.order_id, s.referral_code, r.created_at, r.state"
     " FROM customers c LEFT JOIN referrals r ON r.referred_id = c.id"
     " LEFT JOIN sales s ON s.id = r.sale_id"
     " WHERE c.id = ?1";
@@ -43,8 +43,9 @@ privacy_customer(sqlite3_stmt *st)
 	    "bounced_at", view_time(st, 7));
 	json_object_set_new(c, "referred_by",
 	    sqlite3_column_type(st, 8) == SQLITE_NULL ? json_null() :
-	    json_pack("{s:s, s:s, s:o}", "order_id", view_text(st, 8),
-	    "code", view_text(st, 9), "at", view_time(st, 10)));
+	    json_pack("{s:s, s:s, s:o, s:s}", "order_id", view_text(st, 8),
+	    "code", view_text(st, 9), "at", view_time(st, 10),
+	    "state", view_text(st, 11)));
 	return c;
 }
 
@@ -117,13 +118,14 @@ privacy_refund(sqlite3_stmt *st)
 }
 
 static const char sql_referred[] =
-    "SELECT created_at FROM referrals WHERE referrer_id = ?1"
+    "SELECT created_at, state FROM referrals WHERE referrer_id = ?1"
     " ORDER BY created_at, referred_id";
 
 static json_t *
 privacy_referred(sqlite3_stmt *st)
 {
-	return json_pack("{s:o}", "at", view_time(st, 0));
+	return json_pack("{s:o, s:s}", "at", view_time(st, 0),
+	    "state", view_text(st, 1));
 }
 
 static const char sql_clicks[] =

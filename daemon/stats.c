@@ -275,10 +275,15 @@ stats_conversions(struct db *db, const struct config *cfg,
 	return rc == SQLITE_DONE ? DB_OK : rc;
 }
 
-/* Referred customers' orders: those that count, net of refunds. */
+/*
+ * Referred customers' orders: those that count, net of refunds, of
+ * referrals not voided.  A pending referral's, or one in review, count:
+ * the friend bought, though the referrer's reward may wait.
+ */
 #define STATS_REFERRED_SALES \
     " JOIN sales s ON s.customer_id = r.referred_id" \
-    " WHERE s.sold_at >= ?1 AND s.sold_at < ?2 AND " STORE_SALE_COUNTS("s")
+    " WHERE s.sold_at >= ?1 AND s.sold_at < ?2 AND " STORE_SALE_COUNTS("s") \
+    " AND r.state != 'voided'"
 /*
  * For each reorder campaign, how far its predictions were from the next
  * orders that came in the window: "predictions_checked" and the median
@@ -312,6 +317,12 @@ stats_reorder(struct db *db, const struct config *cfg,
 static const char sql_referrals[] =
     "SELECT count(DISTINCT r.referred_id), count(*) FROM referrals r"
     STATS_REFERRED_SALES;
+/* Referrals by state, of the first sales made in the window. */
+static const char sql_referral_states[] =
+    "SELECT sum(r.state = 'pending'), sum(r.state = 'review'),"
+    " sum(r.state = 'confirmed'), sum(r.state = 'voided')"
+    " FROM referrals r JOIN sales s ON s.id = r.sale_id"
+    " WHERE s.sold_at >= ?1 AND s.sold_at < ?2";
 static const char sql_referrals_revenue[] =
     "SELECT s.currency, sum(s.amount - s.refunded) FROM referrals r"
     STATS_REFERRED_SALES " GROUP BY s.currency ORDER BY s.currency";
@@ -323,6 +334,10 @@ static const char sql_referrer_revenue[] =
     "SELECT s.currency, sum(s.amount - s.refunded) FROM referrals r"
     STATS_REFERRED_SALES " AND r.referrer_id = ?3"
     " GROUP BY s.currency ORDER BY s.currency";
+
+static const char *const stats_referral_states[] = {
+	"pending", "review", "confirmed", "voided"
+};
 
 /* Referred customers' orders and revenue, and who brought the most. */
 static int
@@ -345,6 +360,15 @@ stats_referrals(struct db *db, const struct stats_filter *f, json_t *root)
 	    "revenue", revenue);
 	sqlite3_reset(st);
 	json_object_set_new(root, "referrals", referrals);
+	if ((st = db_prepare(db, sql_referral_states)) == NULL)
+		return DB_ERROR;
+	stats_bind_window(st, f);
+	if ((rc = db_step(db, st)) != SQLITE_ROW)
+		return rc == SQLITE_DONE ? DB_ERROR : rc;
+	for (int i = 0; i < 4; i++)
+		json_object_set_new(referrals, stats_referral_states[i],
+		    json_integer(sqlite3_column_int64(st, i)));
+	sqlite3_reset(st);
 	if ((st = db_prepare(db, sql_referrals_revenue)) == NULL)
 		return DB_ERROR;
 	stats_bind_window(st, f);
@@ -523,6 +547,11 @@ stats_print(const json_t *stats, FILE *out)
 	    (long long)stats_int(referrals, "referred_customers"),
 	    (long long)stats_int(referrals, "referred_orders"));
 	stats_print_revenue(json_object_get(referrals, "revenue"), out);
+	fprintf(out, "\n  referrals pending %lld, in review %lld, confirmed %lld, "
+	    "voided %lld", (long long)stats_int(referrals, "pending"),
+	    (long long)stats_int(referrals, "review"),
+	    (long long)stats_int(referrals, "confirmed"),
+	    (long long)stats_int(referrals, "voided"));
 	fputs("\n\nTop referrers\n", out);
 	if (json_array_size(json_object_get(stats, "top_referrers")) == 0)
 		fputs("  none yet\n", out);

@@ -25,7 +25,8 @@ class Customer(ShopTest):
         c = self.shop.json("customer", "ANA@example.com", "--json")
         self.assertEqual(c, {
             "email": "ana@example.com", "name": "Ana Lima", "referral_code": self.code,
-            "referred_by": None, "referred": ["bo@example.com"], "unsubscribed": False,
+            "referred_by": None, "referral_state": None, "referred": ["bo@example.com"],
+            "unsubscribed": False,
             "sales": [
                 {"order_id": "A-1", "sold_at": "2026-03-01T10:00:00Z", "amount": "19.90",
                  "currency": "EUR", "repeat": False,
@@ -40,6 +41,8 @@ class Customer(ShopTest):
             "messages": []})
         bo = self.shop.json("customer", "bo@example.com", "--json")
         self.assertEqual(bo["referred_by"], "ana@example.com")
+        # No daemon has planned it: no hold is over yet, it is pending.
+        self.assertEqual(bo["referral_state"], "pending")
         self.assertEqual(bo["referred"], [])
 
     def test_messages_and_consent(self):
