@@ -26,7 +26,7 @@ class CheckConfig(ShopTest):
         p = self.shop.run("-c", os.path.join(SRCDIR, "conf", "aftersale.conf"),
                           "check-config", config=False)
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertIn("ok, 5 campaigns", p.stdout)
+        self.assertIn("ok, 6 campaigns", p.stdout)
 
     def test_one_misspelt_key(self):
         path = self.sample(lambda t: t.replace("give_up_after", "give_up_afer"))

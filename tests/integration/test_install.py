@@ -54,7 +54,7 @@ class Installed(unittest.TestCase):
         binary, conf = self.find("bin/aftersale"), self.find("aftersale/aftersale.conf")
         p = subprocess.run([binary, "-c", conf, "check-config"], capture_output=True, text=True)
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertIn("ok, 5 campaigns", p.stdout)
+        self.assertIn("ok, 6 campaigns", p.stdout)
         self.assertTrue(os.path.exists(os.path.join(os.path.dirname(conf), "templates",
                                                     "thank-you.txt")))
 
@@ -146,8 +146,9 @@ class Documented(unittest.TestCase):
                 if parse in ("cfg_group", "NULL"):
                     continue
                 # The sources' tables are a level down: sources.shopify.secret_file.
+                # So are referral.rules': referral_rules_keys.
                 prefix = "sources." + group if group in (
-                    "shopify", "woocommerce", "stripe", "api") else group
+                    "shopify", "woocommerce", "stripe", "api") else group.replace("_", ".")
                 name = key if group in ("top", "campaign") else prefix + "." + key
                 self.assertRegex(page, r"\.BR? %s\b" % re.escape(name), name)
 

@@ -125,8 +125,10 @@ class RefundCommand(ShopTest):
             "refunds": {"orders": 2, "full": 1, "amount": {"EUR": "20.00", "GBP": "2.00"}}})
         review = next(c for c in stats["campaigns"] if c["name"] == "review-request")
         self.assertEqual((review["conversions"], review["revenue"]), (1, {"GBP": "3.00"}))
+        # No daemon planned it: the referral is pending, and counts.
         self.assertEqual(stats["referrals"], {"referred_customers": 1, "referred_orders": 2,
-                                              "revenue": {"GBP": "10.00"}})
+                                              "revenue": {"GBP": "10.00"}, "pending": 1,
+                                              "review": 0, "confirmed": 0, "voided": 0})
         self.assertEqual(stats["top_referrers"][0]["revenue"], {"GBP": "10.00"})
         # A window counts the refunds of its own sales.
         window = self.shop.json("stats", "--json", "--since", iso(t + 2 * day))["sales"]
@@ -138,11 +140,13 @@ class RefundCommand(ShopTest):
         self.assertRegex(text, r"refunded orders\s+2\s+\(1 in full\)\s+EUR 20.00, GBP 2.00")
 
         # The referred friend's first sale refunded in full: the referral
-        # still stands (a later sale of theirs is a referred order).
+        # still stands (a later sale of theirs is a referred order); without
+        # a hold (and without a daemon here) it is not voided.
         self.shop.ok("sale", "refund", "--order", "B-1")
         referrals = self.shop.json("stats", "--json")["referrals"]
         self.assertEqual(referrals, {"referred_customers": 1, "referred_orders": 1,
-                                     "revenue": {"GBP": "3.00"}})
+                                     "revenue": {"GBP": "3.00"}, "pending": 1, "review": 0,
+                                     "confirmed": 0, "voided": 0})
 
 
 class RefundEffects(DaemonTest):

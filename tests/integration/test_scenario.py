@@ -158,7 +158,10 @@ class Model:
         by_referred = [s for s in self.sales if s["customer"] in referred]
         result["referrals"] = {"referred_customers": len(referred),
                                "referred_orders": len(by_referred),
-                               "revenue": self.revenue(by_referred)}
+                               "revenue": self.revenue(by_referred),
+                               # No hold: confirmed once the daemon planned them.
+                               "pending": 0, "review": 0, "confirmed": len(referred),
+                               "voided": 0}
         referrers = defaultdict(set)
         for k in referred:
             referrers[self.customers[k]["referrer"]].add(k)

@@ -83,7 +83,8 @@ class Stats(ShopTest):
                          {"name", "scheduled", "sent", "deferred", "failed", "cancelled",
                           "expired", "suppressed", "conversions", "revenue"})
         self.assertEqual(set(stats["referrals"]),
-                         {"referred_customers", "referred_orders", "revenue"})
+                         {"referred_customers", "referred_orders", "revenue", "pending",
+                          "review", "confirmed", "voided"})
 
     def test_text_has_the_same_numbers(self):
         exp = self.expected()
@@ -169,8 +170,11 @@ class ReferralStats(ShopTest):
         self.shop.sale("C-1", "cy@example.com", amount="7.00", currency="GBP",
                        at="2026-10-03", referral=code)
         stats = self.shop.json("stats", "--json")
+        # Pending: no daemon has planned them.
         self.assertEqual(stats["referrals"], {"referred_customers": 2, "referred_orders": 3,
-                                              "revenue": {"EUR": "25.50", "GBP": "7.00"}})
+                                              "revenue": {"EUR": "25.50", "GBP": "7.00"},
+                                              "pending": 2, "review": 0, "confirmed": 0,
+                                              "voided": 0})
         self.assertEqual(stats["top_referrers"],
                          [{"email": "ana@example.com", "code": code, "referred_customers": 2,
                            "revenue": {"EUR": "25.50", "GBP": "7.00"}}])

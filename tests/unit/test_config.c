@@ -66,7 +66,7 @@ test_sample_loads(void **state)
 	(void)state;
 	snprintf(path, sizeof(path), "%s/conf/aftersale.conf", src ? src : ".");
 	assert_int_equal(config_load(path, &cfg), 0);
-	assert_int_equal(cfg->ncampaigns, 5);
+	assert_int_equal(cfg->ncampaigns, 6);
 	assert_string_equal(cfg->campaigns[1].name, "review-request");
 	assert_int_equal(cfg->campaigns[1].after, 7 * 86400);
 	assert_int_equal(cfg->campaigns[1].stop_on, STOP_ON_REPEAT_PURCHASE);

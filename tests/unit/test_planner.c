@@ -147,6 +147,57 @@ test_state(void **state)
 	assert_int_equal(planner_state(&c, &h), QUEUE_STATE_SUPPRESSED);
 }
 
+/* A friend the recipient referred bought: a reminder series stops. */
+static void
+test_referred_friend(void **state)
+{
+	struct campaign		c = { .name = "c", .on = TRIGGER_FIRST_SALE };
+	struct planner_history	h = { .referred_friend = 1 };
+
+	(void)state;
+	assert_int_equal(planner_state(&c, &h), QUEUE_STATE_SCHEDULED);
+	c.stop_on = STOP_ON_REFERRED_FRIEND;
+	assert_int_equal(planner_state(&c, &h), QUEUE_STATE_CANCELLED);
+	h.referred_friend = 0;
+	assert_int_equal(planner_state(&c, &h), QUEUE_STATE_SCHEDULED);
+}
+
+/* referral.rules: each one, all at once, and none when they are off. */
+static void
+test_review(void **state)
+{
+	char			*domains[] = { "mailinator.com", "trashmail.example" };
+	struct referral_rules	 r = { 0 };
+	char			 why[PLANNER_REASONS_LEN];
+
+	(void)state;
+	assert_int_equal(planner_review(&r, "a@mailinator.com", "Ana", "Ana",
+	    99, why), 0);
+	assert_string_equal(why, "");
+	r.same_name = 1;
+	r.disposable = domains;
+	r.ndisposable = 2;
+	r.max_per_week = 3;
+	assert_int_equal(planner_review(&r, "bo@example.com", " ana LIMA\t",
+	    "Ana Lima ", 3, why), 1);
+	assert_string_equal(why, "same_name");
+	/* Empty names are no one's: they match nothing. */
+	assert_int_equal(planner_review(&r, "bo@example.com", " ", "", 1, why), 0);
+	assert_int_equal(planner_review(&r, "bo@example.com", "Ana Lim",
+	    "Ana Lima", 1, why), 0);
+	assert_int_equal(planner_review(&r, "bo@X.TrashMail.Example", "Bo",
+	    "Ana", 1, why), 1);
+	assert_string_equal(why, "disposable_domains");
+	assert_int_equal(planner_review(&r, "bo@trashmail.example.org", "Bo",
+	    "Ana", 1, why), 0);
+	assert_int_equal(planner_review(&r, "bo@example.com", "Bo", "Ana", 4,
+	    why), 1);
+	assert_string_equal(why, "max_per_week");
+	assert_int_equal(planner_review(&r, "ana@mailinator.com", "Ana", "ana",
+	    4, why), 1);
+	assert_string_equal(why, "same_name,disposable_domains,max_per_week");
+}
+
 /* A sale refunded in full: no message, unless the campaign keeps them. */
 static void
 test_refunded(void **state)
@@ -222,6 +273,8 @@ main(void)
 		cmocka_unit_test(test_min_amount),
 		cmocka_unit_test(test_state),
 		cmocka_unit_test(test_refunded),
+		cmocka_unit_test(test_referred_friend),
+		cmocka_unit_test(test_review),
 		cmocka_unit_test(test_first_sale_once),
 		cmocka_unit_test(test_due),
 		cmocka_unit_test(test_median),
