@@ -1,6 +1,7 @@
 """The demo: a shop in a temporary folder, a capture SMTP server on
 127.0.0.1 and the real daemon.  The sample sales are imported, two more
-are recorded while it runs (one referred, one a repeat purchase), each
+are recorded while it runs (one referred, one a repeat purchase that is
+then refunded, losing its review request), each
 message is shown as it arrives, then the stats.  The front door too: a
 signed Shopify orders/paid webhook is posted and its order's messages
 arrive; then the List-Unsubscribe link of a received message is
@@ -156,6 +157,9 @@ def main():
         print(aftersale("sale", "add", "--order", "A-2002", "--email", "bo@example.com",
                         "--name", "Bo Jensen", "--product", "Colombia Huila 250g",
                         "--amount", "12.50"), end="")
+        step("Bo sends A-2002 back: refunded in full, its waiting messages go")
+        print(aftersale("sale", "refund", "--order", "A-2002", "--reason",
+                        "arrived broken"), end="")
 
         step("Shopify posts a signed orders/paid webhook for Cy's order #1003")
         body = shopify_order("#1003", "cy@example.com", "Cy Okafor",
@@ -196,6 +200,9 @@ def main():
                     unsubscribed = True
             shown = len(received)
             time.sleep(0.1)
+        step("aftersale queue --state cancelled: Bo's refunded order lost its "
+             "review request")
+        print(aftersale("queue", "--state", "cancelled"), end="")
         step("aftersale customer cy@example.com")
         print("".join("  " + line if line.strip() else line for line in
                       aftersale("customer", "cy@example.com").splitlines(True)), end="")
