@@ -43,7 +43,11 @@ db_fail(struct db *db, int rc, const char *doing)
 	return DB_ERROR;
 }
 
-static int
+/*
+ * Run SQL text that is not kept prepared: pragmas, transactions, and the
+ * schema changes whose text is made at run time.  DB_OK or DB_ERROR.
+ */
+int
 db_exec(struct db *db, const char *sql)
 {
 	int rc = sqlite3_exec(db->sqlite, sql, NULL, NULL, NULL);

@@ -22,7 +22,7 @@
 #define DB_CACHE_MAX		96	/* prepared statements kept; more is a bug
 				   (the daemon prepares about 66) */
 #define DB_CACHE_KIB		8192	/* page cache, by default */
-#define DB_BULK_CACHE_KIB	36864	/* page cache for bulk imports */
+#define DB_BULK_CACHE_KIB	16384	/* page cache for bulk imports */
 
 struct db {
 	sqlite3		*sqlite;
@@ -40,6 +40,7 @@ int	db_open_readonly(const char *path, struct db **out);
 int	db_durable(struct db *db, int on);
 void	db_close(struct db *db);
 int	db_cache_size(struct db *db, int kib);
+int	db_exec(struct db *db, const char *sql);
 sqlite3_stmt *db_prepare(struct db *db, const char *sql);
 int	db_step(struct db *db, sqlite3_stmt *stmt);
 int	db_run(struct db *db, const char *sql, int64_t a, int64_t b,

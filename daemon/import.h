@@ -35,6 +35,7 @@ struct import {
 	long		 unpaid;	/* orders skipped: not paid (Shopify) */
 	long		 no_email;	/* orders skipped: no address to write to */
 	long		 refunds;	/* recorded (Shopify's Refunded Amount) */
+	struct store_bulk *bulk;	/* import_csv's, while it runs */
 };
 
 int	import_record(struct import *im, char *fields[SALE_NFIELDS],

@@ -1,15 +1,18 @@
 /* The facts: customers, sales and referrals, shared by CLI and daemon. */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "coupon.h"
+#include "emailmap.h"
 #include "log.h"
 #include "money.h"
 #include "queue.h"
 #include "store.h"
 #include "token.h"
+#include "xmalloc.h"
 
 /* Bind text that lives at least until the statement is reset. */
 #define BIND_TEXT(stmt, i, s)	sqlite3_bind_text((stmt), (i), (s), -1, SQLITE_STATIC)
@@ -21,6 +24,42 @@ struct customer {
 	int	nameless;
 	int	has_sales;
 	int64_t	first_at;	/* when the first purchase was, if has_sales */
+	int64_t	first_sale;	/* ... and which sale it was */
+	struct emailmap_entry *entry;	/* a bulk import's memory of them */
+};
+
+/*
+ * What a big import keeps in memory (store_bulk_begin): the customers it
+ * has seen, so that most of its sales need not ask the database who
+ * bought them; and the sales it found to be repeats after they were
+ * stored, marked in order of their rows rather than one at a time.
+ */
+struct store_bulk {
+	struct db	 *db;
+	struct emailmap	 *customers;
+	int		  full;		/* the map said no: ask the database */
+	char		**dropped;	/* CREATE INDEX of indexes dropped */
+	size_t		  ndropped;
+	int64_t		 *repeats;	/* sales to mark as repeat purchases */
+	size_t		  nrepeats;
+};
+
+/*
+ * The memory a bulk import's map of customers may take: about 450,000
+ * customers (64 bytes each with their address, and the table).  Past
+ * that, the import goes on asking the database, with its indexes.
+ */
+#define STORE_BULK_MAP_BYTES	(32u << 20)
+#define STORE_BULK_REPEATS	65536	/* deferred repeat marks at most */
+
+/*
+ * The indexes that a customer's lookup needs and a bulk import into an
+ * empty shop does not (it knows every customer from its map): dropped at
+ * its start and built again at its end, in the same transaction, by a
+ * sort rather than by hundreds of thousands of inserts at random places.
+ */
+static const char *const store_bulk_indexes[] = {
+	"customers_email", "customers_nameless", "sales_customer",
 };
 
 /*
@@ -33,37 +72,71 @@ static const char sql_customer_by_email[] =
     "SELECT c.id,"
     " EXISTS (SELECT 1 FROM customers INDEXED BY customers_nameless"
     "   WHERE lower(email) = ?1 AND name = ''),"
-    " (SELECT min(sold_at) FROM sales WHERE customer_id = c.id)"
+    " (SELECT min(sold_at) FROM sales WHERE customer_id = c.id),"
+    " (SELECT id FROM sales WHERE customer_id = c.id ORDER BY sold_at, id"
+    "   LIMIT 1)"
     " FROM customers c WHERE lower(c.email) = ?1";
 
 static const char sql_customer_insert[] =
     "INSERT INTO customers (email, name, referral_code, created_at, email_key)"
     " VALUES (?1, ?2, ?3, ?4, ?5)";
 
+static int	store_bulk_restore(struct store_bulk *b);
+
+/* The customer as the database knows them: DB_OK, found or not (c->id). */
 static int
-store_customer(struct db *db, const struct sale *sale, int64_t now,
+store_customer_lookup(struct db *db, const struct sale *sale,
     struct customer *c)
 {
 	sqlite3_stmt	*st;
-	char		 code[REFERRAL_CODE_LEN + 1], key[EMAIL_KEY_SIZE];
 	int		 rc;
 
-	memset(c, 0, sizeof(*c));
-	email_key(sale->email, key);
 	if ((st = db_prepare(db, sql_customer_by_email)) == NULL)
 		return DB_ERROR;
 	BIND_TEXT(st, 1, sale->email_lower);
-	if ((rc = db_step(db, st)) == SQLITE_ROW) {
-		c->id = sqlite3_column_int64(st, 0);
-		c->nameless = sqlite3_column_int(st, 1);
-		c->has_sales = sqlite3_column_type(st, 2) != SQLITE_NULL;
-		c->first_at = sqlite3_column_int64(st, 2);
-		sqlite3_reset(st);
+	if ((rc = db_step(db, st)) != SQLITE_ROW)
+		return rc == SQLITE_DONE ? DB_OK : rc;
+	c->id = sqlite3_column_int64(st, 0);
+	c->nameless = sqlite3_column_int(st, 1);
+	c->has_sales = sqlite3_column_type(st, 2) != SQLITE_NULL;
+	c->first_at = sqlite3_column_int64(st, 2);
+	c->first_sale = sqlite3_column_int64(st, 3);
+	sqlite3_reset(st);
+	return DB_OK;
+}
+
+/*
+ * Find the sale's customer, or add them.  A bulk import asks its map
+ * first; when the map holds every customer (an import into an empty
+ * shop, whose lookup indexes are dropped), one it does not know is new.
+ */
+static int
+store_customer(struct db *db, struct store_bulk *bulk,
+    const struct sale *sale, int64_t now, struct customer *c)
+{
+	struct emailmap_entry	*e;
+	sqlite3_stmt		*st;
+	char			 code[REFERRAL_CODE_LEN + 1], key[EMAIL_KEY_SIZE];
+	int			 rc;
+
+	memset(c, 0, sizeof(*c));
+	if (bulk != NULL && (e = emailmap_find(bulk->customers,
+	    sale->email_lower)) != NULL) {
+		c->id = e->id;
+		c->nameless = e->nameless;
+		c->has_sales = e->has_sales;
+		c->first_at = e->first_at;
+		c->first_sale = e->first_sale;
+		c->entry = e;
 		return DB_OK;
 	}
-	if (rc != SQLITE_DONE)
-		return rc;
+	if (bulk == NULL || bulk->ndropped == 0) {
+		if ((rc = store_customer_lookup(db, sale, c)) != DB_OK ||
+		    c->id != 0)
+			return rc;
+	}
 
+	email_key(sale->email, key);
 	/*
 	 * 40 random bits make collisions rare but, over hundreds of
 	 * thousands of customers, not impossible: draw again on one.
@@ -85,6 +158,7 @@ store_customer(struct db *db, const struct sale *sale, int64_t now,
 		if (rc == SQLITE_DONE) {
 			c->id = sqlite3_last_insert_rowid(db->sqlite);
 			c->new = 1;
+			c->nameless = *sale->name == '\0';
 			return DB_OK;
 		}
 		if (rc != SQLITE_CONSTRAINT_UNIQUE)
@@ -273,6 +347,16 @@ store_compare_order(struct db *db, const struct sale *sale,
 static const char sql_mark_repeat[] =
     "UPDATE sales SET is_repeat = 1 WHERE id = (SELECT id FROM sales"
     " WHERE customer_id = ?1 AND id != ?2 ORDER BY sold_at, id LIMIT 1)";
+static const char sql_mark_repeat_id[] =
+    "UPDATE sales SET is_repeat = 1 WHERE id = ?1";
+
+static int
+store_cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
 static const char sql_customer_name[] =
     "UPDATE customers SET name = ?3 WHERE id = ?1";
 static const char sql_customer_forget[] =
@@ -357,26 +441,73 @@ store_referral(struct db *db, const struct sale *sale, int64_t customer,
 	return DB_OK;
 }
 
+/* Mark the deferred repeat purchases, in the order of their rows. */
+static int
+store_bulk_flush(struct store_bulk *b)
+{
+	int rc = DB_OK;
+
+	qsort(b->repeats, b->nrepeats, sizeof(*b->repeats), store_cmp_id);
+	for (size_t i = 0; i < b->nrepeats && rc == DB_OK; i++)
+		rc = db_write(b->db, sql_mark_repeat_id, b->repeats[i], 0, NULL);
+	b->nrepeats = 0;
+	return rc;
+}
+
 /*
- * Record one sale inside the caller's write transaction.  Returns DB_OK
- * with res filled (which may say duplicate or conflict: nothing written),
- * or a DB_* error (logged) after which the caller rolls back.
+ * What the sale taught a bulk import's map of its customer.  A map that
+ * is full stops learning: the customers it does not know are asked of
+ * the database from then on, whose indexes are built again for that.
+ */
+static int
+store_bulk_learn(struct store_bulk *b, const struct sale *sale,
+    const struct customer *c, int64_t sale_id)
+{
+	struct emailmap_entry *e = c->entry;
+
+	if (e == NULL && !b->full &&
+	    (e = emailmap_add(b->customers, sale->email_lower)) == NULL) {
+		b->full = 1;
+		log_info("more customers than an import keeps in memory (%zu); "
+		    "the rest are looked up", emailmap_count(b->customers));
+		return store_bulk_restore(b);
+	}
+	if (e == NULL)
+		return DB_OK;
+	e->id = c->id;
+	e->nameless = c->nameless && *sale->name == '\0';
+	if (!c->has_sales || sale->sold_at < c->first_at) {
+		e->first_at = sale->sold_at;
+		e->first_sale = sale_id;
+	} else {
+		e->first_at = c->first_at;
+		e->first_sale = c->first_sale;
+	}
+	e->has_sales = 1;
+	return DB_OK;
+}
+
+/*
+ * Record one sale inside the caller's write transaction, with a bulk
+ * import's memory or without (bulk NULL).  Returns DB_OK with res filled
+ * (which may say duplicate or conflict: nothing written), or a DB_* error
+ * (logged) after which the caller rolls back.
  *
  * The new sale is a repeat purchase unless it predates all the customer's
  * sales; then the sale that was first becomes a repeat instead, because
  * imports arrive out of order and purchases do not.  Ties keep arrival
  * order.
  */
-int
-store_record_sale(struct db *db, const struct sale *sale, int64_t now,
-    struct store_result *res)
+static int
+store_record(struct db *db, struct store_bulk *bulk, const struct sale *sale,
+    int64_t now, struct store_result *res)
 {
 	struct customer	c;
 	int64_t		sale_id = 0;
 	int		is_repeat, rc;
 
 	memset(res, 0, sizeof(*res));
-	if ((rc = store_customer(db, sale, now, &c)) != DB_OK)
+	if ((rc = store_customer(db, bulk, sale, now, &c)) != DB_OK)
 		return rc;
 	is_repeat = c.has_sales && sale->sold_at >= c.first_at;
 	if ((rc = store_insert_sale(db, sale, c.id, is_repeat, now,
@@ -396,13 +527,23 @@ store_record_sale(struct db *db, const struct sale *sale, int64_t now,
 	res->new_customer = c.new;
 	if (c.has_sales) {
 		res->repeats++;
-		if (!is_repeat && (rc = db_write(db, sql_mark_repeat, c.id,
-		    sale_id, NULL)) != DB_OK)
+		if (is_repeat)
+			;
+		else if (bulk != NULL && c.first_sale != 0) {
+			bulk->repeats[bulk->nrepeats++] = c.first_sale;
+			if (bulk->nrepeats == STORE_BULK_REPEATS &&
+			    (rc = store_bulk_flush(bulk)) != DB_OK)
+				return rc;
+		} else if ((rc = db_write(db, sql_mark_repeat, c.id, sale_id,
+		    NULL)) != DB_OK)
 			return rc;
 	}
 	/* A later sale may name a customer whom the first did not. */
-	if (c.nameless && *sale->name != '\0' &&
+	if (c.nameless && !c.new && *sale->name != '\0' &&
 	    (rc = db_write(db, sql_customer_name, c.id, 0, sale->name)) != DB_OK)
+		return rc;
+	if (bulk != NULL && (rc = store_bulk_learn(bulk, sale, &c,
+	    sale_id)) != DB_OK)
 		return rc;
 	/* A reward coupon's code comes back: its redemption, no referral. */
 	if ((rc = coupon_redeem(db, sale->referral_given, sale_id)) != 0) {
@@ -410,6 +551,113 @@ store_record_sale(struct db *db, const struct sale *sale, int64_t now,
 		return rc < 0 ? rc : DB_OK;
 	}
 	return store_referral(db, sale, c.id, sale_id, is_repeat, now, res);
+}
+
+/* Record one sale inside the caller's write transaction: store_record. */
+int
+store_record_sale(struct db *db, const struct sale *sale, int64_t now,
+    struct store_result *res)
+{
+	return store_record(db, NULL, sale, now, res);
+}
+
+/* The same, for a bulk import (store_bulk_begin). */
+int
+store_bulk_record_sale(struct store_bulk *b, const struct sale *sale,
+    int64_t now, struct store_result *res)
+{
+	return store_record(b->db, b, sale, now, res);
+}
+
+static const char sql_is_empty[] =
+    "SELECT NOT EXISTS (SELECT 1 FROM customers)";
+static const char sql_index_sql[] =
+    "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?3";
+
+/*
+ * Start a bulk import, inside the caller's write transaction: the sales
+ * recorded with store_bulk_record_sale() until store_bulk_end() are
+ * recorded as store_record_sale() would, faster.  Into an empty shop,
+ * the indexes of store_bulk_indexes are dropped until the end (or until
+ * the map is full); a rollback brings them back with the rest.  Returns
+ * DB_OK with *out (the caller's to end), or DB_*.
+ */
+int
+store_bulk_begin(struct db *db, struct store_bulk **out)
+{
+	struct store_bulk	*b = xcalloc(1, sizeof(*b));
+	sqlite3_stmt		*st;
+	int64_t			 empty = 0;
+	int			 rc;
+
+	b->db = db;
+	b->customers = emailmap_new(STORE_BULK_MAP_BYTES);
+	b->repeats = xreallocarray(NULL, STORE_BULK_REPEATS,
+	    sizeof(*b->repeats));
+	*out = b;
+	if ((rc = db_run(db, sql_is_empty, 0, 0, NULL, &empty)) < 0)
+		return rc;
+	if (!empty)
+		return DB_OK;
+	b->dropped = xcalloc(sizeof(store_bulk_indexes) /
+	    sizeof(store_bulk_indexes[0]), sizeof(*b->dropped));
+	for (size_t i = 0; i < sizeof(store_bulk_indexes) /
+	    sizeof(store_bulk_indexes[0]); i++) {
+		char *drop;
+
+		if ((st = db_prepare(db, sql_index_sql)) == NULL)
+			return DB_ERROR;
+		BIND_TEXT(st, 3, store_bulk_indexes[i]);
+		if ((rc = db_step(db, st)) != SQLITE_ROW)
+			return rc == SQLITE_DONE ? DB_ERROR : rc;
+		b->dropped[b->ndropped++] = xstrdup((const char *)
+		    sqlite3_column_text(st, 0));
+		sqlite3_reset(st);
+		drop = xasprintf("DROP INDEX %s", store_bulk_indexes[i]);
+		rc = db_exec(db, drop);
+		free(drop);
+		if (rc != DB_OK)
+			return rc;
+	}
+	return DB_OK;
+}
+
+/* Build the dropped indexes again. */
+static int
+store_bulk_restore(struct store_bulk *b)
+{
+	int rc = DB_OK;
+
+	for (size_t i = 0; i < b->ndropped; i++) {
+		if (rc == DB_OK)
+			rc = db_exec(b->db, b->dropped[i]);
+		free(b->dropped[i]);
+	}
+	b->ndropped = 0;
+	return rc;
+}
+
+/*
+ * End a bulk import before its transaction ends: when rc is DB_OK, what
+ * was deferred is done and the indexes are built again.  Frees b.
+ * Returns rc, or the error that happened doing so.
+ */
+int
+store_bulk_end(struct store_bulk *b, int rc)
+{
+	if (b == NULL)
+		return rc;
+	/* The map's memory goes back before the indexes' sort takes its own. */
+	emailmap_free(b->customers);
+	b->customers = NULL;
+	if (rc == DB_OK && (rc = store_bulk_flush(b)) == DB_OK)
+		rc = store_bulk_restore(b);
+	for (size_t i = 0; i < b->ndropped; i++)
+		free(b->dropped[i]);
+	free(b->dropped);
+	free(b->repeats);
+	free(b);
+	return rc;
 }
 
 const char *

@@ -72,6 +72,11 @@ int	store_record_sale(struct db *db, const struct sale *sale, int64_t now,
 	    struct store_result *res);
 int	store_sale_row(struct db *db, sqlite3_stmt *st, int col,
 	    struct sale *sale);
+struct store_bulk;
+int	store_bulk_begin(struct db *db, struct store_bulk **out);
+int	store_bulk_record_sale(struct store_bulk *b, const struct sale *sale,
+	    int64_t now, struct store_result *res);
+int	store_bulk_end(struct store_bulk *b, int rc);
 const char *store_referral_text(enum store_referral r);
 #define STORE_MISSING	1	/* store_message_facts: a row is gone */
 int	store_message_facts(struct db *db, int64_t customer, int64_t sale,

@@ -70,6 +70,33 @@ class Import(ShopTest):
                          [("B-1", 0), ("B-2", 1), ("B-3", 1)])
         self.assertEqual(self.shop.scalar("SELECT count(*) FROM customers"), 1)
 
+    def test_a_first_import_drops_and_rebuilds_its_indexes(self):
+        """Into an empty shop an import keeps its customers in memory and
+        builds the lookup indexes at its end: the same schema and the same
+        facts as one sale at a time, and a failed one leaves the schema be."""
+        self.shop.ok("migrate")
+        indexes = "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
+        schema = self.shop.query(indexes)
+        bad = self.shop.write("bad.csv", HEADER +
+                              "C-1,cy@example.com,,,,5,EUR,2026-11-20T10:00:00Z,\n"
+                              "C-2,cy@example.com,,,,-5,EUR,2026-11-20T10:00:00Z,\n")
+        self.assertFails(EX_DATAERR, "sale", "import", bad)
+        self.assertEqual(self.shop.query(indexes), schema)
+        out = self.shop.ok("sale", "import", self.shop.write("new.csv", HEADER +
+                           "C-3,cy@example.com,,,,5,EUR,2026-11-20T10:00:00Z,\n"
+                           "D-1,di@example.com,Di,,,5,EUR,2026-11-02T10:00:00Z,\n"
+                           "C-2,CY@example.com,Cy Young,,,5,EUR,2026-11-10T10:00:00Z,\n"
+                           "C-1,cy@EXAMPLE.com,,,,5,EUR,2026-11-01T10:00:00Z,\n"
+                           "C-4,cy@example.com,,,,5,EUR,2026-11-10T10:00:00Z,\n"))
+        self.assertEqual(out, "5 sales stored, 2 new customers, 3 repeat purchases, "
+                              "0 duplicates skipped\n")
+        self.assertEqual(self.shop.query(indexes), schema)
+        self.assertEqual(self.shop.query("SELECT order_id, is_repeat FROM sales ORDER BY order_id"),
+                         [("C-1", 0), ("C-2", 1), ("C-3", 1), ("C-4", 1), ("D-1", 0)])
+        self.assertEqual(self.shop.query("SELECT email, name FROM customers ORDER BY id"),
+                         [("cy@example.com", "Cy Young"), ("di@example.com", "Di")])
+        self.assertEqual(self.shop.scalar("PRAGMA integrity_check"), "ok")
+
 
 class BadFiles(ShopTest):
     """Bad rows: exit 65, each named by line, and nothing stored."""
