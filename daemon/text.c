@@ -183,6 +183,11 @@ text_find_format(const char *s, int prose)
 	int			 n;
 
 	for (; *p != '\0'; p += n) {
+		/* No ASCII character is one: most text is done in a byte. */
+		if (*p < 0x80) {
+			n = 1;
+			continue;
+		}
 		if ((n = text_utf8_sequence(p, &cp)) == 0) {
 			n = 1;		/* not UTF-8: another check's job */
 			continue;
