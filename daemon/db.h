@@ -33,6 +33,9 @@ struct db {
 	}		 cache[DB_CACHE_MAX];
 	size_t		 ncache;
 	int		 full;		/* the disk was full: said once */
+	/* The shop's key to its referral codes, read once (store.c). */
+	unsigned char	 referral_key[16];
+	int		 referral_key_read;
 };
 
 int	db_open(const char *path, struct db **out);

@@ -5,6 +5,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "store.h"
 #include "template.h"
 #include "token.h"
 #include "xmalloc.h"
@@ -16,20 +17,21 @@
  */
 static const char sql_click[] =
     "INSERT INTO referral_clicks (customer_id, day, clicks)"
-    " SELECT id, ?1, 1 FROM customers WHERE referral_code = ?3"
+    " VALUES (?1, ?2, 1)"
     " ON CONFLICT (customer_id, day) DO UPDATE SET clicks = clicks + 1";
 
 /* 1 when the code is a customer's (the click counted), 0, or DB_*. */
 static int
 http_referral_count(struct db *db, const char *code, int64_t now)
 {
-	int rc, known = 0;
+	int64_t	id;
+	int	rc, known;
 
 	if ((rc = db_begin(db)) != DB_OK)
 		return rc;
-	if ((rc = db_write(db, sql_click, now - now % 86400, 0, code)) == DB_OK)
-		known = sqlite3_changes(db->sqlite) > 0;
-	if ((rc = db_end(db, rc)) != DB_OK)
+	if ((known = rc = store_customer_by_code(db, code, &id)) == 1)
+		rc = db_write(db, sql_click, id, now - now % 86400, NULL);
+	if ((rc = db_end(db, rc < 0 ? rc : DB_OK)) != DB_OK)
 		return rc;
 	return known;
 }

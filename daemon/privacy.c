@@ -303,6 +303,7 @@ static const char *const sql_erase[] = {
 	/* A refund's reason is free text a person may have written about them. */
 	"UPDATE refunds SET reason = '' WHERE reason != ''"
 	" AND sale_id IN (SELECT id FROM sales WHERE customer_id = ?1)",
+	"DELETE FROM referral_codes WHERE customer_id = ?1",
 	/*
 	 * Old links lead nowhere: no token, and a code no link can spell.
 	 * Unsubscribed, so that nothing planned for the row later (a

@@ -14,6 +14,7 @@
 
 #include "http.h"
 #include "report.h"
+#include "store.h"
 #include "view.h"
 #include "xmalloc.h"
 
@@ -693,7 +694,7 @@ static const char sql_clicks[] =
     "SELECT coalesce(sum(clicks), 0) FROM referral_clicks"
     " WHERE day + 86400 > ?1 AND day < ?2";
 static const char sql_referrer_name[] =
-    "SELECT name FROM customers WHERE referral_code = ?1";
+    "SELECT name FROM customers WHERE id = ?1";
 
 /* The clicks, and each top referrer's name beside stats' address and code. */
 static int
@@ -710,9 +711,13 @@ report_referral_facts(struct db *db, const struct stats_filter *f,
 	if ((st = db_prepare(db, sql_referrer_name)) == NULL)
 		return DB_ERROR;
 	json_array_foreach(json_object_get(stats, "top_referrers"), i, r) {
+		int64_t id = 0;
+
+		if ((rc = store_customer_by_code(db, report_str(r, "code"),
+		    &id)) < 0)
+			return rc;
 		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, report_str(r, "code"), -1,
-		    SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 1, id);
 		if ((rc = db_step(db, st)) != SQLITE_ROW && rc != SQLITE_DONE)
 			return rc;
 		json_object_set_new(r, "name", json_string(rc == SQLITE_ROW ?

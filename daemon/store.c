@@ -78,8 +78,100 @@ static const char sql_customer_by_email[] =
     " FROM customers c WHERE lower(c.email) = ?1";
 
 static const char sql_customer_insert[] =
-    "INSERT INTO customers (email, name, referral_code, created_at, email_key)"
-    " VALUES (?1, ?2, ?3, ?4, ?5)";
+    "INSERT INTO customers (id, email, name, referral_code, created_at,"
+    " email_key) VALUES (?5, ?1, ?2, ?3, ?4, ?6)";
+static const char sql_next_customer[] =
+    "SELECT coalesce(max(id), 0) + 1 FROM customers";
+static const char sql_referral_key[] =
+    "SELECT key FROM referral_key WHERE id = 1";
+static const char sql_code_drawn[] =
+    "SELECT customer_id FROM referral_codes WHERE code = ?3";
+static const char sql_code_add[] =
+    "INSERT INTO referral_codes (code, customer_id) VALUES (?3, ?1)";
+static const char sql_code_owner[] =
+    "SELECT id FROM customers WHERE id = ?1 AND referral_code = ?3";
+
+/* The shop's key to its referral codes (migration 0014), read once. */
+static const unsigned char *
+store_referral_key(struct db *db)
+{
+	sqlite3_stmt *st;
+
+	if (db->referral_key_read)
+		return db->referral_key;
+	if ((st = db_prepare(db, sql_referral_key)) == NULL)
+		return NULL;
+	if (db_step(db, st) != SQLITE_ROW ||
+	    sqlite3_column_bytes(st, 0) != REFERRAL_KEY_LEN) {
+		sqlite3_reset(st);
+		log_error("database %s: no referral key (was the database "
+		    "edited by hand?)", db->path);
+		return NULL;
+	}
+	memcpy(db->referral_key, sqlite3_column_blob(st, 0), REFERRAL_KEY_LEN);
+	sqlite3_reset(st);
+	db->referral_key_read = 1;
+	return db->referral_key;
+}
+
+/*
+ * The customer whose referral code this is (as token_normalize spells
+ * it): a code drawn at random is found in referral_codes, any other is
+ * decoded to its customer, whose row must still carry it (an erased
+ * customer's does not).  1 with *id, 0 when nobody has it, or DB_*.
+ */
+int
+store_customer_by_code(struct db *db, const char *code, int64_t *id)
+{
+	const unsigned char	*key;
+	int64_t			 owner;
+	int			 rc;
+
+	if ((rc = db_run(db, sql_code_drawn, 0, 0, code, id)) != 0)
+		return rc;
+	if ((key = store_referral_key(db)) == NULL)
+		return DB_ERROR;
+	if ((owner = token_referral_id(key, code)) <= 0)
+		return 0;
+	return db_run(db, sql_code_owner, owner, 0, code, id);
+}
+
+/*
+ * The referral code of new customer `id`: the id's own (token.c), unless
+ * a code drawn before is that one; then one drawn at random, which is
+ * no other customer's, and kept in referral_codes.  Codes of ids to come
+ * need no care: they are checked the same way when their turn comes.
+ */
+static int
+store_new_code(struct db *db, int64_t id, char code[REFERRAL_CODE_LEN + 1])
+{
+	const unsigned char	*key;
+	int64_t			 other;
+	int			 rc;
+
+	if ((key = store_referral_key(db)) == NULL)
+		return DB_ERROR;
+	if (id > REFERRAL_ID_MAX) {
+		log_error("customer id %lld is past the %lld that referral "
+		    "codes can name", (long long)id, (long long)REFERRAL_ID_MAX);
+		return DB_ERROR;
+	}
+	token_referral_code(key, id, code);
+	if ((rc = db_run(db, sql_code_drawn, 0, 0, code, &other)) <= 0)
+		return rc;
+	for (int attempt = 0; attempt < 8; attempt++) {
+		if (token_generate(code, REFERRAL_CODE_LEN) == -1) {
+			log_warn("cannot draw a referral code");
+			return DB_ERROR;
+		}
+		if ((rc = store_customer_by_code(db, code, &other)) < 0)
+			return rc;
+		if (rc == 0 && token_referral_id(key, code) != id)
+			return db_write(db, sql_code_add, id, 0, code);
+	}
+	log_error("cannot find a free referral code after 8 draws");
+	return DB_ERROR;
+}
 
 static int	store_bulk_restore(struct store_bulk *b);
 
@@ -136,36 +228,28 @@ store_customer(struct db *db, struct store_bulk *bulk,
 			return rc;
 	}
 
-	email_key(sale->email, key);
 	/*
-	 * 40 random bits make collisions rare but, over hundreds of
-	 * thousands of customers, not impossible: draw again on one.
+	 * Ids are chosen here rather than by the insert, for the code is
+	 * made of the id.  Writers are serialized: the next one is free.
 	 */
-	for (int attempt = 0; attempt < 8; attempt++) {
-		if (token_generate(code, REFERRAL_CODE_LEN) == -1) {
-			log_warn("cannot draw a referral code");
-			return DB_ERROR;
-		}
-		if ((st = db_prepare(db, sql_customer_insert)) == NULL)
-			return DB_ERROR;
-		BIND_TEXT(st, 1, sale->email);
-		BIND_TEXT(st, 2, sale->name);
-		BIND_TEXT(st, 3, code);
-		sqlite3_bind_int64(st, 4, now);
-		BIND_TEXT(st, 5, key);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc == SQLITE_DONE) {
-			c->id = sqlite3_last_insert_rowid(db->sqlite);
-			c->new = 1;
-			c->nameless = *sale->name == '\0';
-			return DB_OK;
-		}
-		if (rc != SQLITE_CONSTRAINT_UNIQUE)
-			return db_fail(db, rc, "adding a customer");
-	}
-	log_error("cannot find a free referral code after 8 draws");
-	return DB_ERROR;
+	if ((rc = db_run(db, sql_next_customer, 0, 0, NULL, &c->id)) != 1)
+		return rc == 0 ? DB_ERROR : rc;
+	if ((rc = store_new_code(db, c->id, code)) != DB_OK)
+		return rc;
+	email_key(sale->email, key);
+	if ((st = db_prepare(db, sql_customer_insert)) == NULL)
+		return DB_ERROR;
+	BIND_TEXT(st, 1, sale->email);
+	BIND_TEXT(st, 2, sale->name);
+	BIND_TEXT(st, 3, code);
+	sqlite3_bind_int64(st, 4, now);
+	sqlite3_bind_int64(st, 5, c->id);
+	BIND_TEXT(st, 6, key);
+	if ((rc = db_step(db, st)) != SQLITE_DONE)
+		return rc;
+	c->new = 1;
+	c->nameless = *sale->name == '\0';
+	return DB_OK;
 }
 
 /* The order id is taken: nothing is inserted and changes() says so. */
@@ -361,9 +445,9 @@ static const char sql_customer_name[] =
     "UPDATE customers SET name = ?3 WHERE id = ?1";
 static const char sql_customer_forget[] =
     "DELETE FROM customers WHERE id = ?1";
+static const char sql_customer_forget_code[] =
+    "DELETE FROM referral_codes WHERE customer_id = ?1";
 
-static const char sql_referrer_by_code[] =
-    "SELECT id FROM customers WHERE referral_code = ?3";
 static const char sql_same_mailbox[] =
     "SELECT EXISTS (SELECT 1 FROM customers WHERE id = ?1 AND email_key = ?3)";
 /* Another customer row of the buyer's mailbox, who bought by then. */
@@ -405,8 +489,7 @@ store_referral(struct db *db, const struct sale *sale, int64_t customer,
 		res->referral = REFERRAL_UNKNOWN;
 		return DB_OK;
 	}
-	rc = db_run(db, sql_referrer_by_code, 0, 0, sale->referral_code,
-	    &referrer);
+	rc = store_customer_by_code(db, sale->referral_code, &referrer);
 	if (rc <= 0) {
 		res->referral = REFERRAL_UNKNOWN;
 		return rc;
@@ -515,8 +598,9 @@ store_record(struct db *db, struct store_bulk *bulk, const struct sale *sale,
 		return rc;
 	if (sale_id == 0) {
 		/* A customer made for a conflicting order must not stay behind. */
-		if (c.new && (rc = db_write(db, sql_customer_forget, c.id, 0,
-		    NULL)) != DB_OK)
+		if (c.new && ((rc = db_write(db, sql_customer_forget, c.id, 0,
+		    NULL)) != DB_OK || (rc = db_write(db,
+		    sql_customer_forget_code, c.id, 0, NULL)) != DB_OK))
 			return rc;
 		return store_compare_order(db, sale, res);
 	}

@@ -85,6 +85,7 @@ int	store_find_order(struct db *db, const char *order_id, int64_t *sale,
 	    int64_t *customer);
 int	store_touch(struct db *db, int64_t customer, int64_t sent_at);
 int	store_referrer_of_sale(struct db *db, int64_t sale, int64_t *referrer);
+int	store_customer_by_code(struct db *db, const char *code, int64_t *id);
 int	store_find_customer(struct db *db, const char *email, const char *token,
 	    int64_t *id);
 int	store_read_sale(struct db *db, int64_t id, struct sale *sale);

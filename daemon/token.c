@@ -88,3 +88,100 @@ token_normalize(const char *in, char *out, size_t len)
 	out[n] = '\0';
 	return n == len ? 0 : -1;
 }
+
+/*
+ * Referral codes from customer ids (migration 0014): a keyed permutation
+ * of the 40-bit numbers, so that a code is unique by construction (no
+ * index has to say so when a customer is added), decodes to its
+ * customer, and, without the shop's key, looks as random as a drawn one
+ * and gives away neither the id nor how many customers there are.  It is
+ * a balanced Feistel network over two 20-bit halves: a bijection
+ * whatever its round function, here a 64-bit mixer (splitmix64's
+ * finalizer) of the half and a round key.  Not a cipher to keep secrets
+ * with: a code is handed out to be shared.
+ */
+#define TOKEN_ROUNDS	8
+#define TOKEN_HALF	20
+#define TOKEN_HALF_MASK	((UINT64_C(1) << TOKEN_HALF) - 1)
+
+static uint64_t
+token_mix(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+static void
+token_round_keys(const unsigned char key[REFERRAL_KEY_LEN],
+    uint64_t rk[TOKEN_ROUNDS])
+{
+	uint64_t k0 = 0, k1 = 0;
+
+	for (int i = 0; i < 8; i++) {
+		k0 = k0 << 8 | key[i];
+		k1 = k1 << 8 | key[8 + i];
+	}
+	for (int r = 0; r < TOKEN_ROUNDS; r++)
+		rk[r] = token_mix(k0 + (uint64_t)(r + 1) *
+		    UINT64_C(0x9e3779b97f4a7c15)) ^ k1;
+}
+
+static uint64_t
+token_round(uint64_t half, uint64_t rk)
+{
+	return token_mix(half ^ rk) & TOKEN_HALF_MASK;
+}
+
+/* The code of customer id (0 <= id <= REFERRAL_ID_MAX), NUL-terminated. */
+void
+token_referral_code(const unsigned char key[REFERRAL_KEY_LEN], int64_t id,
+    char code[REFERRAL_CODE_LEN + 1])
+{
+	uint64_t rk[TOKEN_ROUNDS], l, r, t, x;
+
+	token_round_keys(key, rk);
+	l = ((uint64_t)id >> TOKEN_HALF) & TOKEN_HALF_MASK;
+	r = (uint64_t)id & TOKEN_HALF_MASK;
+	for (int i = 0; i < TOKEN_ROUNDS; i++) {
+		t = l ^ token_round(r, rk[i]);
+		l = r;
+		r = t;
+	}
+	x = l << TOKEN_HALF | r;
+	for (int i = REFERRAL_CODE_LEN - 1; i >= 0; i--) {
+		code[i] = token_alphabet[x & 0x1f];
+		x >>= 5;
+	}
+	code[REFERRAL_CODE_LEN] = '\0';
+}
+
+/*
+ * The id whose code this is: every code of REFERRAL_CODE_LEN symbols of
+ * the alphabet (as token_normalize spells it) is some id's, whether or
+ * not that customer exists or was given it.  -1 for any other text.
+ */
+int64_t
+token_referral_id(const unsigned char key[REFERRAL_KEY_LEN], const char *code)
+{
+	uint64_t	 rk[TOKEN_ROUNDS], l, r, t, x = 0;
+	const char	*p;
+
+	if (strlen(code) != REFERRAL_CODE_LEN)
+		return -1;
+	for (int i = 0; i < REFERRAL_CODE_LEN; i++) {
+		if (code[i] == '\0' ||
+		    (p = strchr(token_alphabet, code[i])) == NULL)
+			return -1;
+		x = x << 5 | (uint64_t)(p - token_alphabet);
+	}
+	token_round_keys(key, rk);
+	l = x >> TOKEN_HALF;
+	r = x & TOKEN_HALF_MASK;
+	for (int i = TOKEN_ROUNDS - 1; i >= 0; i--) {
+		t = r ^ token_round(l, rk[i]);
+		r = l;
+		l = t;
+	}
+	return (int64_t)(l << TOKEN_HALF | r);
+}

@@ -29,7 +29,7 @@ class Migrate(ShopTest):
         self.assertEqual(tables, {"customers", "sales", "referrals", "messages", "planner",
                                   "referral_clicks", "webhook_deliveries", "sale_items",
                                   "refunds", "platform_orders", "reorder_skus",
-                                  "coupons"})
+                                  "coupons", "referral_key", "referral_codes"})
 
     def test_upgrades_an_old_database_keeping_its_data(self):
         with sqlite3.connect(self.shop.database) as db:
@@ -42,6 +42,14 @@ class Migrate(ShopTest):
         self.assertIn("schema version %d" % LATEST, out)
         self.assertEqual(self.shop.scalar("PRAGMA user_version"), LATEST)
         self.assertEqual(self.shop.scalar("SELECT referral_code FROM customers"), "ABCDEFGH")
+        # The code drawn before migration 0014 still names its customer.
+        self.shop.ok("sale", "add", "--order", "B-1", "--email", "bo@example.com",
+                     "--referral", "abcd-efgh")
+        self.assertEqual(self.shop.query(
+            "SELECT referrer.email, referred.email FROM referrals r"
+            " JOIN customers referrer ON referrer.id = r.referrer_id"
+            " JOIN customers referred ON referred.id = r.referred_id"),
+            [("ana@example.com", "bo@example.com")])
 
     def test_sales_of_version_8_become_their_own_one_item(self):
         # Migration 0009 keeps line items; the sales recorded before it

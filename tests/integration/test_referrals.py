@@ -1,8 +1,10 @@
 """Referral codes and the rules for taking them: new customers only, once,
 never one's own, and an unknown code never blocks a sale."""
 
+import contextlib
 import os
 import re
+import sqlite3
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -39,6 +41,52 @@ class Referrals(ShopTest):
         self.assertEqual(len(set(codes)), 31)
         for c in codes:
             self.assertRegex(c, r"^[0-9A-HJKMNP-TV-Z]{8}$")
+
+    def test_a_code_is_the_customers_id_under_the_shops_key(self):
+        # Migration 0014: made of the id, so the next customer's code is
+        # known before it is given; the key is the shop's, so another
+        # shop's customer 1 has another code.
+        self.assertEqual(self.shop.scalar("SELECT id FROM customers"), 1)
+        self.assertEqual(self.shop.scalar("SELECT count(*) FROM referral_codes"), 0)
+        self.assertEqual(len(self.shop.scalar("SELECT key FROM referral_key")), 16)
+        self.shop.ok("sale", "add", "--order", "B-1", "--email", "bo@example.com")
+        self.assertEqual(self.shop.scalar("SELECT id FROM customers WHERE email = ?",
+                                          "bo@example.com"), 2)
+        self.assertNotEqual(self.shop.code_of("bo@example.com"), self.code)
+
+    def test_a_drawn_code_that_is_the_next_customers_own(self):
+        """A code drawn at random before migration 0014 may be the code a
+        later id makes: that customer gets a drawn code instead, and each
+        code still names its own customer."""
+        code2 = self.next_code()
+        # Ana's code was drawn (before migration 0014), and it is that one.
+        with contextlib.closing(self.shop.db()) as db, db:
+            db.execute("UPDATE customers SET referral_code = ? WHERE id = 1", (code2,))
+            db.execute("INSERT INTO referral_codes (code, customer_id) VALUES (?, 1)", (code2,))
+        self.shop.sale("B-1", "bo@example.com", at="2026-10-02")
+        bo = self.shop.code_of("bo@example.com")
+        self.assertNotEqual(bo, code2)
+        self.assertEqual(self.shop.query("SELECT code, customer_id FROM referral_codes"
+                                         " ORDER BY customer_id"), [(code2, 1), (bo, 2)])
+        self.assertEqual(self.add("C-1", "cy@example.com", code2), "")
+        self.assertEqual(self.add("D-1", "di@example.com", bo), "")
+        self.assertEqual(sorted(self.referrals()),
+                         [("cy@example.com", "ana@example.com", "C-1"),
+                          ("di@example.com", "bo@example.com", "D-1")])
+
+    def next_code(self):
+        """The code the next customer gets, seen in a throwaway copy."""
+        copy = os.path.join(os.path.dirname(self.shop.database), "copy.db")
+        with contextlib.closing(sqlite3.connect(self.shop.database)) as db, \
+                contextlib.closing(sqlite3.connect(copy)) as dest:
+            db.backup(dest)
+        with open(self.shop.config) as f:
+            conf = self.shop.write("copy.conf", f.read().replace('"aftersale.db"', '"copy.db"'))
+        self.shop.ok("-c", conf, "sale", "add", "--order", "N-1", "--email", "next@example.com",
+                     config=False)
+        with contextlib.closing(sqlite3.connect(copy)) as db:
+            return db.execute("SELECT referral_code FROM customers WHERE email = ?",
+                              ("next@example.com",)).fetchone()[0]
 
     def test_first_sale_with_a_code_is_referred(self):
         self.assertEqual(self.add("B-1", "bo@example.com", self.code), "")
