@@ -2,6 +2,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>	/* malloc_trim */
+#endif
 #include <string.h>
 #include <sysexits.h>
 #include <systemd/sd-daemon.h>
@@ -34,6 +37,7 @@
 #define DAEMON_FULL_RETRY_MAX_MS 60000
 #define DAEMON_TIDY_MS		(24 * 3600 * 1000)	/* daily, from the start */
 #define DAEMON_HOLD_LOOK_S	3600	/* a far hold end is looked at hourly */
+#define DAEMON_IDLE_MS		5000	/* quiet this long: memory goes back */
 
 /* The daemon's whole state, owned by the loop thread. */
 struct daemon {
@@ -53,6 +57,7 @@ struct daemon {
 	uv_timer_t	 housekeeping;	/* systemd's watchdog, the daily tidy */
 	uint64_t	 watchdog_ms;	/* its period under systemd; 0: none */
 	uint64_t	 tidy_at;	/* loop ms of the last tidy */
+	uv_timer_t	 idle_timer;	/* quiet a while: memory goes back */
 	uv_fs_event_t	 db_watch;	/* other processes' commits */
 	int		 watching;	/* db_watch is started */
 	uv_async_t	 sender_wake;	/* an answer, or room for a message */
@@ -78,6 +83,7 @@ static void	daemon_pump(struct daemon *);
 static void	daemon_plan(struct daemon *);
 static void	daemon_reorder_refresh(struct daemon *);
 static void	daemon_check_changes(uv_timer_t *);
+static void	daemon_idle(uv_timer_t *);
 static int64_t	daemon_data_version(struct daemon *);
 static int	daemon_watch(struct daemon *);
 
@@ -252,6 +258,28 @@ daemon_wanted(struct daemon *d, uint64_t *wait_ms)
 }
 
 /*
+ * Nothing was in flight for DAEMON_IDLE_MS: give back the memory the
+ * work took.  Planning a big import or sending a batch fills SQLite's
+ * page cache (DB_CACHE_KIB) and leaves freed blocks in the heap; a
+ * daemon that sleeps until next week need keep neither (issue 13: 22 MB
+ * idle with 100,000 messages scheduled), and the next batch reads its
+ * pages back from the kernel's cache, not the disk.
+ */
+static void
+daemon_idle(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+
+	if (d->stopping || sender_busy(d->sender) > 0 ||
+	    uv_is_active((uv_handle_t *)&d->plan_timer))
+		return;
+	db_release_memory(d->db);
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
+/*
  * Other processes' commits: while idle, inotify on the database's folder
  * says when to look.  While sending, our own commits would wake the loop
  * for nothing (and keep the settle timer from ever firing), so each turn
@@ -261,13 +289,18 @@ static void
 daemon_follow(struct daemon *d)
 {
 	if (sender_busy(d->sender) > 0) {
+		uv_timer_stop(&d->idle_timer);
 		if (d->watching) {
 			uv_fs_event_stop(&d->db_watch);
 			d->watching = 0;
 		}
 		if (daemon_data_version(d) != d->data_version)
 			uv_timer_start(&d->change_timer, daemon_check_changes, 1, 0);
-	} else if (!d->watching && daemon_watch(d) == 0) {
+		return;
+	}
+	/* Each turn that finds nothing in flight puts it off again. */
+	uv_timer_start(&d->idle_timer, daemon_idle, DAEMON_IDLE_MS, 0);
+	if (!d->watching && daemon_watch(d) == 0) {
 		/* Look once for what came while we were not watching. */
 		uv_timer_start(&d->change_timer, daemon_check_changes,
 		    DAEMON_SETTLE_MS, 0);
@@ -715,6 +748,7 @@ daemon_stop(struct daemon *d, const char *why)
 	uv_timer_stop(&d->plan_timer);
 	uv_timer_stop(&d->hold_timer);
 	uv_timer_stop(&d->change_timer);
+	uv_timer_stop(&d->idle_timer);
 	uv_fs_event_stop(&d->db_watch);
 	d->watching = 0;
 	if (busy == 0)
@@ -834,13 +868,14 @@ daemon_start(struct daemon *d)
 	uv_timer_init(&d->loop, &d->hold_timer);
 	uv_timer_init(&d->loop, &d->change_timer);
 	uv_timer_init(&d->loop, &d->housekeeping);
+	uv_timer_init(&d->loop, &d->idle_timer);
 	uv_fs_event_init(&d->loop, &d->db_watch);
 	uv_async_init(&d->loop, &d->sender_wake, daemon_sender_wake);
 	uv_signal_init(&d->loop, &d->sigterm);
 	uv_signal_init(&d->loop, &d->sigint);
 	uv_signal_init(&d->loop, &d->sighup);
 	d->plan_timer.data = d->hold_timer.data = d->change_timer.data = d;
-	d->housekeeping.data = d;
+	d->housekeeping.data = d->idle_timer.data = d;
 	d->db_watch.data = d->sigterm.data = d->sigint.data = d->sighup.data = d;
 	d->sender_wake.data = d;
 	uv_signal_start(&d->sigterm, daemon_signal, SIGTERM);

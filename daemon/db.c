@@ -565,6 +565,16 @@ db_cache_size(struct db *db, int kib)
 	return db_exec(db, pragma);
 }
 
+/*
+ * Give back the page cache's unused pages (all of them, between
+ * statements): the cache fills again from the kernel's as it is needed.
+ */
+void
+db_release_memory(struct db *db)
+{
+	sqlite3_db_release_memory(db->sqlite);
+}
+
 void
 db_close(struct db *db)
 {

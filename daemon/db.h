@@ -44,6 +44,7 @@ int	db_durable(struct db *db, int on);
 void	db_close(struct db *db);
 int	db_cache_size(struct db *db, int kib);
 int	db_exec(struct db *db, const char *sql);
+void	db_release_memory(struct db *db);
 sqlite3_stmt *db_prepare(struct db *db, const char *sql);
 int	db_step(struct db *db, sqlite3_stmt *stmt);
 int	db_run(struct db *db, const char *sql, int64_t a, int64_t b,
