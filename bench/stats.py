@@ -1,7 +1,7 @@
 """stats --json on a database of 1,000,000 sales and 4,000,000 messages,
 against a plain `SELECT currency, count(*), sum(amount) FROM sales GROUP BY
 currency` through the sqlite3 shell on the same database, in the same run.
-Target: stats within 10x of that plain aggregate."""
+Target: stats within 5x of that plain aggregate (issue 13)."""
 
 import os
 import sqlite3
@@ -83,8 +83,8 @@ def main():
            % (bench_import.ROWS, n, RUNS), [
                ("aftersale stats --json", "%.2f s" % median(ours)),
                ("sqlite3 GROUP BY currency", "%.2f s" % median(theirs)),
-               ("time ratio aftersale / sqlite3", "%.1fx (target <= 10x): %s"
-                % (ratio, "met" if ratio <= 10 else "MISSED")),
+               ("time ratio aftersale / sqlite3", "%.1fx (target <= 5x): %s"
+                % (ratio, "met" if ratio <= 5 else "MISSED")),
            ])
 
 
