@@ -42,6 +42,7 @@ struct store_bulk {
 	size_t		  ndropped;
 	int64_t		 *repeats;	/* sales to mark as repeat purchases */
 	size_t		  nrepeats;
+	int		  untouched;	/* no message was ever sent */
 };
 
 /*
@@ -594,7 +595,8 @@ store_record(struct db *db, struct store_bulk *bulk, const struct sale *sale,
 		return rc;
 	is_repeat = c.has_sales && sale->sold_at >= c.first_at;
 	if ((rc = store_insert_sale(db, sale, c.id, is_repeat, now,
-	    c.has_sales, &sale_id)) != DB_OK)
+	    c.has_sales && (bulk == NULL || !bulk->untouched), &sale_id)) !=
+	    DB_OK)
 		return rc;
 	if (sale_id == 0) {
 		/* A customer made for a conflicting order must not stay behind. */
@@ -655,6 +657,9 @@ store_bulk_record_sale(struct store_bulk *b, const struct sale *sale,
 
 static const char sql_is_empty[] =
     "SELECT NOT EXISTS (SELECT 1 FROM customers)";
+static const char sql_none_sent[] =
+    "SELECT NOT EXISTS (SELECT 1 FROM messages INDEXED BY messages_sent"
+    " WHERE state = 'sent')";
 static const char sql_index_sql[] =
     "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?3";
 
@@ -671,7 +676,7 @@ store_bulk_begin(struct db *db, struct store_bulk **out)
 {
 	struct store_bulk	*b = xcalloc(1, sizeof(*b));
 	sqlite3_stmt		*st;
-	int64_t			 empty = 0;
+	int64_t			 empty = 0, untouched = 0;
 	int			 rc;
 
 	b->db = db;
@@ -679,6 +684,14 @@ store_bulk_begin(struct db *db, struct store_bulk **out)
 	b->repeats = xreallocarray(NULL, STORE_BULK_REPEATS,
 	    sizeof(*b->repeats));
 	*out = b;
+	/*
+	 * With no message sent, no sale has a last touch to look for, and
+	 * none can be sent before the import commits: it holds the write
+	 * lock that recording one would take.
+	 */
+	if ((rc = db_run(db, sql_none_sent, 0, 0, NULL, &untouched)) < 0)
+		return rc;
+	b->untouched = untouched != 0;
 	if ((rc = db_run(db, sql_is_empty, 0, 0, NULL, &empty)) < 0)
 		return rc;
 	if (!empty)

@@ -155,6 +155,19 @@ class Attribution(ShopTest):
         self.assertEqual(campaigns["thank-you"]["conversions"], 1)
         self.assertEqual(campaigns["win-back"]["conversions"], 0)
 
+    def test_last_touch_through_an_import(self):
+        # An import looks for last touches only when a message was ever
+        # sent: here one was, before the import.
+        t = int(datetime(2026, 10, 1, tzinfo=timezone.utc).timestamp())
+        self.shop.sale("A-1", "a@example.com", amount="1.00", at=iso_ts(t - 86400))
+        self.sent("a@example.com", "thank-you", t)
+        self.shop.ok("sale", "import", self.shop.write("s.csv", "order_id,email,sold_at\n"
+                     "A-2,a@example.com,%s\nB-1,b@example.com,%s\n"
+                     % (iso_ts(t + 3600), iso_ts(t + 3600))))
+        self.assertEqual(self.shop.query("SELECT order_id, touch_campaign, touch_at FROM sales"
+                                         " ORDER BY order_id"),
+                         [("A-1", None, None), ("A-2", "thank-you", t), ("B-1", None, None)])
+
 
 def iso_ts(t):
     return iso(datetime.fromtimestamp(t, timezone.utc))
