@@ -32,15 +32,17 @@ CREATE TABLE customers_new (
 	created_at	INTEGER NOT NULL,
 	unsubscribe_token TEXT,
 	unsubscribed_at	INTEGER,
-	bounced_at	INTEGER
+	bounced_at	INTEGER,
+	email_key	TEXT NOT NULL DEFAULT ''	-- email_key(): see 0012
 );
 INSERT INTO customers_new (id, email, name, referral_code, created_at,
-    unsubscribe_token, unsubscribed_at, bounced_at)
+    unsubscribe_token, unsubscribed_at, bounced_at, email_key)
 	SELECT id, email, name, referral_code, created_at, unsubscribe_token,
-	    unsubscribed_at, bounced_at FROM customers;
+	    unsubscribed_at, bounced_at, email_key FROM customers;
 DROP TABLE customers;
 ALTER TABLE customers_new RENAME TO customers;
 CREATE UNIQUE INDEX customers_email ON customers (lower(email));
 CREATE INDEX customers_nameless ON customers (lower(email)) WHERE name = '';
 CREATE UNIQUE INDEX customers_unsubscribe ON customers (unsubscribe_token)
 	WHERE unsubscribe_token IS NOT NULL;
+CREATE INDEX customers_email_key ON customers (email_key);
