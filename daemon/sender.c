@@ -114,7 +114,13 @@ sender_main(void *arg)
 		memset(&w->next, 0, sizeof(w->next));
 		w->queued = 0;
 		w->sending = 1;
-		uv_async_send(s->wake);		/* claim the one after */
+		/*
+		 * No wake to claim the one after: this message's answer wakes
+		 * the loop, which records it and claims the next in the same
+		 * turn and the same commit, long before this worker may end
+		 * the message (issue 13: a wake here cost the loop a turn and
+		 * a commit of its own per message).
+		 */
 		remake = w->stale;
 		w->stale = 0;
 		if (remake) {
