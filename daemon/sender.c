@@ -115,12 +115,13 @@ sender_main(void *arg)
 		w->queued = 0;
 		w->sending = 1;
 		/*
-		 * No wake to claim the one after: this message's answer wakes
-		 * the loop, which records it and claims the next in the same
-		 * turn and the same commit, long before this worker may end
-		 * the message (issue 13: a wake here cost the loop a turn and
-		 * a commit of its own per message).
+		 * Claim the one after.  When the answer just posted waits to
+		 * be recorded, that answer's turn claims it, in the same
+		 * commit: a wake of its own cost the loop a turn and a commit
+		 * per message (issue 13).
 		 */
+		if (!w->answered)
+			uv_async_send(s->wake);
 		remake = w->stale;
 		w->stale = 0;
 		if (remake) {
