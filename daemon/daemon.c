@@ -244,18 +244,14 @@ daemon_judged(struct daemon *d, struct sender_result **done, int ndone,
 	}
 }
 
-/*
- * How many messages to claim now: free sender slots, the relay (as the
- * turn's answers leave it), the rate.
- */
+/* How many messages to claim now: free sender slots, the relay, the rate. */
 static int
-daemon_wanted(struct daemon *d, const struct delivery_backoff *relay,
-    uint64_t *wait_ms)
+daemon_wanted(struct daemon *d, uint64_t *wait_ms)
 {
 	int want = sender_slots(d->sender);
 
 	*wait_ms = 0;
-	if (d->stopping || want <= 0 || daemon_now() < relay->until)
+	if (d->stopping || want <= 0 || daemon_now() < d->relay.until)
 		return 0;
 	return scheduler_allowance(&d->scheduler, d->cfg->smtp.rate, want,
 	    wait_ms);
@@ -423,17 +419,12 @@ daemon_coupons_watch(struct daemon *d, const struct coupon_batch *b,
 }
 
 /*
- * Record the answers the sender brought back and claim as many due
- * messages as it has room for, in one write transaction committed before
- * any claimed message reaches the relay, and before any worker may end
- * its next message (sender_recorded()).  The answers are judged first:
- * they say whether the relay is usable, and so whether to claim.
- * Messages are built before the transaction, outside it.  One commit per
- * turn, not two: each commit rewrites the pages the messages share (their
- * table and index pages), and the loop thread is the send path's
- * bottleneck (issue 13).  If the commit fails, nothing is recorded or
- * claimed, and the answers are judged and recorded again next turn.
- * Then sleep until the next message is due, or the sender answers.
+ * Record the answers the sender brought back, then claim as many due
+ * messages as it has room for, each in a write transaction committed
+ * before any claimed message reaches the relay.  The answers go first:
+ * they say whether the relay is usable.  Messages are built between the
+ * two, outside both.  Then sleep until the next message is due, or the
+ * sender answers.
  */
 static void
 daemon_pump(struct daemon *d)
@@ -447,19 +438,28 @@ daemon_pump(struct daemon *d)
 	int			 n = 0, nbuilt = 0, ndone, want, rc = DB_OK;
 
 	ndone = sender_results(d->sender, done);
-	if (ndone > 0)
+	if (ndone > 0) {
 		daemon_judge(d, done, ndone, now, &turn);
-	want = daemon_wanted(d, ndone > 0 ? &turn.relay : &d->relay, &wait_ms);
-	if (want > 0)
-		rc = daemon_build(d, now, want, built, &nbuilt, &coupons);
-	if (rc == DB_OK && (ndone > 0 || want > 0) &&
-	    (rc = db_begin(d->db)) == DB_OK) {
-		for (int i = 0; i < ndone && rc == DB_OK; i++)
-			rc = queue_result(d->db, done[i]->msg, &turn.verdict[i],
-			    d->cfg->delivery.min_gap, now);
-		if (rc == DB_OK && want > 0)
-			rc = queue_claim(d->db, d->cfg, now, built, nbuilt,
-			    batch, want, &n);
+		if ((rc = db_begin(d->db)) == DB_OK) {
+			for (int i = 0; i < ndone && rc == DB_OK; i++)
+				rc = queue_result(d->db, done[i]->msg,
+				    &turn.verdict[i], d->cfg->delivery.min_gap,
+				    now);
+			rc = db_end(d->db, rc);
+		}
+		if (rc != DB_OK) {
+			/* Recorded nothing: judged and recorded next turn. */
+			daemon_db_failed(d, rc);
+			return;
+		}
+		daemon_judged(d, done, ndone, &turn);
+		sender_recorded(d->sender);
+	}
+	want = daemon_wanted(d, &wait_ms);
+	if (want > 0 && (rc = daemon_build(d, now, want, built,
+	    &nbuilt, &coupons)) == DB_OK && (rc = db_begin(d->db)) == DB_OK) {
+		rc = queue_claim(d->db, d->cfg, now, built, nbuilt, batch, want,
+		    &n);
 		if ((rc = db_end(d->db, rc)) != DB_OK) {
 			for (int i = 0; i < n; i++)
 				queue_free(&batch[i]);
@@ -469,13 +469,8 @@ daemon_pump(struct daemon *d)
 	for (int i = 0; i < nbuilt; i++)
 		queue_free(&built[i]);
 	if (rc != DB_OK) {
-		/* Recorded nothing: judged and recorded next turn. */
 		daemon_db_failed(d, rc);
 		return;
-	}
-	if (ndone > 0) {
-		daemon_judged(d, done, ndone, &turn);
-		sender_recorded(d->sender);
 	}
 	d->full_ms = 0;
 	daemon_coupons_watch(d, &coupons, now);
