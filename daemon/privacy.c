@@ -142,7 +142,8 @@ privacy_click(sqlite3_stmt *st)
 static const char sql_messages[] =
     "SELECT m.id, m.campaign, s.order_id, m.state, m.attempts, m.due_at,"
     " m.first_due_at, m.created_at, m.updated_at, m.sent_at, m.last_error,"
-    " m.body FROM messages m LEFT JOIN sales s ON s.id = m.sale_id"
+    " b.body FROM messages m LEFT JOIN sales s ON s.id = m.sale_id"
+    " LEFT JOIN message_bodies b ON b.message_id = m.id"
     " WHERE m.customer_id = ?1 ORDER BY m.id";
 
 /*
@@ -258,8 +259,8 @@ privacy_secure_delete(struct db *db)
 }
 
 static const char sql_count[] =
-    "SELECT (SELECT count(*) FROM messages WHERE customer_id = ?1"
-    "   AND body IS NOT NULL),"
+    "SELECT (SELECT count(*) FROM messages m JOIN message_bodies b"
+    "   ON b.message_id = m.id WHERE m.customer_id = ?1),"
     " (SELECT count(*) FROM messages WHERE customer_id = ?1"
     "   AND state IN " QUEUE_OPEN "),"
     " (SELECT count(*) FROM referral_clicks WHERE customer_id = ?1),"
@@ -297,8 +298,10 @@ static const char *const sql_erase[] = {
 	"UPDATE messages SET state = 'cancelled', updated_at = ?2"
 	" WHERE customer_id = ?1 AND state IN " QUEUE_OPEN,
 	/* The bytes name the customer, and a relay's error may quote them. */
-	"UPDATE messages SET body = NULL, last_error = ''"
-	" WHERE customer_id = ?1 AND (body IS NOT NULL OR last_error != '')",
+	"DELETE FROM message_bodies WHERE message_id IN"
+	" (SELECT id FROM messages WHERE customer_id = ?1)",
+	"UPDATE messages SET last_error = ''"
+	" WHERE customer_id = ?1 AND last_error != ''",
 	"DELETE FROM referral_clicks WHERE customer_id = ?1",
 	/* A refund's reason is free text a person may have written about them. */
 	"UPDATE refunds SET reason = '' WHERE reason != ''"
@@ -441,9 +444,10 @@ out:
  * put back in the queue later (retry) is built again.
  */
 static const char sql_drop_bodies[] =
-    "UPDATE messages SET body = NULL WHERE id > ?1 AND id <= ?2"
-    " AND body IS NOT NULL AND state NOT IN " QUEUE_OPEN
-    " AND state != 'sending' AND coalesce(sent_at, updated_at) < ?3";
+    "DELETE FROM message_bodies WHERE message_id > ?1 AND message_id <= ?2"
+    " AND message_id IN (SELECT id FROM messages WHERE id > ?1 AND id <= ?2"
+    " AND state NOT IN " QUEUE_OPEN " AND state != 'sending'"
+    " AND coalesce(sent_at, updated_at) < ?3)";
 static const char sql_last_message[] =
     "SELECT coalesce(max(id), 0) FROM messages";
 

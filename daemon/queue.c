@@ -36,9 +36,12 @@ queue_recover(struct db *db, int64_t now, int *count)
 static const char sql_release[] =
     "UPDATE messages SET state = 'scheduled', attempts = attempts - 1,"
     " first_due_at = CASE WHEN attempts = 1 THEN NULL"
-    "   ELSE first_due_at END,"
-    " body = CASE WHEN attempts = 1 THEN NULL ELSE body END, updated_at = ?2"
+    "   ELSE first_due_at END, updated_at = ?2"
     " WHERE id = ?1 AND state = 'sending'";
+static const char sql_release_body[] =
+    "DELETE FROM message_bodies WHERE message_id = ?1 AND EXISTS ("
+    " SELECT 1 FROM messages WHERE id = ?1 AND state = 'sending'"
+    " AND attempts = 1)";
 
 /*
  * A claimed message that never reached the relay goes back as it was,
@@ -53,6 +56,8 @@ queue_release(struct db *db, const struct outgoing *o, int64_t now)
 	int rc;
 
 	if (o->attempts == 1 && (rc = coupon_return(db, o->id)) != DB_OK)
+		return rc;
+	if ((rc = db_write(db, sql_release_body, o->id, 0, NULL)) != DB_OK)
 		return rc;
 	return db_write(db, sql_release, o->id, now, NULL);
 }
@@ -73,20 +78,23 @@ static const char sql_due[] =
     " " STORE_NO_CONSENT("c") ","
     " (SELECT max(coalesce(sent_at, updated_at)) FROM messages"
     "   WHERE customer_id = m.customer_id AND state IN ('sent', 'sending')),"
-    " m.body IS NOT NULL, c.email, coalesce(m.first_due_at, min(m.due_at, ?1))"
+    " EXISTS (SELECT 1 FROM message_bodies WHERE message_id = m.id),"
+    " c.email, coalesce(m.first_due_at, min(m.due_at, ?1))"
     " FROM messages m JOIN customers c ON c.id = m.customer_id"
     " WHERE m.state IN " QUEUE_OPEN " AND m.due_at <= ?1"
     " ORDER BY m.due_at, m.id LIMIT ?2";
 static const char sql_unbuilt[] =
     "SELECT id, campaign, customer_id, sale_id FROM messages"
     " WHERE state IN " QUEUE_OPEN " AND due_at <= ?1"
-    " AND body IS NULL ORDER BY due_at, id LIMIT ?2";
+    " AND NOT EXISTS (SELECT 1 FROM message_bodies"
+    "   WHERE message_id = messages.id)"
+    " ORDER BY due_at, id LIMIT ?2";
 static const char sql_set_state[] =
     "UPDATE messages SET state = ?3, updated_at = ?2 WHERE id = ?1";
 static const char sql_postpone[] =
     "UPDATE messages SET due_at = ?2 WHERE id = ?1";
 static const char sql_body[] =
-    "SELECT body FROM messages WHERE id = ?1";
+    "SELECT body FROM message_bodies WHERE message_id = ?1";
 /*
  * first_due_at keeps the due time at the first claim: due_at moves with
  * every deferral, and delivery.give_up_after counts from the due time,
@@ -95,7 +103,10 @@ static const char sql_body[] =
 static const char sql_claim[] =
     "UPDATE messages SET state = 'sending', attempts = attempts + 1,"
     " first_due_at = coalesce(first_due_at, min(due_at, ?2)),"
-    " updated_at = ?2, body = coalesce(body, ?3) WHERE id = ?1";
+    " updated_at = ?2 WHERE id = ?1";
+/* Written once, at the first claim: every retry reads these back. */
+static const char sql_store_body[] =
+    "INSERT INTO message_bodies (message_id, body) VALUES (?1, ?2)";
 
 /*
  * Why a due message is not sent now: the state it ends in (a removed
@@ -251,13 +262,21 @@ queue_prepare(struct db *db, const struct queue_due *d,
 	} else if ((rc = queue_load_body(db, d->id, &o->text)) != DB_OK) {
 		return rc;
 	}
+	if (b != NULL) {
+		if ((st = db_prepare(db, sql_store_body)) == NULL)
+			return DB_ERROR;
+		sqlite3_bind_int64(st, 1, o->id);
+		sqlite3_bind_blob(st, 2, o->text.data, (int)o->text.len,
+		    SQLITE_STATIC);
+		rc = db_step(db, st);
+		sqlite3_clear_bindings(st);
+		if (rc != SQLITE_DONE)
+			return rc;
+	}
 	if ((st = db_prepare(db, sql_claim)) == NULL)
 		return DB_ERROR;
 	sqlite3_bind_int64(st, 1, o->id);
 	sqlite3_bind_int64(st, 2, now);
-	if (b != NULL)
-		sqlite3_bind_blob(st, 3, o->text.data, (int)o->text.len,
-		    SQLITE_STATIC);
 	rc = db_step(db, st);
 	return rc == SQLITE_DONE ? DB_OK : rc;
 }

@@ -150,6 +150,10 @@ class Daemons(DaemonTest):
         self.assertEqual(self.shop.query(
             "SELECT state, attempts, first_due_at IS NULL, count(*) FROM messages"
             " GROUP BY 1, 2, 3 ORDER BY 1"), [("scheduled", 0, 1, 8), ("sent", 1, 0, 4)])
+        # The bytes of those given back went with their claim.
+        self.assertEqual(self.shop.query(
+            "SELECT m.state, count(*) FROM message_bodies b JOIN messages m"
+            " ON m.id = b.message_id GROUP BY 1"), [("sent", 4)])
         self.assertEqual(len(self.sink.received()), 4)
 
     def test_sighup_cancels_claimed_messages_no_connection_started(self):

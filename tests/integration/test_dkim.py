@@ -203,7 +203,7 @@ class SentSigned(DaemonTest):
         self.assertEqual(self.daemon.stop(), 0)
         self.assertTrue(verify(raw, record))
         self.assertEqual(raw, server.handler.refused[0])
-        self.assertEqual(self.shop.scalar("SELECT body FROM messages"), raw)
+        self.assertEqual(self.shop.scalar("SELECT body FROM message_bodies"), raw)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ class StoredBytes(DaemonTest):
         self.assertEqual(self.daemon.stop(), 0)
         self.assertEqual(header(again, "Message-ID"), header(self.first, "Message-ID"))
         self.assertEqual(again, self.first)
-        self.assertEqual(self.shop.scalar("SELECT body FROM messages"), self.first)
+        self.assertEqual(self.shop.scalar("SELECT body FROM message_bodies"), self.first)
 
     def test_reload_leaves_built_messages_alone(self):
         with open(self.shop.path("templates/thank-you.txt"), "w") as f:

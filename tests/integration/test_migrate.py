@@ -29,7 +29,8 @@ class Migrate(ShopTest):
         self.assertEqual(tables, {"customers", "sales", "referrals", "messages", "planner",
                                   "referral_clicks", "webhook_deliveries", "sale_items",
                                   "refunds", "platform_orders", "reorder_skus",
-                                  "coupons", "referral_key", "referral_codes"})
+                                  "coupons", "referral_key", "referral_codes",
+                                  "message_bodies"})
 
     def test_upgrades_an_old_database_keeping_its_data(self):
         with sqlite3.connect(self.shop.database) as db:
@@ -50,6 +51,33 @@ class Migrate(ShopTest):
             " JOIN customers referrer ON referrer.id = r.referrer_id"
             " JOIN customers referred ON referred.id = r.referred_id"),
             [("ana@example.com", "bo@example.com")])
+
+    def test_bodies_of_version_14_move_to_their_own_table(self):
+        # Migration 0015 moves the bytes out of the messages rows; a
+        # message built before it is sent again as it was built.
+        with sqlite3.connect(self.shop.database) as db:
+            # 0012 fills in email_key() over no rows: any function will do.
+            db.create_function("email_key", 1, lambda address: address)
+            for path in MIGRATIONS[:14]:
+                with open(path) as f:
+                    db.executescript(f.read())
+            db.execute("PRAGMA user_version = 14")
+            db.execute("INSERT INTO customers (email, referral_code, created_at)"
+                       " VALUES ('ana@example.com', 'ABCDEFGH', 0)")
+            db.execute("INSERT INTO sales (order_id, customer_id, amount, currency,"
+                       " sold_at, recorded_at) VALUES ('A-1', 1, 100, 'EUR', 0, 0)")
+            db.execute("INSERT INTO messages (campaign, customer_id, sale_id, state,"
+                       " due_at, attempts, created_at, updated_at, body)"
+                       " VALUES ('thank-you', 1, 1, 'deferred', 0, 1, 0, 0, ?)",
+                       (b"To: ana@example.com\r\n\r\nbuilt before 0015\r\n",))
+        self.shop.ok("migrate")
+        self.assertEqual(self.shop.scalar("PRAGMA user_version"), LATEST)
+        self.assertEqual(self.shop.query("SELECT message_id, body FROM message_bodies"),
+                         [(1, b"To: ana@example.com\r\n\r\nbuilt before 0015\r\n")])
+        self.assertEqual(self.shop.query("SELECT state, attempts FROM messages"),
+                         [("deferred", 1)])
+        columns = [r[1] for r in self.shop.query("PRAGMA table_info(messages)")]
+        self.assertNotIn("body", columns)
 
     def test_sales_of_version_8_become_their_own_one_item(self):
         # Migration 0009 keeps line items; the sales recorded before it
