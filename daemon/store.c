@@ -920,6 +920,47 @@ out:
 	return rc;
 }
 
+static const char sql_lacks_token[] =
+    "SELECT 1 FROM customers WHERE id = ?1 AND unsubscribe_token IS NULL";
+
+/* 1 when one of the customers has no unsubscribe token yet, 0, or DB_*. */
+int
+store_lacks_token(struct db *db, const int64_t *customers, int n)
+{
+	int rc = 0;
+
+	for (int i = 0; i < n && rc == 0; i++)
+		rc = db_run(db, sql_lacks_token, customers[i], 0, NULL, NULL);
+	return rc;
+}
+
+/*
+ * Draw the unsubscribe tokens that the customers lack, in one write
+ * transaction: store_message_facts() would draw each in a commit of its
+ * own as its message is built, a commit per message (issue 13).  A token
+ * another writer drew first stays.  DB_OK or DB_*.
+ */
+int
+store_draw_tokens(struct db *db, const int64_t *customers, int n)
+{
+	char	token[UNSUBSCRIBE_TOKEN_LEN + 1];
+	int	rc;
+
+	if ((rc = db_begin(db)) != DB_OK)
+		return rc;
+	for (int i = 0; i < n && rc == DB_OK; i++) {
+		if ((rc = db_run(db, sql_lacks_token, customers[i], 0, NULL,
+		    NULL)) <= 0)
+			continue;
+		/* 130 random bits, as store_message_facts() draws them. */
+		if (token_generate(token, UNSUBSCRIBE_TOKEN_LEN) == -1)
+			fatal("cannot draw an unsubscribe token");
+		rc = db_write(db, sql_set_unsubscribe_token, customers[i], 0,
+		    token);
+	}
+	return db_end(db, rc);
+}
+
 static const char sql_sale_by_order_id[] =
     "SELECT id, customer_id FROM sales WHERE order_id = ?1";
 static const char sql_referrer_of_sale[] =
