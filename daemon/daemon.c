@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "checkpoint.h"
 #include "coupon.h"
 #include "daemon.h"
 #include "db.h"
@@ -46,6 +47,7 @@ struct daemon {
 	const char	*config_path;
 	struct config	*cfg;
 	struct db	*db;
+	struct checkpoint *checkpoint;	/* the WAL's, off the loop */
 
 	struct sender	*sender;
 	int		 nworkers;	/* smtp.max_connections at start */
@@ -919,7 +921,8 @@ daemon_start(struct daemon *d)
 		log_warnx("%d message%s were being sent when aftersale last "
 		    "stopped; sending them again", recovered,
 		    recovered == 1 ? "" : "s");
-	if (daemon_watch(d) == -1 || sender_start(&d->sender, d->nworkers,
+	if (checkpoint_start(&d->checkpoint, &d->loop, d->db) == -1 ||
+	    daemon_watch(d) == -1 || sender_start(&d->sender, d->nworkers,
 	    &d->sender_wake, d->cfg, daemon_password(d->cfg)) == -1)
 		return -1;
 	d->data_version = daemon_data_version(d);
@@ -997,6 +1000,8 @@ daemon_run(const char *config_path, struct config *cfg)
 		if (d.failed)
 			status = EX_IOERR;
 	}
+	checkpoint_stop(d.checkpoint, d.db);	/* one running ends below */
+	d.checkpoint = NULL;
 	http_stop(d.http);		/* its handles close below */
 	d.http = NULL;
 	sender_free(d.sender);		/* before the handle its threads wake */
