@@ -73,40 +73,47 @@ http_api_object(struct http_request *r, struct http_response *res)
 }
 
 /*
- * A sale's fields from the object: each a string (amount too, "12.34",
- * which no binary number would keep exact) or null; "items" is an array,
- * for http_api_items.  Returns 0, or -1 with a 422 set.
+ * A command's fields from the object, by their names (names[0 .. n)):
+ * each a string (an amount too, "12.34", which no binary number would
+ * keep exact) or null; the member `list`, when not NULL, is an array left
+ * to the caller.  `amount` is the field whose error shows an example.
+ * Returns 0, or -1 with a 422 set naming the field.
  */
 static int
-http_api_fields(json_t *obj, char *fields[SALE_NFIELDS],
-    struct http_response *res)
+http_api_fields(json_t *obj, const char *const *names, int n, int amount,
+    const char *list, char **fields, struct http_response *res)
 {
 	const char	*key;
 	json_t		*v;
-	char		 why[300];
+	char		 why[300], known[200] = "";
 	int		 f;
 
 	json_object_foreach(obj, key, v) {
-		if (strcmp(key, "items") == 0) {
-			if (!json_is_array(v) && !json_is_null(v)) {
-				http_json_error(res, 422, "a bad field", "items "
-				    "must be an array of objects", "items");
-				return -1;
-			}
-			continue;
+		if (list != NULL && strcmp(key, list) == 0) {
+			if (json_is_array(v) || json_is_null(v))
+				continue;
+			snprintf(why, sizeof(why), "%s must be an array of "
+			    "objects", list);
+			http_json_error(res, 422, "a bad field", why, list);
+			return -1;
 		}
-		for (f = 0; f < SALE_NFIELDS; f++)
-			if (strcmp(key, sale_field_names[f]) == 0)
+		for (f = 0; f < n; f++)
+			if (strcmp(key, names[f]) == 0)
 				break;
-		if (f == SALE_NFIELDS) {
-			snprintf(why, sizeof(why), "unknown field \"%.200s\"",
-			    key);
+		if (f == n) {
+			for (int i = 0; i < n; i++)
+				snprintf(known + strlen(known), sizeof(known) -
+				    strlen(known), "%s%s", i == 0 ? "" : ", ",
+				    names[i]);
+			snprintf(why, sizeof(why), "unknown field \"%.40s\"; the "
+			    "fields are %s%s%s", key, known, list ? ", " : "",
+			    list ? list : "");
 			http_json_error(res, 422, "an unknown field", why, key);
 			return -1;
 		}
 		if (!json_is_string(v) && !json_is_null(v)) {
 			snprintf(why, sizeof(why), "%s must be a string%s", key,
-			    f == SALE_AMOUNT ? " such as \"12.34\"" : "");
+			    f == amount ? " such as \"12.34\"" : "");
 			http_json_error(res, 422, "a bad field", why, key);
 			return -1;
 		}
@@ -203,7 +210,8 @@ http_api_sales(struct http_request *r, struct http_response *res)
 
 	if (!http_api_allowed(r, res) || (obj = http_api_object(r, res)) == NULL)
 		return;
-	if (http_api_fields(obj, fields, res) == 0) {
+	if (http_api_fields(obj, sale_field_names, SALE_NFIELDS, SALE_AMOUNT,
+	    "items", fields, res) == 0) {
 		if (sale_parse_as(fields, sale_field_names,
 		    r->env->cfg->shop.currency, r->now, &sale, err, &bad) == -1)
 			http_json_error(res, 422, "a bad field", err,
@@ -214,41 +222,6 @@ http_api_sales(struct http_request *r, struct http_response *res)
 			    201);
 	}
 	json_decref(obj);
-}
-
-/*
- * A refund's fields from the object, by refund_field_names: each a string
- * (amount too) or null.  Returns 0, or -1 with a 422 set.
- */
-static int
-http_api_refund_fields(json_t *obj, char *fields[REFUND_NFIELDS],
-    struct http_response *res)
-{
-	const char	*key;
-	json_t		*v;
-	char		 why[300];
-	int		 f;
-
-	json_object_foreach(obj, key, v) {
-		for (f = 0; f < REFUND_NFIELDS; f++)
-			if (strcmp(key, refund_field_names[f]) == 0)
-				break;
-		if (f == REFUND_NFIELDS) {
-			snprintf(why, sizeof(why), "unknown field \"%.200s\"; "
-			    "the fields are order_id, amount, refunded_at, "
-			    "refund_id and reason", key);
-			http_json_error(res, 422, "an unknown field", why, key);
-			return -1;
-		}
-		if (!json_is_string(v) && !json_is_null(v)) {
-			snprintf(why, sizeof(why), "%s must be a string%s", key,
-			    f == REFUND_AMOUNT ? " such as \"12.34\"" : "");
-			http_json_error(res, 422, "a bad field", why, key);
-			return -1;
-		}
-		fields[f] = (char *)json_string_value(v);
-	}
-	return 0;
 }
 
 /*
@@ -266,7 +239,8 @@ http_api_refunds(struct http_request *r, struct http_response *res)
 
 	if (!http_api_allowed(r, res) || (obj = http_api_object(r, res)) == NULL)
 		return;
-	if (http_api_refund_fields(obj, fields, res) == 0) {
+	if (http_api_fields(obj, refund_field_names, REFUND_NFIELDS,
+	    REFUND_AMOUNT, NULL, fields, res) == 0) {
 		if (refund_parse(fields, refund_field_names, r->now, &refund,
 		    err, &bad) == -1)
 			http_json_error(res, 422, "a bad field", err,
