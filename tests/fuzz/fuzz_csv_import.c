@@ -1,9 +1,14 @@
-/* A CSV file through csvread, sale validation and the store, in memory. */
+/*
+ * A CSV file through csvread, sale validation and the store, in memory;
+ * or, when it starts with "C" (a header "Code..." or "C..."), through
+ * coupon import.
+ */
 
 #include <string.h>
 
 #include "fuzz.h"
 
+#include "coupon.h"
 #include "db.h"
 #include "import.h"
 #include "log.h"
@@ -81,6 +86,37 @@ fuzz_check_store(void)
 	fuzz_check_no_format_characters();
 }
 
+/* A coupon file: all or nothing, and no code with a hidden character. */
+static void
+fuzz_coupons(const uint8_t *data, size_t size)
+{
+	struct coupon_import	 res;
+	sqlite3_stmt		*st;
+	FILE			*fp;
+	int64_t			 n;
+	int			 rc;
+
+	if ((fp = fmemopen((void *)data, size, "rb")) == NULL)
+		abort();
+	rc = coupon_import(fuzz_db, "fuzz", fp, "fuzz.csv", FUZZ_NOW, &res);
+	fclose(fp);
+	FUZZ_CHECK(rc == IMPORT_OK || rc == IMPORT_BAD);
+	FUZZ_CHECK(sqlite3_get_autocommit(fuzz_db->sqlite));
+	FUZZ_CHECK(db_run(fuzz_db, "SELECT count(*) FROM coupons", 0, 0, NULL,
+	    &n) == 1);
+	FUZZ_CHECK(rc == IMPORT_BAD ? n == 0 : n == res.stored);
+	if (sqlite3_prepare_v2(fuzz_db->sqlite, "SELECT code FROM coupons", -1,
+	    &st, NULL) != SQLITE_OK)
+		abort();
+	while (sqlite3_step(st) == SQLITE_ROW)
+		FUZZ_CHECK(text_find_format((const char *)
+		    sqlite3_column_text(st, 0), 0) == 0);
+	sqlite3_finalize(st);
+	if (sqlite3_exec(fuzz_db->sqlite, "DELETE FROM coupons", NULL, NULL,
+	    NULL) != SQLITE_OK)
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -91,6 +127,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size == 0)
 		return 0;	/* fmemopen refuses an empty buffer */
+	if (data[0] == 'C') {
+		fuzz_coupons(data, size);
+		return 0;
+	}
 	/* The odd inputs keep the good rows of a file with bad ones. */
 	im.skip_invalid = data[0] & 1;
 	/* A file whose header starts "Name" is read as Shopify's export. */
