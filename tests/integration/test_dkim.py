@@ -204,6 +204,21 @@ class SentSigned(DaemonTest):
         self.assertTrue(verify(raw, record))
         self.assertEqual(raw, server.handler.refused[0])
         self.assertEqual(self.shop.scalar("SELECT body FROM message_bodies"), raw)
+        # The private key reaches no log, message, database or output: no
+        # 16-character piece of its base64 anywhere.
+        with open(self.shop.path("dkim-key")) as f:
+            secret = "".join(line for line in f.read().splitlines()
+                             if not line.startswith("-----"))
+        pieces = [secret[i:i + 16] for i in range(0, len(secret) - 16, 8)]
+        places = {"the log": self.daemon.text().encode(), "the message": raw,
+                  "check-config": self.shop.ok("check-config").encode()}
+        for name in os.listdir(self.shop.dir):
+            if name.startswith("aftersale.db"):
+                with open(self.shop.path(name), "rb") as f:
+                    places[name] = f.read()
+        for where, data in places.items():
+            for piece in pieces:
+                self.assertNotIn(piece.encode(), data, where)
 
 
 if __name__ == "__main__":
