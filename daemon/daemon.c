@@ -247,15 +247,23 @@ daemon_judged(struct daemon *d, struct sender_result **done, int ndone,
 	}
 }
 
-/* How many messages to claim now: free sender slots, the relay, the rate. */
+/*
+ * How many messages to claim now: free sender slots, the relay (as this
+ * turn's answers leave it), the rate.  None until a connection has
+ * nothing waiting: slots freed meanwhile add up, to be claimed in one
+ * commit.
+ */
 static int
-daemon_wanted(struct daemon *d, uint64_t *wait_ms)
+daemon_wanted(struct daemon *d, const struct delivery_backoff *relay,
+    uint64_t *wait_ms)
 {
-	int want = sender_slots(d->sender);
+	int starving, want = sender_slots(d->sender, &starving);
 
 	*wait_ms = 0;
-	if (d->stopping || want <= 0 || daemon_now() < d->relay.until)
+	if (d->stopping || !starving || daemon_now() < relay->until)
 		return 0;
+	if (want > SENDER_MAX)
+		want = SENDER_MAX;
 	return scheduler_allowance(&d->scheduler, d->cfg->smtp.rate, want,
 	    wait_ms);
 }
@@ -313,26 +321,24 @@ daemon_follow(struct daemon *d)
 /*
  * Take a code from a campaign's pool for a message being built.  With
  * none free the message waits a retry interval, deferred with the
- * reason, and the pool's warning is logged (once, not per message).
- * DB_OK, 1 (it waits) or DB_*.
+ * reason (*back, set back in the turn's commit), and the pool's warning
+ * is logged (once, not per message).  DB_OK, 1 (it waits) or DB_*.
  */
 static int
 daemon_coupon(struct daemon *d, struct coupon_batch *b,
-    const struct campaign *c, int64_t id, int64_t now, struct coupon *out)
+    const struct campaign *c, int64_t now, struct coupon *out,
+    struct queue_setback *back)
 {
-	char	why[256];
-	int	rc;
+	int rc;
 
 	if ((rc = coupon_take(d->db, b, c->coupon, now, out)) != 0)
 		return rc == 1 ? DB_OK : rc;
 	if ((rc = coupon_watch(d->db, &d->coupons, c->coupon, now)) != DB_OK)
 		return rc;
-	snprintf(why, sizeof(why), "coupon pool \"%s\" is empty: the message "
-	    "waits for a code (aftersale coupon import --pool %s FILE)",
-	    c->coupon, c->coupon);
-	if ((rc = queue_wait(d->db, id, now + d->cfg->delivery.retry.v[0],
-	    why)) != DB_OK)
-		return rc;
+	back->until = now + d->cfg->delivery.retry.v[0];
+	snprintf(back->why, sizeof(back->why), "coupon pool \"%s\" is empty: "
+	    "the message waits for a code (aftersale coupon import --pool %s "
+	    "FILE)", c->coupon, c->coupon);
 	return 1;
 }
 
@@ -365,48 +371,65 @@ daemon_tokens_ahead(struct daemon *d, int64_t now,
 }
 
 /*
- * Build the due messages that have no bytes yet, outside any write
- * transaction: rendering templates then holds no lock that another process
- * (a sale being recorded) waits on.  queue_claim() stores the bytes, and
- * issues the coupon codes taken for them (noted in `coupons`).  DB_OK or
- * DB_*; built[0 .. *n) are the caller's to free either way.
+ * What a turn built, before its commit: the bytes of the due messages
+ * that had none, and those that could not be built (set back).
+ */
+struct daemon_built {
+	struct outgoing		msg[SENDER_MAX];
+	int			n;
+	struct queue_setback	back[SENDER_MAX];
+	int			nback;
+	struct coupon_batch	coupons;	/* the codes the bytes carry */
+};
+
+/*
+ * Build the due messages that have no bytes yet, in one read transaction
+ * and outside any write transaction: rendering templates then holds no
+ * lock that another process (a sale being recorded) waits on.
+ * queue_claim() stores the bytes, and issues the coupon codes taken for
+ * them; queue_set_back() records the rest.  DB_OK or DB_*; b's messages
+ * are the caller's to free either way.
  */
 static int
-daemon_build(struct daemon *d, int64_t now, int max, struct outgoing *built,
-    int *n, struct coupon_batch *coupons)
+daemon_build(struct daemon *d, int64_t now, int max, struct daemon_built *b)
 {
 	struct queue_unbuilt	todo[SENDER_MAX];
 	int			ntodo, rc;
 
-	*n = 0;
 	if ((rc = queue_unbuilt(d->db, now, todo, max, &ntodo)) != DB_OK)
 		return rc;
 	if ((rc = daemon_tokens_ahead(d, now, todo, ntodo)) != DB_OK)
 		return rc;
-	for (int i = 0; i < ntodo; i++) {
+	if ((rc = db_begin_read(d->db)) != DB_OK)
+		return rc;
+	for (int i = 0; i < ntodo && rc == DB_OK; i++) {
 		const struct campaign	*c = config_campaign(d->cfg,
 					    todo[i].campaign);
 		struct message_facts	 facts;
-		struct outgoing		*o = &built[*n];
+		struct outgoing		*o = &b->msg[b->n];
+		struct queue_setback	*back = &b->back[b->nback];
 
 		if (c == NULL)
 			continue;	/* removed: queue_claim cancels it */
 		memset(o, 0, sizeof(*o));
-		o->id = todo[i].id;
+		memset(back, 0, sizeof(*back));
+		o->id = back->id = todo[i].id;
 		if ((rc = store_message_facts(d->db, todo[i].customer,
 		    todo[i].sale, &facts)) < 0)
-			return rc;
+			break;
 		if (rc == DB_OK && *c->coupon != '\0' &&
-		    (rc = daemon_coupon(d, coupons, c, todo[i].id, now,
-		    &facts.coupon)) != DB_OK) {
-			if (rc < 0)
-				return rc;
-			continue;	/* no code free: it waits */
+		    (rc = daemon_coupon(d, &b->coupons, c, now, &facts.coupon,
+		    back)) != DB_OK) {
+			if (rc == 1) {
+				b->nback++;	/* no code free: it waits */
+				rc = DB_OK;
+			}
+			continue;
 		}
 		if (rc == DB_OK && message_build(d->cfg, c, &facts, now,
 		    &o->text) == 0) {
 			o->coupon = facts.coupon.id;
-			(*n)++;
+			b->n++;
 			continue;
 		}
 		/*
@@ -414,10 +437,12 @@ daemon_build(struct daemon *d, int64_t now, int max, struct outgoing *built,
 		 * break the header (a hand-edited database).  It cannot ever go.
 		 */
 		buf_free(&o->text);
-		if ((rc = queue_unbuildable(d->db, todo[i].id, now)) != DB_OK)
-			return rc;
+		snprintf(back->why, sizeof(back->why), "cannot be built: its "
+		    "stored data is unusable (see the log)");
+		b->nback++;
+		rc = DB_OK;
 	}
-	return DB_OK;
+	return db_end(d->db, rc);
 }
 
 /*
@@ -452,61 +477,59 @@ daemon_coupons_watch(struct daemon *d, const struct coupon_batch *b,
 }
 
 /*
- * Record the answers the sender brought back, then claim as many due
- * messages as it has room for, each in a write transaction committed
- * before any claimed message reaches the relay.  The answers go first:
- * they say whether the relay is usable.  Messages are built between the
- * two, outside both.  Then sleep until the next message is due, or the
- * sender answers.
+ * Record the answers the sender brought back and claim as many due
+ * messages as it has room for, in one write transaction committed before
+ * any claimed message reaches the relay: a commit is most of a turn's
+ * cost, and each connection waits for it at the end of its next message
+ * (sender.c).  The answers are judged first: they say whether the relay
+ * is usable.  Messages are built before the transaction, outside it.
+ * Then sleep until the next message is due, or the sender answers.
  */
 static void
 daemon_pump(struct daemon *d)
 {
 	struct sender_result	*done[SENDER_MAX];
 	struct daemon_turn	 turn;
-	struct outgoing		 batch[SENDER_MAX], built[SENDER_MAX];
-	struct coupon_batch	 coupons = { .n = 0 };
+	struct daemon_built	 built = { .n = 0 };
+	struct outgoing		 batch[SENDER_MAX];
 	uint64_t		 wait_ms = 0;
 	int64_t			 now = daemon_now();
-	int			 n = 0, nbuilt = 0, ndone, want, rc = DB_OK;
+	int			 n = 0, ndone, want, starving, rc = DB_OK;
 
 	ndone = sender_results(d->sender, done);
-	if (ndone > 0) {
-		daemon_judge(d, done, ndone, now, &turn);
-		if ((rc = db_begin(d->db)) == DB_OK) {
-			for (int i = 0; i < ndone && rc == DB_OK; i++)
-				rc = queue_result(d->db, done[i]->msg,
-				    &turn.verdict[i], d->cfg->delivery.min_gap,
-				    now);
-			rc = db_end(d->db, rc);
-		}
-		if (rc != DB_OK) {
-			/* Recorded nothing: judged and recorded next turn. */
-			daemon_db_failed(d, rc);
-			return;
-		}
-		daemon_judged(d, done, ndone, &turn);
-		sender_recorded(d->sender);
-	}
-	want = daemon_wanted(d, &wait_ms);
-	if (want > 0 && (rc = daemon_build(d, now, want, built,
-	    &nbuilt, &coupons)) == DB_OK && (rc = db_begin(d->db)) == DB_OK) {
-		rc = queue_claim(d->db, d->cfg, now, built, nbuilt, batch, want,
-		    &n);
+	daemon_judge(d, done, ndone, now, &turn);
+	want = daemon_wanted(d, &turn.relay, &wait_ms);
+	if (want > 0)
+		rc = daemon_build(d, now, want, &built);
+	if (rc == DB_OK && (ndone > 0 || want > 0) &&
+	    (rc = db_begin(d->db)) == DB_OK) {
+		for (int i = 0; i < ndone && rc == DB_OK; i++)
+			rc = queue_result(d->db, done[i]->msg, &turn.verdict[i],
+			    d->cfg->delivery.min_gap, now);
+		for (int i = 0; i < built.nback && rc == DB_OK; i++)
+			rc = queue_set_back(d->db, &built.back[i], now);
+		if (rc == DB_OK && want > 0)
+			rc = queue_claim(d->db, d->cfg, now, built.msg, built.n,
+			    batch, want, &n);
 		if ((rc = db_end(d->db, rc)) != DB_OK) {
 			for (int i = 0; i < n; i++)
 				queue_free(&batch[i]);
 			n = 0;
 		}
 	}
-	for (int i = 0; i < nbuilt; i++)
-		queue_free(&built[i]);
+	for (int i = 0; i < built.n; i++)
+		queue_free(&built.msg[i]);
 	if (rc != DB_OK) {
+		/* Recorded nothing: judged and recorded next turn. */
 		daemon_db_failed(d, rc);
 		return;
 	}
 	d->full_ms = 0;
-	daemon_coupons_watch(d, &coupons, now);
+	if (ndone > 0) {
+		daemon_judged(d, done, ndone, &turn);
+		sender_recorded(d->sender);
+	}
+	daemon_coupons_watch(d, &built.coupons, now);
 	scheduler_spent(&d->scheduler, d->cfg->smtp.rate, n);
 	for (int i = 0; i < n; i++)
 		sender_give(d->sender, &batch[i]);
@@ -518,8 +541,8 @@ daemon_pump(struct daemon *d)
 	daemon_follow(d);
 	if (wait_ms > 0)
 		scheduler_after(&d->scheduler, wait_ms);
-	else if (sender_slots(d->sender) > 0)
-		daemon_arm(d);		/* room for more: wake when due */
+	else if (sender_slots(d->sender, &starving) > 0 && starving)
+		daemon_arm(d);		/* one runs dry: wake when due */
 	else
 		scheduler_stop(&d->scheduler);	/* an answer pumps */
 	daemon_status(d);
@@ -687,8 +710,9 @@ daemon_password(const struct config *cfg)
 static void
 daemon_release(struct daemon *d)
 {
-	struct outgoing	taken[SENDER_MAX];
-	int		n = sender_take_back(d->sender, taken, SENDER_MAX), rc;
+	struct outgoing	taken[SENDER_MAX * SENDER_AHEAD];
+	int		n = sender_take_back(d->sender, taken, SENDER_MAX *
+			    SENDER_AHEAD), rc;
 
 	if (n == 0)
 		return;

@@ -170,8 +170,11 @@ db_begin_read(struct db *db)
 int
 db_end(struct db *db, int rc)
 {
+	/* Only a write that got its commit out shows there is room again. */
+	int wrote = sqlite3_txn_state(db->sqlite, NULL) == SQLITE_TXN_WRITE;
+
 	if (rc == DB_OK && (rc = db_exec(db, "COMMIT")) == DB_OK) {
-		if (db->full) {
+		if (wrote && db->full) {
 			log_info("database %s: there is room on the disk again",
 			    db->path);
 			db->full = 0;

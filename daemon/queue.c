@@ -189,41 +189,23 @@ queue_load_body(struct db *db, int64_t id, struct buf *text)
 static const char sql_wait[] =
     "UPDATE messages SET state = 'deferred', due_at = ?2, last_error = ?3"
     " WHERE id = ?1 AND state IN " QUEUE_OPEN;
-
-/*
- * A message that cannot be built yet (its coupon pool is empty) waits
- * until `until`, deferred with the reason, in a transaction of its own
- * outside any claim.  Not an attempt: nothing reached the relay.
- */
-int
-queue_wait(struct db *db, int64_t id, int64_t until, const char *why)
-{
-	int rc;
-
-	if ((rc = db_begin(db)) != DB_OK)
-		return rc;
-	return db_end(db, db_write(db, sql_wait, id, until, why));
-}
-
 static const char sql_unbuildable[] =
     "UPDATE messages SET state = 'failed', updated_at = ?2, last_error = ?3"
     " WHERE id = ?1 AND state IN " QUEUE_OPEN;
 
 /*
- * A message that cannot be built (message_build said why in the log)
- * fails in a transaction of its own, outside any claim.
+ * A message the builder could not build, inside the caller's write
+ * transaction: it waits (its coupon pool is empty), deferred with the
+ * reason, or it fails (message_build said why in the log).  Not an
+ * attempt: nothing reached the relay.
  */
 int
-queue_unbuildable(struct db *db, int64_t id, int64_t now)
+queue_set_back(struct db *db, const struct queue_setback *b, int64_t now)
 {
-	int rc;
-
-	if ((rc = db_begin(db)) != DB_OK)
-		return rc;
-	log_warnx("message %lld cannot be built; it fails", (long long)id);
-	rc = db_write(db, sql_unbuildable, id, now, "cannot be built: its "
-	    "stored data is unusable (see the log)");
-	return db_end(db, rc);
+	if (b->until != 0)
+		return db_write(db, sql_wait, b->id, b->until, b->why);
+	log_warnx("message %lld cannot be built; it fails", (long long)b->id);
+	return db_write(db, sql_unbuildable, b->id, now, b->why);
 }
 
 /*
@@ -510,7 +492,7 @@ const char *const queue_states[QUEUE_NSTATES] = {
 	[QUEUE_STATE_SUPPRESSED] = "suppressed",
 };
 static const char sql_counts[] =
-    "SELECT state, count(*) FROM messages GROUP BY state";
+    "SELECT state, sum(n) FROM message_counts GROUP BY state";
 
 /* Messages by state, in the order of queue_states. */
 int

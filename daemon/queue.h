@@ -55,8 +55,15 @@ int	queue_claim(struct db *db, const struct config *cfg, int64_t now,
 struct delivery_verdict;
 int	queue_result(struct db *db, const struct outgoing *o,
 	    const struct delivery_verdict *v, int64_t min_gap, int64_t now);
-int	queue_unbuildable(struct db *db, int64_t id, int64_t now);
-int	queue_wait(struct db *db, int64_t id, int64_t until, const char *why);
+/* A due message that could not be built this turn. */
+struct queue_setback {
+	int64_t	id;
+	int64_t	until;		/* it waits until then; 0: it fails */
+	char	why[256];
+};
+
+int	queue_set_back(struct db *db, const struct queue_setback *b,
+	    int64_t now);
 int	queue_release(struct db *db, const struct outgoing *o, int64_t now);
 int	queue_reconfigure(struct db *db, const struct config *old,
 	    const struct config *cfg, int64_t now);

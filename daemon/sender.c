@@ -5,8 +5,9 @@
  * work at once on N threads.
  *
  * The loop owns the database and hands each worker claimed messages; a
- * worker holds at most one in transfer and one waiting, so that it starts
- * the next transaction while the loop records the last answer.  The dup
+ * worker holds one in transfer and up to SENDER_AHEAD waiting, so that it
+ * starts the next transaction while the loop records the last answer, and
+ * the loop claims for several connections in one commit.  The dup
  * bound of DESIGN holds because a worker never ends a message's DATA (nor
  * posts another answer) before its previous answer is committed: a crash
  * can duplicate at most one message per connection.
@@ -31,11 +32,12 @@ struct sender_worker {
 	uv_cond_t		 wake;		/* waited on with sender.lock */
 	struct sender		*s;
 	struct smtp_conn	 conn;		/* the worker thread's own */
-	struct outgoing		 next;		/* claimed, waiting for it */
+	struct outgoing		 next[SENDER_AHEAD];	/* claimed, a ring */
+	int			 first;		/* of next, the oldest */
 	struct outgoing		 current;	/* in transfer */
 	struct outgoing		 done;		/* answered, not yet recorded */
 	struct sender_result	 result;	/* its answer; .msg is &done */
-	int			 queued;	/* next holds a message */
+	int			 queued;	/* messages in next */
 	int			 sending;
 	int			 answered;	/* result holds an answer */
 	int			 collected;	/* given out by sender_results() */
@@ -44,7 +46,8 @@ struct sender_worker {
 
 /*
  * The one lock guards: cfg, password, quitting, and in every worker
- * next, done, result, queued, sending, answered, collected and stale.  It
+ * next, first, done, result, queued, sending, answered, collected and
+ * stale.  It
  * is never held across network I/O: transfers (smtp_send) and closing a
  * connection (smtp_conn_cleanup, which sends QUIT) run without it.
  */
@@ -110,17 +113,18 @@ sender_main(void *arg)
 			uv_cond_wait(&w->wake, &s->lock);
 		if (s->quitting)
 			break;
-		w->current = w->next;
-		memset(&w->next, 0, sizeof(w->next));
-		w->queued = 0;
+		w->current = w->next[w->first];
+		memset(&w->next[w->first], 0, sizeof(w->next[w->first]));
+		w->first = (w->first + 1) % SENDER_AHEAD;
+		w->queued--;
 		w->sending = 1;
 		/*
-		 * Claim the one after.  When the answer just posted waits to
-		 * be recorded, that answer's turn claims it, in the same
-		 * commit: a wake of its own cost the loop a turn and a commit
-		 * per message (issue 13).
+		 * Nothing left after this one: have more claimed.  When the
+		 * answer just posted waits to be recorded, that answer's turn
+		 * claims, in the same commit: a wake of its own cost the loop
+		 * a turn and a commit (issue 13).
 		 */
-		if (!w->answered)
+		if (w->queued == 0 && !w->answered)
 			uv_async_send(s->wake);
 		remake = w->stale;
 		w->stale = 0;
@@ -201,16 +205,24 @@ sender_start(struct sender **sp, int nworkers, uv_async_t *wake,
 	return 0;
 }
 
-/* How many more messages the workers would take now. */
+/*
+ * How many more messages the workers would take now.  *starving says
+ * whether one of them has none waiting: claiming may wait for the
+ * others' slots to free up (more messages to a commit) until then.
+ */
 int
-sender_slots(struct sender *s)
+sender_slots(struct sender *s, int *starving)
 {
-	int n = 0;
+	int n = 0, hungry = 0;
 
 	uv_mutex_lock(&s->lock);
-	for (int i = 0; i < s->n; i++)
-		n += !s->workers[i].queued;
+	for (int i = 0; i < s->n; i++) {
+		n += SENDER_AHEAD - s->workers[i].queued;
+		hungry |= s->workers[i].queued == 0;
+	}
 	uv_mutex_unlock(&s->lock);
+	if (starving != NULL)
+		*starving = hungry;
 	return n;
 }
 
@@ -230,7 +242,10 @@ sender_busy(struct sender *s)
 	return n;
 }
 
-/* Hand over a claimed message (taken: *msg is emptied); needs a slot. */
+/*
+ * Hand over a claimed message (taken: *msg is emptied); needs a slot.  It
+ * goes to the worker with the fewest waiting, an idle one first.
+ */
 void
 sender_give(struct sender *s, struct outgoing *msg)
 {
@@ -240,16 +255,15 @@ sender_give(struct sender *s, struct outgoing *msg)
 	for (int i = 0; i < s->n; i++) {
 		struct sender_worker *c = &s->workers[i];
 
-		if (c->queued)
+		if (c->queued == SENDER_AHEAD)
 			continue;
-		if (w == NULL || (!c->sending && !c->answered))
+		if (w == NULL || c->queued < w->queued ||
+		    (c->queued == w->queued && !c->sending && !c->answered))
 			w = c;
-		if (!c->sending && !c->answered)
-			break;		/* an idle one starts at once */
 	}
 	if (w != NULL) {
-		w->next = *msg;
-		w->queued = 1;
+		w->next[(w->first + w->queued) % SENDER_AHEAD] = *msg;
+		w->queued++;
 		uv_cond_signal(&w->wake);
 	} else {
 		/* Slots only free up between sender_slots() and here. */
@@ -307,14 +321,15 @@ sender_take_back(struct sender *s, struct outgoing *out, int max)
 	int n = 0;
 
 	uv_mutex_lock(&s->lock);
-	for (int i = 0; i < s->n && n < max; i++) {
+	for (int i = 0; i < s->n; i++) {
 		struct sender_worker *w = &s->workers[i];
 
-		if (!w->queued)
-			continue;
-		out[n++] = w->next;
-		memset(&w->next, 0, sizeof(w->next));
-		w->queued = 0;
+		while (w->queued > 0 && n < max) {
+			out[n++] = w->next[w->first];
+			memset(&w->next[w->first], 0, sizeof(w->next[0]));
+			w->first = (w->first + 1) % SENDER_AHEAD;
+			w->queued--;
+		}
 	}
 	uv_mutex_unlock(&s->lock);
 	return n;
@@ -354,7 +369,8 @@ sender_free(struct sender *s)
 		uv_thread_join(&w->thread);
 		uv_cond_destroy(&w->wake);
 		smtp_conn_cleanup(&w->conn);
-		queue_free(&w->next);
+		for (int j = 0; j < SENDER_AHEAD; j++)
+			queue_free(&w->next[j]);
 		queue_free(&w->done);
 	}
 	uv_mutex_destroy(&s->lock);

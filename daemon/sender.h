@@ -8,6 +8,7 @@
 #include "smtp.h"
 
 #define SENDER_MAX	64	/* smtp.max_connections at most */
+#define SENDER_AHEAD	2	/* claimed messages waiting, per connection */
 
 struct sender;
 struct outgoing;		/* queue.h: the sender only carries it */
@@ -20,7 +21,7 @@ struct sender_result {
 
 int	sender_start(struct sender **s, int nworkers, uv_async_t *wake,
 	    const struct config *cfg, const char *password);
-int	sender_slots(struct sender *s);
+int	sender_slots(struct sender *s, int *starving);
 int	sender_busy(struct sender *s);
 void	sender_give(struct sender *s, struct outgoing *msg);
 int	sender_results(struct sender *s, struct sender_result **out);
