@@ -35,7 +35,7 @@ static const char sql_list[] =
     " WHERE (?1 IS NULL OR m.state = ?1) AND (?2 IS NULL OR m.campaign = ?2)"
     " ORDER BY m.due_at, m.id LIMIT ?3";
 static const char sql_list_total[] =
-    "SELECT count(*) FROM messages"
+    "SELECT coalesce(sum(n), 0) FROM message_counts"
     " WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR campaign = ?2)";
 
 static json_t *

@@ -186,8 +186,8 @@ stats_state_counts(void)
 static const char *const sql_messages[] = {
 	[STATS_WINDOW] = "SELECT campaign, state, count(*) FROM messages"
 	    " WHERE due_at >= ?1 AND due_at < ?2 GROUP BY campaign, state",
-	[STATS_WHOLE] = "SELECT campaign, state, count(*) FROM messages"
-	    " GROUP BY campaign, state",
+	[STATS_WHOLE] = "SELECT campaign, state, n FROM message_counts"
+	    " WHERE n > 0",
 };
 
 /*

@@ -30,7 +30,7 @@ class Migrate(ShopTest):
                                   "referral_clicks", "webhook_deliveries", "sale_items",
                                   "refunds", "platform_orders", "reorder_skus",
                                   "coupons", "referral_key", "referral_codes",
-                                  "message_bodies"})
+                                  "message_bodies", "message_counts"})
 
     def test_upgrades_an_old_database_keeping_its_data(self):
         with sqlite3.connect(self.shop.database) as db:
@@ -78,6 +78,48 @@ class Migrate(ShopTest):
                          [("deferred", 1)])
         columns = [r[1] for r in self.shop.query("PRAGMA table_info(messages)")]
         self.assertNotIn("body", columns)
+
+    def test_counts_of_version_16_carry_over_and_follow_each_change(self):
+        # Migration 0017 counts messages by campaign and state in a table
+        # kept by triggers, in place of an index: stats and the queue's
+        # totals read it, so it must start right and stay right.
+        with sqlite3.connect(self.shop.database) as db:
+            db.create_function("email_key", 1, lambda address: address)
+            for path in MIGRATIONS[:16]:
+                with open(path) as f:
+                    db.executescript(f.read())
+            db.execute("PRAGMA user_version = 16")
+            db.execute("INSERT INTO customers (email, referral_code, created_at)"
+                       " VALUES ('ana@example.com', 'ABCDEFGH', 0)")
+            db.execute("INSERT INTO sales (order_id, customer_id, amount, currency,"
+                       " sold_at, recorded_at) VALUES ('A-1', 1, 100, 'EUR', 0, 0)")
+            db.executemany("INSERT INTO messages (campaign, customer_id, sale_id, state,"
+                           " due_at, created_at, updated_at) VALUES (?, 1, 1, ?, 0, 0, 0)",
+                           [("thank-you", "sent"), ("review", "sent"),
+                            ("refer", "scheduled")])
+        self.shop.ok("migrate")
+        counts = "SELECT campaign, state, n FROM message_counts WHERE n > 0 ORDER BY 1, 2"
+        actual = ("SELECT campaign, state, count(*) FROM messages GROUP BY 1, 2 ORDER BY 1, 2")
+        self.assertEqual(self.shop.query(counts),
+                         [("refer", "scheduled", 1), ("review", "sent", 1),
+                          ("thank-you", "sent", 1)])
+        # Each kind of change: a new message, a state, a campaign, a deletion.
+        with sqlite3.connect(self.shop.database) as db:
+            db.execute("INSERT INTO messages (campaign, customer_id, sale_id, state,"
+                       " due_at, created_at, updated_at)"
+                       " VALUES ('win-back', 1, 1, 'scheduled', 0, 0, 0)")
+            db.execute("UPDATE messages SET state = 'sending' WHERE campaign = 'refer'")
+            db.execute("UPDATE messages SET campaign = 'renamed' WHERE campaign = 'thank-you'")
+            db.execute("UPDATE messages SET due_at = 5")    # no state change: no count
+            db.execute("DELETE FROM messages WHERE campaign = 'win-back'")
+        self.assertEqual(self.shop.query(counts), self.shop.query(actual))
+        self.assertEqual(self.shop.query(counts),
+                         [("refer", "sending", 1), ("renamed", "sent", 1),
+                          ("review", "sent", 1)])
+        stats = self.shop.json("stats", "--json")
+        self.assertEqual(stats["messages"]["sent"], 2)
+        self.assertEqual(stats["messages"]["sending"], 1)
+        self.assertEqual(self.shop.json("queue", "--json", "--state", "sent")["total"], 2)
 
     def test_sales_of_version_8_become_their_own_one_item(self):
         # Migration 0009 keeps line items; the sales recorded before it

@@ -1,0 +1,2 @@
+-- Placeholder: the unsubscribe key's migration lands here.
+SELECT 1;
