@@ -1,12 +1,19 @@
-/* Random codes customers see, in Crockford's base32: referral codes and
+/* Codes customers see, in Crockford's base32: referral codes and
  * unsubscribe tokens. */
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "log.h"
 #include "token.h"
+#include "xmalloc.h"
 
 /* Crockford's base32: no I, L, O or U, so codes survive being read aloud. */
 static const char token_alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -184,4 +191,135 @@ token_referral_id(const unsigned char key[REFERRAL_KEY_LEN], const char *code)
 		l = t;
 	}
 	return (int64_t)(l << TOKEN_HALF | r);
+}
+
+/*
+ * Unsubscribe tokens from customer ids (migration 0016): the token of id
+ * N is the AES-128 encryption, under the shop's key, of one block: N in
+ * 8 bytes big-endian, then 8 zero bytes.  Unique by construction (a
+ * cipher is a bijection), so a new customer's token is computed, never
+ * drawn nor stored.  Unlike a referral code it is a secret: whoever has
+ * it can unsubscribe the customer.  Without the key a token cannot be
+ * made for an id, and one changed at random decrypts to a block whose
+ * zero half survives with a chance of 2^-64: the zeros are the MAC.  The
+ * 128 bits are written as 26 symbols, the top 2 of 130 bits zero, so
+ * links keep the length and alphabet of the tokens drawn before.
+ *
+ * The cipher contexts are made once per key: setting AES up for every
+ * message would cost more than the encryption (about a microsecond).
+ * ECB without padding keeps no state between blocks, so a context
+ * encrypts or decrypts one block after another as it is.
+ */
+struct token_cipher {
+	EVP_CIPHER_CTX	*enc;
+	EVP_CIPHER_CTX	*dec;
+};
+
+#define TOKEN_BLOCK	16
+
+/* The ciphers of a key; the caller frees them (token_cipher_free). */
+struct token_cipher *
+token_cipher_new(const unsigned char key[UNSUBSCRIBE_KEY_LEN])
+{
+	struct token_cipher *c = xcalloc(1, sizeof(*c));
+
+	if ((c->enc = EVP_CIPHER_CTX_new()) == NULL ||
+	    (c->dec = EVP_CIPHER_CTX_new()) == NULL)
+		xmalloc_fail(sizeof(EVP_CIPHER_CTX *));
+	/* Only a libcrypto without AES fails here: a broken install. */
+	if (EVP_EncryptInit_ex(c->enc, EVP_aes_128_ecb(), NULL, key,
+	    NULL) != 1 ||
+	    EVP_DecryptInit_ex(c->dec, EVP_aes_128_ecb(), NULL, key,
+	    NULL) != 1 ||
+	    EVP_CIPHER_CTX_set_padding(c->enc, 0) != 1 ||
+	    EVP_CIPHER_CTX_set_padding(c->dec, 0) != 1)
+		fatalx("libcrypto cannot set up AES-128 for unsubscribe "
+		    "tokens");
+	return c;
+}
+
+void
+token_cipher_free(struct token_cipher *c)
+{
+	if (c == NULL)
+		return;
+	EVP_CIPHER_CTX_free(c->enc);
+	EVP_CIPHER_CTX_free(c->dec);
+	free(c);
+}
+
+/* One block through a context: in and out may not overlap. */
+static void
+token_block(EVP_CIPHER_CTX *ctx, const unsigned char in[TOKEN_BLOCK],
+    unsigned char out[TOKEN_BLOCK])
+{
+	int n;
+
+	if (EVP_CipherUpdate(ctx, out, &n, in, TOKEN_BLOCK) != 1 ||
+	    n != TOKEN_BLOCK)
+		fatalx("libcrypto failed to encipher an unsubscribe token");
+}
+
+/* The token of customer id (>= 0), NUL-terminated. */
+void
+token_unsubscribe(struct token_cipher *c, int64_t id,
+    char token[UNSUBSCRIBE_TOKEN_LEN + 1])
+{
+	unsigned char	in[TOKEN_BLOCK] = { 0 }, out[TOKEN_BLOCK];
+	uint64_t	hi = 0, lo = 0;
+
+	assert(id >= 0);
+	for (int i = 0; i < 8; i++)
+		in[i] = (unsigned char)((uint64_t)id >> (56 - 8 * i));
+	token_block(c->enc, in, out);
+	for (int i = 0; i < 8; i++) {
+		hi = hi << 8 | out[i];
+		lo = lo << 8 | out[8 + i];
+	}
+	/* Five bits at a time from the low end of the 128-bit number. */
+	for (int i = UNSUBSCRIBE_TOKEN_LEN - 1; i >= 0; i--) {
+		token[i] = token_alphabet[lo & 0x1f];
+		lo = lo >> 5 | hi << 59;
+		hi >>= 5;
+	}
+	token[UNSUBSCRIBE_TOKEN_LEN] = '\0';
+}
+
+/*
+ * The id whose token this is, or -1 when it is not one made with this
+ * key: the wrong length, a symbol outside the alphabet (exactly as
+ * token_unsubscribe spells it), bits above the 128, or a block that does
+ * not decrypt to an id and 8 zero bytes.  A token drawn at random before
+ * migration 0016 is -1 (but for a chance of 2^-64): look it up first.
+ */
+int64_t
+token_unsubscribe_id(struct token_cipher *c, const char *token)
+{
+	static const unsigned char	 zero[8];
+	unsigned char			 in[TOKEN_BLOCK], out[TOKEN_BLOCK];
+	uint64_t			 hi = 0, lo = 0, id = 0;
+	const char			*p;
+
+	if (strlen(token) != UNSUBSCRIBE_TOKEN_LEN)
+		return -1;
+	for (int i = 0; i < UNSUBSCRIBE_TOKEN_LEN; i++) {
+		if ((p = strchr(token_alphabet, token[i])) == NULL)
+			return -1;
+		/* The first symbol carries the 2 padding bits: zero. */
+		if (i == 0 && p - token_alphabet >= 8)
+			return -1;
+		hi = hi << 5 | lo >> 59;
+		lo = lo << 5 | (uint64_t)(p - token_alphabet);
+	}
+	for (int i = 0; i < 8; i++) {
+		in[i] = (unsigned char)(hi >> (56 - 8 * i));
+		in[8 + i] = (unsigned char)(lo >> (56 - 8 * i));
+	}
+	token_block(c->dec, in, out);
+	/* In constant time: how a forgery fails says nothing of the key. */
+	if (CRYPTO_memcmp(out + 8, zero, sizeof(zero)) != 0)
+		return -1;
+	for (int i = 0; i < 8; i++)
+		id = id << 8 | out[i];
+	return id > INT64_MAX ? -1 : (int64_t)id;
 }

@@ -30,7 +30,7 @@ class Migrate(ShopTest):
                                   "referral_clicks", "webhook_deliveries", "sale_items",
                                   "refunds", "platform_orders", "reorder_skus",
                                   "coupons", "referral_key", "referral_codes",
-                                  "message_bodies", "message_counts"})
+                                  "message_bodies", "message_counts", "unsubscribe_key"})
 
     def test_upgrades_an_old_database_keeping_its_data(self):
         with sqlite3.connect(self.shop.database) as db:
