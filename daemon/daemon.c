@@ -39,7 +39,6 @@
 #define DAEMON_TIDY_MS		(24 * 3600 * 1000)	/* daily, from the start */
 #define DAEMON_HOLD_LOOK_S	3600	/* a far hold end is looked at hourly */
 #define DAEMON_IDLE_MS		5000	/* quiet this long: memory goes back */
-#define DAEMON_TOKENS_AHEAD	64	/* unsubscribe tokens drawn at once */
 
 /* The daemon's whole state, owned by the loop thread. */
 struct daemon {
@@ -343,34 +342,6 @@ daemon_coupon(struct daemon *d, struct coupon_batch *b,
 }
 
 /*
- * When a message about to be built is to a customer without an
- * unsubscribe token, draw the tokens of the next DAEMON_TOKENS_AHEAD
- * messages' customers too, in one commit: drawn one at a time as each
- * message is built, they cost a commit per message (issue 13).  DB_OK or
- * DB_*.
- */
-static int
-daemon_tokens_ahead(struct daemon *d, int64_t now,
-    const struct queue_unbuilt *todo, int ntodo)
-{
-	struct queue_unbuilt	ahead[DAEMON_TOKENS_AHEAD];
-	int64_t			customers[DAEMON_TOKENS_AHEAD];
-	int			n = ntodo < DAEMON_TOKENS_AHEAD ? ntodo :
-				    DAEMON_TOKENS_AHEAD, rc;
-
-	for (int i = 0; i < n; i++)
-		customers[i] = todo[i].customer;
-	if ((rc = store_lacks_token(d->db, customers, n)) <= 0)
-		return rc;
-	if ((rc = queue_unbuilt(d->db, now, ahead, DAEMON_TOKENS_AHEAD,
-	    &n)) != DB_OK)
-		return rc;
-	for (int i = 0; i < n; i++)
-		customers[i] = ahead[i].customer;
-	return store_draw_tokens(d->db, customers, n);
-}
-
-/*
  * What a turn built, before its commit: the bytes of the due messages
  * that had none, and those that could not be built (set back).
  */
@@ -396,12 +367,9 @@ daemon_build(struct daemon *d, int64_t now, int max, struct daemon_built *b)
 	struct queue_unbuilt	todo[SENDER_MAX];
 	int			ntodo, rc;
 
-	if ((rc = queue_unbuilt(d->db, now, todo, max, &ntodo)) != DB_OK)
-		return rc;
-	if ((rc = daemon_tokens_ahead(d, now, todo, ntodo)) != DB_OK)
-		return rc;
 	if ((rc = db_begin_read(d->db)) != DB_OK)
 		return rc;
+	rc = queue_unbuilt(d->db, now, todo, max, &ntodo);
 	for (int i = 0; i < ntodo && rc == DB_OK; i++) {
 		const struct campaign	*c = config_campaign(d->cfg,
 					    todo[i].campaign);

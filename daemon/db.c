@@ -12,6 +12,7 @@
 #include "email.h"
 #include "log.h"
 #include "migrations.h"
+#include "token.h"
 #include "xmalloc.h"
 
 /*
@@ -586,6 +587,7 @@ db_close(struct db *db)
 	for (size_t i = 0; i < db->ncache; i++)
 		sqlite3_finalize(db->cache[i].stmt);
 	sqlite3_close(db->sqlite);
+	token_cipher_free(db->unsubscribe_cipher);
 	free(db->path);
 	free(db);
 }

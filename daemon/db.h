@@ -36,6 +36,8 @@ struct db {
 	/* The shop's key to its referral codes, read once (store.c). */
 	unsigned char	 referral_key[16];
 	int		 referral_key_read;
+	/* Its cipher for unsubscribe tokens, made once (store.c). */
+	struct token_cipher *unsubscribe_cipher;
 };
 
 int	db_open(const char *path, struct db **out);

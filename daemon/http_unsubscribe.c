@@ -10,8 +10,7 @@
 #include "token.h"
 
 static const char sql_customer[] =
-    "SELECT email, unsubscribed_at IS NOT NULL FROM customers"
-    " WHERE unsubscribe_token = ?1";
+    "SELECT email, unsubscribed_at IS NOT NULL FROM customers WHERE id = ?1";
 
 /* A token as we make them; anything else is unknown without a lookup. */
 static int
@@ -22,17 +21,22 @@ http_unsubscribe_token_ok(const char *token)
 	    UNSUBSCRIBE_TOKEN_LEN;
 }
 
-/* 1 with the token's customer's address and consent, 0, or DB_*. */
+/*
+ * 1 with the token's customer (a drawn token or a derived one: the
+ * store's lookup), their address and consent; 0, or DB_*.
+ */
 static int
-http_unsubscribe_find(struct db *db, const char *token, char *email,
-    size_t len, int *unsubscribed)
+http_unsubscribe_find(struct db *db, const char *token, int64_t *id,
+    char *email, size_t len, int *unsubscribed)
 {
-	sqlite3_stmt	*st = db_prepare(db, sql_customer);
+	sqlite3_stmt	*st;
 	int		 rc;
 
-	if (st == NULL)
+	if ((rc = store_customer_by_token(db, token, id)) != 1)
+		return rc;
+	if ((st = db_prepare(db, sql_customer)) == NULL)
 		return DB_ERROR;
-	sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 1, *id);
 	if ((rc = db_step(db, st)) != SQLITE_ROW)
 		return rc == SQLITE_DONE ? 0 : rc;
 	snprintf(email, len, "%s", (const char *)sqlite3_column_text(st, 0));
@@ -115,10 +119,11 @@ http_unsubscribe_page(struct http_request *r, struct http_response *res)
 {
 	const char	*shop = r->env->cfg->shop.name;
 	char		 email[512];
+	int64_t		 id;
 	int		 rc, unsubscribed = 0;
 
 	if (!http_unsubscribe_token_ok(r->arg) ||
-	    (rc = http_unsubscribe_find(r->env->db, r->arg, email,
+	    (rc = http_unsubscribe_find(r->env->db, r->arg, &id, email,
 	    sizeof(email), &unsubscribed)) == 0) {
 		http_unsubscribe_unknown(res, shop);
 		return;
@@ -184,9 +189,8 @@ http_unsubscribe_post(struct http_request *r, struct http_response *res)
 		return;
 	}
 	if ((rc = db_durable(db, 1)) == DB_OK && (rc = db_begin(db)) == DB_OK) {
-		if ((found = http_unsubscribe_find(db, r->arg, email,
-		    sizeof(email), &was)) == 1 &&
-		    (found = store_find_customer(db, NULL, r->arg, &id)) == 1)
+		if ((found = http_unsubscribe_find(db, r->arg, &id, email,
+		    sizeof(email), &was)) == 1)
 			rc = store_set_consent(db, id, 0, r->now, &changed);
 		else
 			rc = found == 0 ? 1 : found;	/* 1: nothing to do */

@@ -27,17 +27,24 @@ static const char sql_customer[] =
  * The customer row, with the referral their first sale carried.  Who
  * referred them, and whom they referred, are other customers: their
  * addresses are theirs, so the export says when and with which code only.
+ * The unsubscribe token is the one their mail carries, whether it was
+ * drawn and stored or is derived from their id.  NULL (logged) when the
+ * shop's key to tokens cannot be read.
  */
 static json_t *
-privacy_customer(sqlite3_stmt *st)
+privacy_customer(struct db *db, sqlite3_stmt *st)
 {
-	json_t *c;
+	char	 token[UNSUBSCRIBE_TOKEN_LEN + 1];
+	json_t	*c;
 
-	c = json_pack("{s:s, s:s, s:s, s:s?, s:o, s:o, s:o}",
+	if (store_unsubscribe_token(db, sqlite3_column_int64(st, 0),
+	    (const char *)sqlite3_column_text(st, 4), token) != DB_OK)
+		return NULL;
+	c = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o}",
 	    "email", view_text(st, 1),
 	    "name", view_text(st, 2),
 	    "referral_code", view_text(st, 3),
-	    "unsubscribe_token", (const char *)sqlite3_column_text(st, 4),
+	    "unsubscribe_token", token,
 	    "created_at", view_time(st, 5),
 	    "unsubscribed_at", view_time(st, 6),
 	    "bounced_at", view_time(st, 7));
@@ -222,9 +229,13 @@ privacy_export(struct db *db, const char *email, int64_t now, json_t **out)
 		goto out;
 	}
 	timestamp_format(now, when);
-	x = json_pack("{s:s, s:o}", "exported_at", when,
-	    "customer", privacy_customer(st));
+	part = privacy_customer(db, st);
 	sqlite3_reset(st);
+	if (part == NULL) {
+		rc = DB_ERROR;
+		goto out;
+	}
+	x = json_pack("{s:s, s:o}", "exported_at", when, "customer", part);
 	for (size_t i = 0; i < sizeof(privacy_parts) / sizeof(privacy_parts[0]);
 	    i++) {
 		part = json_array();
@@ -308,7 +319,9 @@ static const char *const sql_erase[] = {
 	" AND sale_id IN (SELECT id FROM sales WHERE customer_id = ?1)",
 	"DELETE FROM referral_codes WHERE customer_id = ?1",
 	/*
-	 * Old links lead nowhere: no token, and a code no link can spell.
+	 * Old links lead nowhere: no stored token (and the one derived
+	 * from the id names no erased row: store_customer_by_token), and a
+	 * code no link can spell.
 	 * Unsubscribed, so that nothing planned for the row later (a
 	 * referral_converted) is ever sent.
 	 */

@@ -115,6 +115,85 @@ store_referral_key(struct db *db)
 	return db->referral_key;
 }
 
+static const char sql_unsubscribe_key[] =
+    "SELECT key FROM unsubscribe_key WHERE id = 1";
+
+/*
+ * The shop's cipher for unsubscribe tokens (migration 0016), made from
+ * its key once per connection: every message built needs it.
+ */
+static struct token_cipher *
+store_unsubscribe_cipher(struct db *db)
+{
+	sqlite3_stmt *st;
+
+	if (db->unsubscribe_cipher != NULL)
+		return db->unsubscribe_cipher;
+	if ((st = db_prepare(db, sql_unsubscribe_key)) == NULL)
+		return NULL;
+	if (db_step(db, st) != SQLITE_ROW ||
+	    sqlite3_column_bytes(st, 0) != UNSUBSCRIBE_KEY_LEN) {
+		sqlite3_reset(st);
+		log_error("database %s: no unsubscribe key (was the database "
+		    "edited by hand?)", db->path);
+		return NULL;
+	}
+	db->unsubscribe_cipher = token_cipher_new(sqlite3_column_blob(st, 0));
+	sqlite3_reset(st);
+	return db->unsubscribe_cipher;
+}
+
+/*
+ * The unsubscribe token customer `id`'s mail carries: `stored` (the
+ * customers.unsubscribe_token column) when they have one, drawn before
+ * migration 0016, else their id's (token.c), which is computed every
+ * time and never written.  DB_OK, or DB_ERROR (logged).
+ */
+int
+store_unsubscribe_token(struct db *db, int64_t id, const char *stored,
+    char token[UNSUBSCRIBE_TOKEN_LEN + 1])
+{
+	struct token_cipher *c;
+
+	if (stored != NULL && *stored != '\0') {
+		snprintf(token, UNSUBSCRIBE_TOKEN_LEN + 1, "%s", stored);
+		return DB_OK;
+	}
+	if ((c = store_unsubscribe_cipher(db)) == NULL)
+		return DB_ERROR;
+	token_unsubscribe(c, id, token);
+	return DB_OK;
+}
+
+static const char sql_token_stored[] =
+    "SELECT id FROM customers WHERE unsubscribe_token = ?3";
+/* An erased customer has no token: their derived one names nobody. */
+static const char sql_token_owner[] =
+    "SELECT id FROM customers WHERE id = ?1 AND unsubscribe_token IS NULL"
+    " AND NOT " STORE_ERASED("customers");
+
+/*
+ * The customer whose unsubscribe token this is: one drawn before
+ * migration 0016 is found in its column, any other is decoded to its
+ * customer, who must carry no drawn token (theirs is the one their mail
+ * has) and not be erased.  1 with *id, 0 when nobody has it, or DB_*.
+ */
+int
+store_customer_by_token(struct db *db, const char *token, int64_t *id)
+{
+	struct token_cipher	*c;
+	int64_t			 owner;
+	int			 rc;
+
+	if ((rc = db_run(db, sql_token_stored, 0, 0, token, id)) != 0)
+		return rc;
+	if ((c = store_unsubscribe_cipher(db)) == NULL)
+		return DB_ERROR;
+	if ((owner = token_unsubscribe_id(c, token)) <= 0)
+		return 0;
+	return db_run(db, sql_token_owner, owner, 0, NULL, id);
+}
+
 /*
  * The customer whose referral code this is (as token_normalize spells
  * it): a code drawn at random is found in referral_codes, any other is
@@ -779,9 +858,6 @@ static const char sql_message_facts[] =
     "SELECT c.email, c.name, c.referral_code, c.unsubscribe_token, "
     STORE_SALE_COLUMNS " FROM customers c, " STORE_SALE_FROM
     " WHERE c.id = ?1 AND s.id = ?2";
-static const char sql_set_unsubscribe_token[] =
-    "UPDATE customers SET unsubscribe_token = ?3"
-    " WHERE id = ?1 AND unsubscribe_token IS NULL";
 
 static void
 store_copy(char *dst, size_t size, sqlite3_stmt *st, int col)
@@ -872,11 +948,9 @@ store_read_facts(struct db *db, int64_t customer, int64_t sale,
 }
 
 /*
- * What a message to `customer` about `sale` needs to know.  A customer's
- * unsubscribe token is drawn here, the first time one is needed, so this
- * may write one row (alone, or in the caller's transaction); a token
- * another writer drew first wins, and is the one read back.  On a
- * read-only connection nothing is drawn: a row of X's stands in.
+ * What a message to `customer` about `sale` needs to know, the
+ * customer's unsubscribe token with it (store_unsubscribe_token).  It
+ * writes nothing, so a read-only look (preview) sees the real message.
  * DB_OK; STORE_MISSING (logged) when the customer or the sale is not
  * there (foreign keys are not enforced: a hand-edited database); DB_*.
  */
@@ -886,79 +960,15 @@ store_message_facts(struct db *db, int64_t customer, int64_t sale,
 {
 	int rc;
 
-	if ((rc = store_read_facts(db, customer, sale, f)) != DB_OK)
-		goto out;
-	if (f->unsubscribe_token[0] != '\0')
-		return DB_OK;
-	/* A look that writes nothing (preview) shows where a token goes. */
-	if (sqlite3_db_readonly(db->sqlite, "main") == 1) {
-		memset(f->unsubscribe_token, 'X', UNSUBSCRIBE_TOKEN_LEN);
-		f->unsubscribe_token[UNSUBSCRIBE_TOKEN_LEN] = '\0';
-		log_warnx("note: this customer has no unsubscribe token yet; "
-		    "the X's stand for the one drawn when a message is built");
-		return DB_OK;
-	}
-
-	/* 130 random bits: unguessable, and a collision is a bug report. */
-	if (token_generate(f->unsubscribe_token, UNSUBSCRIBE_TOKEN_LEN) == -1)
-		fatal("cannot draw an unsubscribe token");
-	if ((rc = db_write(db, sql_set_unsubscribe_token, customer, 0,
-	    f->unsubscribe_token)) != DB_OK || sqlite3_changes(db->sqlite) == 1)
-		return rc;
-	/* Another writer drew one first: theirs is the customer's token. */
-	if ((rc = store_read_facts(db, customer, sale, f)) == DB_OK &&
-	    f->unsubscribe_token[0] == '\0') {
-		log_error("customer %lld has an empty unsubscribe token that "
-		    "cannot be replaced (was the database edited by hand?)",
-		    (long long)customer);
-		return DB_ERROR;
-	}
-out:
+	/* A token drawn before migration 0016 comes with the facts. */
+	if ((rc = store_read_facts(db, customer, sale, f)) == DB_OK)
+		return f->unsubscribe_token[0] != '\0' ? DB_OK :
+		    store_unsubscribe_token(db, customer, NULL,
+		    f->unsubscribe_token);
 	if (rc == STORE_MISSING)
 		log_error("customer %lld or sale %lld is gone (was the database "
 		    "edited by hand?)", (long long)customer, (long long)sale);
 	return rc;
-}
-
-static const char sql_lacks_token[] =
-    "SELECT 1 FROM customers WHERE id = ?1 AND unsubscribe_token IS NULL";
-
-/* 1 when one of the customers has no unsubscribe token yet, 0, or DB_*. */
-int
-store_lacks_token(struct db *db, const int64_t *customers, int n)
-{
-	int rc = 0;
-
-	for (int i = 0; i < n && rc == 0; i++)
-		rc = db_run(db, sql_lacks_token, customers[i], 0, NULL, NULL);
-	return rc;
-}
-
-/*
- * Draw the unsubscribe tokens that the customers lack, in one write
- * transaction: store_message_facts() would draw each in a commit of its
- * own as its message is built, a commit per message (issue 13).  A token
- * another writer drew first stays.  DB_OK or DB_*.
- */
-int
-store_draw_tokens(struct db *db, const int64_t *customers, int n)
-{
-	char	token[UNSUBSCRIBE_TOKEN_LEN + 1];
-	int	rc;
-
-	if ((rc = db_begin(db)) != DB_OK)
-		return rc;
-	for (int i = 0; i < n && rc == DB_OK; i++) {
-		if ((rc = db_run(db, sql_lacks_token, customers[i], 0, NULL,
-		    NULL)) <= 0)
-			continue;
-		/* 130 random bits, as store_message_facts() draws them. */
-		if (token_generate(token, UNSUBSCRIBE_TOKEN_LEN) == -1)
-			fatal("cannot draw an unsubscribe token");
-		rc = db_write(db, sql_set_unsubscribe_token, customers[i], 0,
-		    token);
-	}
-	return db_end(db, rc);
 }
 
 static const char sql_sale_by_order_id[] =
@@ -992,8 +1002,6 @@ store_referrer_of_sale(struct db *db, int64_t sale, int64_t *referrer)
 	return db_run(db, sql_referrer_of_sale, sale, 0, NULL, referrer);
 }
 
-static const char sql_customer_by_token[] =
-    "SELECT id FROM customers WHERE unsubscribe_token = ?3";
 static const char sql_customer_by_address[] =
     "SELECT id FROM customers WHERE lower(email) = lower(?3)";
 static const char sql_unsubscribe[] =
@@ -1006,13 +1014,17 @@ static const char sql_suppress_waiting[] =
     "UPDATE messages SET state = 'suppressed', updated_at = ?2"
     " WHERE customer_id = ?1 AND state IN " QUEUE_OPEN;
 
-/* 1 and the customer's id, by address (any case) or token; 0; DB_*. */
+/*
+ * 1 and the customer's id, by address (any case) or unsubscribe token
+ * (store_customer_by_token); 0; DB_*.
+ */
 int
 store_find_customer(struct db *db, const char *email, const char *token,
     int64_t *id)
 {
-	return db_run(db, email != NULL ? sql_customer_by_address :
-	    sql_customer_by_token, 0, 0, email != NULL ? email : token, id);
+	if (email == NULL)
+		return store_customer_by_token(db, token, id);
+	return db_run(db, sql_customer_by_address, 0, 0, email, id);
 }
 
 /*

@@ -81,8 +81,9 @@ const char *store_referral_text(enum store_referral r);
 #define STORE_MISSING	1	/* store_message_facts: a row is gone */
 int	store_message_facts(struct db *db, int64_t customer, int64_t sale,
 	    struct message_facts *f);
-int	store_lacks_token(struct db *db, const int64_t *customers, int n);
-int	store_draw_tokens(struct db *db, const int64_t *customers, int n);
+int	store_unsubscribe_token(struct db *db, int64_t id, const char *stored,
+	    char token[UNSUBSCRIBE_TOKEN_LEN + 1]);
+int	store_customer_by_token(struct db *db, const char *token, int64_t *id);
 int	store_find_order(struct db *db, const char *order_id, int64_t *sale,
 	    int64_t *customer);
 int	store_touch(struct db *db, int64_t customer, int64_t sent_at);

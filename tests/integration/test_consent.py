@@ -42,12 +42,40 @@ class Consent(DaemonTest):
 
     def test_unsubscribe_by_token(self):
         self.shop.sale("A-1", "ana@example.com", at="2026-11-20")
-        # As the daemon draws it when it builds the first message.
+        # As the daemon drew it, before migration 0016, when it built the
+        # first message.
         token = "K3X9QF2MK3X9QF2MK3X9QF2MAB"
         self.shop.query("UPDATE customers SET unsubscribe_token = ?", token)
         out = self.shop.ok("unsubscribe", "--token", token)
         self.assertIn("unsubscribed", out)
         self.assertIsNotNone(self.shop.scalar("SELECT unsubscribed_at FROM customers"))
+
+    def test_unsubscribe_by_derived_token(self):
+        # A new customer's token is derived from their id (issue 13): the
+        # one in the message sent, never stored, taken by --token too.
+        self.shop.sale("A-1", "ana@example.com", at="2026-11-20")
+        self.shop.sale("B-1", "bo@example.com", at="2026-11-20")
+        self.deliver({"sent": 2, "scheduled": 2})
+        token = self.shop.token_of("ana@example.com")
+        sent = [raw for _, to, raw in self.server.received() if to == ["ana@example.com"]]
+        self.assertEqual(len(sent), 1)
+        self.assertIn(("/u?t=%s>" % token).encode(), sent[0])
+        self.assertEqual(self.shop.query("SELECT unsubscribe_token FROM customers"),
+                         [(None,), (None,)])
+        changed = token[:5] + ("7" if token[5] != "7" else "3") + token[6:]
+        self.assertFails(EX_DATAERR, "unsubscribe", "--token", changed,
+                         stderr='no customer has the unsubscribe token "%s"' % changed)
+        out = self.shop.ok("unsubscribe", "--token", token)
+        self.assertEqual(out, "customer unsubscribed; 1 waiting message suppressed\n")
+        self.assertEqual(self.shop.query("SELECT email FROM customers"
+                                         " WHERE unsubscribed_at IS NOT NULL"),
+                         [("ana@example.com",)])
+        # Erased, Ana is nobody: her token names no one.
+        bo = self.shop.token_of("bo@example.com")
+        self.shop.ok("customer", "erase", "ana@example.com", "--yes")
+        self.assertFails(EX_DATAERR, "unsubscribe", "--token", token,
+                         stderr='no customer has the unsubscribe token "%s"' % token)
+        self.assertIn("unsubscribed", self.shop.ok("unsubscribe", "--token", bo))
 
     def test_resubscribe(self):
         self.shop.sale("A-1", "ana@example.com", at="2026-11-20")

@@ -188,6 +188,21 @@ class Unsubscribe(Front):
     def states(self):
         return dict(self.shop.query("SELECT state, count(*) FROM messages GROUP BY state"))
 
+    def sent_token(self):
+        """The token in the List-Unsubscribe of the one message sent."""
+        (_, _, raw), = self.server.wait_for(1)
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        link = re.fullmatch(r"<https://acme\.example/as/u/(\w+)>", msg["List-Unsubscribe"])
+        self.assertIsNotNone(link, msg["List-Unsubscribe"])
+        return link.group(1)
+
+    def click(self, token):
+        """The one-click POST: its status and page."""
+        status, _, page = self.request(
+            "POST", "/u/" + token, body="List-Unsubscribe=One-Click",
+            headers={"Content-Type": "application/x-www-form-urlencoded"})
+        return status, page
+
     def test_the_link_in_the_message_unsubscribes_by_post_only(self):
         self.shop.sale("A-1", "ana@example.com", name="Ana", at=recent())
         self.start(smtp_port=self.server.port, shop_name="Acme <b>&</b> Co")
@@ -234,7 +249,8 @@ class Unsubscribe(Front):
     def test_unknown_token_and_bad_body(self):
         self.shop.sale("A-1", "ana@example.com", at=recent())
         self.start(smtp_port=self.server.port)
-        token = self.shop.scalar("SELECT unsubscribe_token FROM customers")
+        token = self.sent_token()
+        self.daemon.wait_states({"sent": 1, "scheduled": 1})
         unknown = "0" * len(token)
         self.assertEqual(self.request("GET", "/u/" + unknown)[0], 404)
         self.assertEqual(self.request("POST", "/u/" + unknown,
@@ -248,6 +264,80 @@ class Unsubscribe(Front):
                                    self.url("/u/" + token)), 200)
         self.assertIsNotNone(self.consent())
         self.assertNotIn(token, self.daemon.text())
+        self.assertEqual(self.daemon.stop(), 0)
+
+    def test_a_new_customers_token_is_derived_not_stored(self):
+        # Issue 13: the token is the customer id enciphered with the
+        # shop's key, so building and sending a message writes none.
+        self.shop.sale("A-1", "ana@example.com", at=recent())
+        self.start(smtp_port=self.server.port)
+        token = self.sent_token()
+        self.daemon.wait_states({"sent": 1, "scheduled": 1})
+        self.assertEqual(token, self.shop.token_of("ana@example.com"))
+        self.assertIsNone(self.shop.scalar("SELECT unsubscribe_token FROM customers"))
+        self.assertEqual(self.shop.scalar("SELECT count(*) FROM customers"
+                                          " WHERE unsubscribe_token IS NOT NULL"), 0)
+
+        # One symbol changed, anywhere: unknown, like a token nobody has.
+        _, _, nobody = self.request("GET", "/u/" + "0" * 26)
+        for i in range(len(token)):
+            bad = token[:i] + ("7" if token[i] != "7" else "3") + token[i + 1:]
+            status, _, page = self.request("GET", "/u/" + bad)
+            self.assertEqual((status, page), (404, nobody), bad)
+            self.assertEqual(self.click(bad)[0], 404, bad)
+        self.assertIsNone(self.consent())
+
+        status, _, page = self.request("GET", "/u/" + token)
+        self.assertEqual(status, 200)
+        self.assertIn("ana@example.com", page)
+        self.assertIsNone(self.consent())
+        status, page = self.click(token)
+        self.assertEqual(status, 200)
+        self.assertIn("no more follow-up emails", page)
+        self.assertIsNotNone(self.consent())
+        self.assertEqual(self.states(), {"sent": 1, "suppressed": 1})
+        self.assertIsNone(self.shop.scalar("SELECT unsubscribe_token FROM customers"))
+        self.assertEqual(self.daemon.stop(), 0)
+
+    def test_a_token_drawn_before_keeps_working(self):
+        # A customer from before migration 0016 has a drawn token in
+        # their row, and old mail carrying it: it stays theirs, and the
+        # one their id would give is nobody's.
+        self.shop.sale("A-1", "ana@example.com", at=recent())
+        derived = self.shop.token_of("ana@example.com")
+        drawn = "K3X9QF2MK3X9QF2MK3X9QF2MAB"
+        self.shop.query("UPDATE customers SET unsubscribe_token = ?", drawn)
+        self.start(smtp_port=self.server.port)
+        self.assertEqual(self.sent_token(), drawn)
+        self.daemon.wait_states({"sent": 1, "scheduled": 1})
+        self.assertEqual(self.request("GET", "/u/" + derived)[0], 404)
+        self.assertEqual(self.click(derived)[0], 404)
+        self.assertIsNone(self.consent())
+        status, _, page = self.request("GET", "/u/" + drawn)
+        self.assertEqual(status, 200)
+        self.assertIn("ana@example.com", page)
+        self.assertEqual(self.click(drawn)[0], 200)
+        self.assertIsNotNone(self.consent())
+        self.assertEqual(self.states(), {"sent": 1, "suppressed": 1})
+        self.assertEqual(self.shop.scalar("SELECT unsubscribe_token FROM customers"), drawn)
+        self.assertEqual(self.daemon.stop(), 0)
+
+    def test_an_erased_customers_token_is_unknown(self):
+        # As with a drawn token (erasure clears it), the page for a
+        # derived one answers as for a token nobody ever had.
+        self.shop.sale("A-1", "ana@example.com", at=recent())
+        self.shop.sale("B-1", "bo@example.com", at=recent())
+        self.start(smtp_port=self.server.port)
+        self.daemon.wait_states({"sent": 2, "scheduled": 2})
+        token = self.shop.token_of("ana@example.com")
+        self.assertEqual(self.request("GET", "/u/" + token)[0], 200)
+        _, _, nobody = self.request("GET", "/u/" + "0" * 26)
+        self.shop.ok("customer", "erase", "ana@example.com", "--yes")
+        status, _, page = self.request("GET", "/u/" + token)
+        self.assertEqual((status, page), (404, nobody))
+        self.assertEqual(self.click(token), (404, nobody))
+        self.assertEqual(self.request("GET", "/u/" + self.shop.token_of("bo@example.com"))[0],
+                         200)
         self.assertEqual(self.daemon.stop(), 0)
 
 

@@ -60,11 +60,17 @@ class Preview(ShopTest):
         self.assertIn("Kaffee ☕ &amp; &lt;Bohnen&gt;", html.get_content())
 
     def test_unsubscribe_headers_and_link(self):
-        # preview writes nothing (it works on a read-only database): a
-        # customer without a token yet gets X's where it will go.
+        # preview writes nothing (it works on a read-only database), and
+        # needs not: a new customer's token is derived from their id, the
+        # one the daemon will send.
         msg = self.assertWellFormed(self.preview())
         self.assertIsNone(self.shop.scalar("SELECT unsubscribe_token FROM customers"))
-        self.assertEqual(msg["List-Unsubscribe"], "<https://acme.example/u?t=%s>" % ("X" * 26))
+        derived = self.shop.token_of("chloe@example.com")
+        self.assertRegex(derived, r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
+        self.assertEqual(msg["List-Unsubscribe"], "<https://acme.example/u?t=%s>" % derived)
+        self.assertIn("https://acme.example/u?t=" + derived,
+                      msg.get_payload()[0].get_content())
+        # A customer from before migration 0016 keeps the token drawn then.
         token = "K3X9QF2MK3X9QF2MK3X9QF2MAB"
         self.shop.query("UPDATE customers SET unsubscribe_token = ?", token)
         msg = self.assertWellFormed(self.preview())
