@@ -121,6 +121,14 @@ checkpoint_start(struct checkpoint **out, uv_loop_t *loop, struct db *db)
 	c->loop_sqlite = db->sqlite;
 	rc = sqlite3_open_v2(db->path, &c->sqlite, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOMUTEX, NULL);
+	/*
+	 * A connection learns that the database is in WAL mode at its first
+	 * read; until then sqlite3_wal_checkpoint_v2() on it does nothing
+	 * and says -1 frames, and the whole checkpoint fell to the loop.
+	 */
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(c->sqlite, "SELECT count(*) FROM sqlite_schema",
+		    NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		log_warnx("cannot open %s a second time for checkpoints: %s; "
 		    "the WAL is checkpointed as it is written", db->path,
