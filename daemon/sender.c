@@ -6,8 +6,8 @@
  *
  * The loop owns the database and hands each worker claimed messages; a
  * worker holds one in transfer and up to SENDER_AHEAD waiting, so that it
- * starts the next transaction while the loop records the last answer, and
- * the loop claims for several connections in one commit.  The dup
+ * starts the next transaction while the loop records the last answer and
+ * never waits for a claim.  The dup
  * bound of DESIGN holds because a worker never ends a message's DATA (nor
  * posts another answer) before its previous answer is committed: a crash
  * can duplicate at most one message per connection.
@@ -45,7 +45,7 @@ struct sender_worker {
 };
 
 /*
- * The one lock guards: cfg, password, quitting, and in every worker
+ * The one lock guards: cfg, password, quitting, held, and in every worker
  * next, first, done, result, queued, sending, answered, collected and
  * stale.  It
  * is never held across network I/O: transfers (smtp_send) and closing a
@@ -57,6 +57,7 @@ struct sender {
 	const struct config	*cfg;		/* the loop's, swapped under lock */
 	const char		*password;
 	int			 quitting;
+	int			 held;		/* workers waiting at the end */
 	int			 n;
 	struct sender_worker	*workers;
 };
@@ -74,8 +75,12 @@ sender_may_end(void *arg)
 	int			 ok;
 
 	uv_mutex_lock(&s->lock);
-	while (w->answered && !s->quitting)
-		uv_cond_wait(&w->wake, &s->lock);
+	if (w->answered && !s->quitting) {
+		s->held++;
+		while (w->answered && !s->quitting)
+			uv_cond_wait(&w->wake, &s->lock);
+		s->held--;
+	}
 	ok = !s->quitting;
 	uv_mutex_unlock(&s->lock);
 	return ok;
@@ -119,12 +124,11 @@ sender_main(void *arg)
 		w->queued--;
 		w->sending = 1;
 		/*
-		 * Nothing left after this one: have more claimed.  When the
-		 * answer just posted waits to be recorded, that answer's turn
-		 * claims, in the same commit: a wake of its own cost the loop
-		 * a turn and a commit (issue 13).
+		 * Have the one after claimed.  When the answer just posted
+		 * waits to be recorded, that answer's turn claims it: a wake
+		 * of its own cost the loop a turn (issue 13).
 		 */
-		if (w->queued == 0 && !w->answered)
+		if (!w->answered)
 			uv_async_send(s->wake);
 		remake = w->stale;
 		w->stale = 0;
@@ -205,24 +209,32 @@ sender_start(struct sender **sp, int nworkers, uv_async_t *wake,
 	return 0;
 }
 
-/*
- * How many more messages the workers would take now.  *starving says
- * whether one of them has none waiting: claiming may wait for the
- * others' slots to free up (more messages to a commit) until then.
- */
+/* How many more messages the workers would take now. */
 int
-sender_slots(struct sender *s, int *starving)
+sender_slots(struct sender *s)
 {
-	int n = 0, hungry = 0;
+	int n = 0;
 
 	uv_mutex_lock(&s->lock);
-	for (int i = 0; i < s->n; i++) {
+	for (int i = 0; i < s->n; i++)
 		n += SENDER_AHEAD - s->workers[i].queued;
-		hungry |= s->workers[i].queued == 0;
-	}
 	uv_mutex_unlock(&s->lock);
-	if (starving != NULL)
-		*starving = hungry;
+	return n;
+}
+
+/*
+ * How many connections are held at the end of a message, waiting for
+ * their last answer to be recorded: the loop should commit before it
+ * does anything else.
+ */
+int
+sender_held(struct sender *s)
+{
+	int n;
+
+	uv_mutex_lock(&s->lock);
+	n = s->held;
+	uv_mutex_unlock(&s->lock);
 	return n;
 }
 

@@ -21,8 +21,9 @@ struct sender_result {
 
 int	sender_start(struct sender **s, int nworkers, uv_async_t *wake,
 	    const struct config *cfg, const char *password);
-int	sender_slots(struct sender *s, int *starving);
+int	sender_slots(struct sender *s);
 int	sender_busy(struct sender *s);
+int	sender_held(struct sender *s);
 void	sender_give(struct sender *s, struct outgoing *msg);
 int	sender_results(struct sender *s, struct sender_result **out);
 void	sender_recorded(struct sender *s);
