@@ -247,14 +247,18 @@ daemon_judged(struct daemon *d, struct sender_result **done, int ndone,
 	}
 }
 
-/* How many messages to claim now: free sender slots, the relay, the rate. */
+/*
+ * How many messages to claim now: free sender slots, the relay (as this
+ * turn's answers leave it), the rate.
+ */
 static int
-daemon_wanted(struct daemon *d, uint64_t *wait_ms)
+daemon_wanted(struct daemon *d, const struct delivery_backoff *relay,
+    uint64_t *wait_ms)
 {
 	int want = sender_slots(d->sender);
 
 	*wait_ms = 0;
-	if (d->stopping || want <= 0 || daemon_now() < d->relay.until)
+	if (d->stopping || want <= 0 || daemon_now() < relay->until)
 		return 0;
 	if (want > SENDER_MAX)
 		want = SENDER_MAX;
@@ -443,75 +447,58 @@ daemon_coupons_watch(struct daemon *d, const struct coupon_batch *b,
 }
 
 /*
- * Commit, in one write transaction, the answers waiting now and what was
- * built: the messages set back, and up to `want` due messages claimed
- * into batch[0 .. *n), their bytes stored.  Each connection waits for
- * its last answer's commit at the end of its next message (sender.c).
- * DB_OK, or DB_* with nothing kept (the answers are judged and recorded
- * again next time).
+ * Record the answers the sender brought back and claim as many due
+ * messages as it has room for, in one write transaction committed before
+ * any claimed message reaches the relay: a commit is most of a turn's
+ * cost, and each connection waits for its last answer's commit at the
+ * end of its next message (sender.c).  The answers are judged first: they
+ * say whether the relay is usable.  Messages are built before the
+ * transaction, outside it, and no more once a connection waits.  Then
+ * sleep until the next message is due, or the sender answers.
  */
-static int
-daemon_commit(struct daemon *d, int64_t now, struct daemon_built *b,
-    int want, struct outgoing *batch, int *n)
+static void
+daemon_pump(struct daemon *d)
 {
 	struct sender_result	*done[SENDER_MAX];
 	struct daemon_turn	 turn;
-	int			 ndone, rc;
+	struct daemon_built	 built = { .n = 0 };
+	struct outgoing		 batch[SENDER_MAX];
+	uint64_t		 wait_ms = 0;
+	int64_t			 now = daemon_now();
+	int			 n = 0, ndone, want, rc = DB_OK;
 
-	*n = 0;
 	ndone = sender_results(d->sender, done);
-	if (ndone == 0 && b->nback == 0 && want == 0)
-		return DB_OK;
 	daemon_judge(d, done, ndone, now, &turn);
-	if ((rc = db_begin(d->db)) != DB_OK)
-		return rc;
-	for (int i = 0; i < ndone && rc == DB_OK; i++)
-		rc = queue_result(d->db, done[i]->msg, &turn.verdict[i],
-		    d->cfg->delivery.min_gap, now);
-	for (int i = 0; i < b->nback && rc == DB_OK; i++)
-		rc = queue_set_back(d->db, &b->back[i], now);
-	if (rc == DB_OK && want > 0)
-		rc = queue_claim(d->db, d->cfg, now, b->msg, b->n, batch, want,
-		    n);
-	if ((rc = db_end(d->db, rc)) != DB_OK) {
-		for (int i = 0; i < *n; i++)
-			queue_free(&batch[i]);
-		*n = 0;
-		return rc;
+	want = daemon_wanted(d, &turn.relay, &wait_ms);
+	if (want > 0)
+		rc = daemon_build(d, now, want, &built);
+	if (rc == DB_OK && (ndone > 0 || built.nback > 0 || want > 0) &&
+	    (rc = db_begin(d->db)) == DB_OK) {
+		for (int i = 0; i < ndone && rc == DB_OK; i++)
+			rc = queue_result(d->db, done[i]->msg, &turn.verdict[i],
+			    d->cfg->delivery.min_gap, now);
+		for (int i = 0; i < built.nback && rc == DB_OK; i++)
+			rc = queue_set_back(d->db, &built.back[i], now);
+		if (rc == DB_OK && want > 0)
+			rc = queue_claim(d->db, d->cfg, now, built.msg, built.n,
+			    batch, want, &n);
+		if ((rc = db_end(d->db, rc)) != DB_OK) {
+			for (int i = 0; i < n; i++)
+				queue_free(&batch[i]);
+			n = 0;
+		}
+	}
+	for (int i = 0; i < built.n; i++)
+		queue_free(&built.msg[i]);
+	if (rc != DB_OK) {
+		/* Recorded nothing: judged and recorded next turn. */
+		daemon_db_failed(d, rc);
+		return;
 	}
 	d->full_ms = 0;
 	if (ndone > 0) {
 		daemon_judged(d, done, ndone, &turn);
 		sender_recorded(d->sender);
-	}
-	return DB_OK;
-}
-
-/*
- * Record the answers the sender brought back, at once: a connection may
- * be waiting for that.  Then, when a connection has nothing waiting,
- * build due messages (outside any write transaction) and claim them, in
- * a second commit that also records the answers that came meanwhile.
- * Then sleep until the next message is due, or the sender answers.
- */
-static void
-daemon_pump(struct daemon *d)
-{
-	struct daemon_built	 built = { .n = 0 };
-	struct outgoing		 batch[SENDER_MAX];
-	uint64_t		 wait_ms = 0;
-	int64_t			 now = daemon_now();
-	int			 n = 0, want, rc;
-
-	if ((rc = daemon_commit(d, now, &built, 0, batch, &n)) == DB_OK &&
-	    (want = daemon_wanted(d, &wait_ms)) > 0 &&
-	    (rc = daemon_build(d, now, want, &built)) == DB_OK)
-		rc = daemon_commit(d, now, &built, want, batch, &n);
-	for (int i = 0; i < built.n; i++)
-		queue_free(&built.msg[i]);
-	if (rc != DB_OK) {
-		daemon_db_failed(d, rc);
-		return;
 	}
 	daemon_coupons_watch(d, &built.coupons, now);
 	scheduler_spent(&d->scheduler, d->cfg->smtp.rate, n);
