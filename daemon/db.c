@@ -145,6 +145,15 @@ db_write(struct db *db, const char *sql, int64_t a, int64_t b,
 }
 
 /*
+ * Kept prepared like any other statement: the daemon begins and commits
+ * a transaction per turn, and parsing them each time was 2-3% of its
+ * loop (issue 13).
+ */
+static const char sql_begin[] = "BEGIN IMMEDIATE";
+static const char sql_begin_read[] = "BEGIN";
+static const char sql_commit[] = "COMMIT";
+
+/*
  * A write transaction.  IMMEDIATE: take the write lock now, so a busy
  * database waits here, not at a write halfway through.  End it with
  * db_end().
@@ -152,14 +161,14 @@ db_write(struct db *db, const char *sql, int64_t a, int64_t b,
 int
 db_begin(struct db *db)
 {
-	return db_exec(db, "BEGIN IMMEDIATE");
+	return db_write(db, sql_begin, 0, 0, NULL);
 }
 
 /* A read transaction: the reads until db_end() see one snapshot. */
 int
 db_begin_read(struct db *db)
 {
-	return db_exec(db, "BEGIN");
+	return db_write(db, sql_begin_read, 0, 0, NULL);
 }
 
 /*
@@ -174,7 +183,7 @@ db_end(struct db *db, int rc)
 	/* Only a write that got its commit out shows there is room again. */
 	int wrote = sqlite3_txn_state(db->sqlite, NULL) == SQLITE_TXN_WRITE;
 
-	if (rc == DB_OK && (rc = db_exec(db, "COMMIT")) == DB_OK) {
+	if (rc == DB_OK && (rc = db_write(db, sql_commit, 0, 0, NULL)) == DB_OK) {
 		if (wrote && db->full) {
 			log_info("database %s: there is room on the disk again",
 			    db->path);
