@@ -67,6 +67,7 @@ struct daemon {
 	uv_signal_t	 sigterm, sigint, sighup;
 
 	int64_t		 data_version;	/* of the last change we saw */
+	uint64_t	 version_at;	/* loop ms it was last looked at */
 	struct delivery_backoff relay;	/* paused while the relay is down */
 	uint64_t	 rng;		/* retry jitter; the loop thread's */
 	uint64_t	 full_ms;	/* the disk is full: the next wait */
@@ -303,6 +304,10 @@ daemon_follow(struct daemon *d)
 			uv_fs_event_stop(&d->db_watch);
 			d->watching = 0;
 		}
+		/* A read of its own: at most every DAEMON_SETTLE_MS. */
+		if (uv_now(&d->loop) - d->version_at < DAEMON_SETTLE_MS)
+			return;
+		d->version_at = uv_now(&d->loop);
 		if (daemon_data_version(d) != d->data_version)
 			uv_timer_start(&d->change_timer, daemon_check_changes, 1, 0);
 		return;
