@@ -474,7 +474,9 @@ daemon_pump(struct daemon *d)
 
 	ndone = sender_results(d->sender, done);
 	daemon_judge(d, done, ndone, now, &turn);
-	want = daemon_wanted(d, &turn.relay, &wait_ms);
+	/* A connection waits for this commit: building comes after it. */
+	want = ndone > 0 && sender_held(d->sender) > 0 ? 0 :
+	    daemon_wanted(d, &turn.relay, &wait_ms);
 	if (want > 0)
 		rc = daemon_build(d, now, want, &built);
 	if (rc == DB_OK && (ndone > 0 || built.nback > 0 || want > 0) &&
