@@ -76,8 +76,9 @@ queue_next_due(struct db *db, int64_t *due)
 static const char sql_due[] =
     "SELECT m.id, m.campaign, m.customer_id, m.sale_id, m.due_at, m.attempts,"
     " " STORE_NO_CONSENT("c") ","
-    " (SELECT max(coalesce(sent_at, updated_at)) FROM messages"
-    "   WHERE customer_id = m.customer_id AND state IN ('sent', 'sending')),"
+    " CASE WHEN ?3 > 0 THEN (SELECT max(coalesce(sent_at, updated_at))"
+    "   FROM messages WHERE customer_id = m.customer_id"
+    "   AND state IN ('sent', 'sending')) END,"
     " EXISTS (SELECT 1 FROM message_bodies WHERE message_id = m.id),"
     " c.email, coalesce(m.first_due_at, min(m.due_at, ?1))"
     " FROM messages m JOIN customers c ON c.id = m.customer_id"
@@ -265,10 +266,13 @@ queue_prepare(struct db *db, const struct queue_due *d,
 
 #define QUEUE_CLAIM_MAX	64
 
-/* Read the due messages first: claiming changes the index the scan uses. */
+/*
+ * Read the due messages first: claiming changes the index the scan uses.
+ * A customer's last message sent is looked up only for min_gap.
+ */
 static int
-queue_read_due(struct db *db, int64_t now, struct queue_due *due, int max,
-    int *n)
+queue_read_due(struct db *db, int64_t now, int64_t min_gap,
+    struct queue_due *due, int max, int *n)
 {
 	sqlite3_stmt	*st = db_prepare(db, sql_due);
 	int		 rc = SQLITE_DONE;
@@ -278,6 +282,7 @@ queue_read_due(struct db *db, int64_t now, struct queue_due *due, int max,
 		return DB_ERROR;
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int(st, 2, max);
+	sqlite3_bind_int64(st, 3, min_gap);
 	while (*n < max && (rc = db_step(db, st)) == SQLITE_ROW) {
 		struct queue_due *d = &due[(*n)++];
 
@@ -321,7 +326,8 @@ queue_claim(struct db *db, const struct config *cfg, int64_t now,
 	*n = 0;
 	if (max > QUEUE_CLAIM_MAX)
 		max = QUEUE_CLAIM_MAX;
-	if ((rc = queue_read_due(db, now, due, max, &ndue)) != DB_OK)
+	if ((rc = queue_read_due(db, now, cfg->delivery.min_gap, due, max,
+	    &ndue)) != DB_OK)
 		return rc;
 	for (int i = 0; i < ndue; i++) {
 		const struct queue_due	*d = &due[i];
