@@ -65,24 +65,28 @@ def make_due(conf):
         conn.execute("UPDATE planner SET last_sale_id = (SELECT max(id) FROM sales)")
 
 
-def count(conf, state):
-    db = os.path.join(os.path.dirname(conf), "aftersale.db")
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT count(*) FROM messages WHERE state = ?",
-                            (state,)).fetchone()[0]
+def count(conn, state):
+    """Messages in a state, from the counts the daemon keeps (migration
+    0017): a lookup, where count(*) scanned every message each time the
+    benchmark looked, competing with the daemon for the CPU."""
+    return conn.execute("SELECT coalesce(sum(n), 0) FROM message_counts WHERE state = ?",
+                        (state,)).fetchone()[0]
 
 
 def run_until_sent(conf, n, timeout=600):
-    """Start the daemon, return seconds until n messages are sent."""
+    """Start the daemon, return seconds until n messages are sent, seen
+    within 10 ms (a run takes about 3 s)."""
     start = time.monotonic()
     proc = start_daemon(conf, stderr=subprocess.DEVNULL)
+    conn = sqlite3.connect(os.path.join(os.path.dirname(conf), "aftersale.db"))
     try:
-        while count(conf, "sent") < n:
+        while count(conn, "sent") < n:
             if time.monotonic() - start > timeout or proc.poll() is not None:
                 raise SystemExit("the daemon did not send %d messages" % n)
-            time.sleep(0.1)
+            time.sleep(0.01)
         return time.monotonic() - start
     finally:
+        conn.close()
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)
 
@@ -175,8 +179,10 @@ def idle():
     import_sales(conf, 100000, at=time.strftime("%Y-%m-%d"))
     proc = start_daemon(conf, stderr=subprocess.DEVNULL)
     try:
-        while count(conf, "scheduled") < 100000:
+        conn = sqlite3.connect(os.path.join(os.path.dirname(conf), "aftersale.db"))
+        while count(conn, "scheduled") < 100000:
             time.sleep(0.2)
+        conn.close()
         time.sleep(1)
         before = proc_cpu(proc.pid)
         time.sleep(IDLE_SECONDS)
