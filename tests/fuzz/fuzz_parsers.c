@@ -9,6 +9,7 @@
 #include "email.h"
 #include "money.h"
 #include "timestamp.h"
+#include "token.h"
 
 static void
 fuzz_duration(const char *text)
@@ -86,6 +87,39 @@ fuzz_email(const char *text)
 	FUZZ_CHECK(email_check(lower) == NULL);
 }
 
+/*
+ * Unsubscribe tokens and referral codes come back in links and sales:
+ * what decodes must be what the id encodes to, and any id round-trips.
+ */
+static void
+fuzz_tokens(const char *text, const uint8_t *data, size_t size)
+{
+	static const unsigned char	 key[UNSUBSCRIBE_KEY_LEN] = {
+		'f', 'u', 'z', 'z', 'i', 'n', 'g', ' ', 'k', 'e', 'y', ' ',
+		'0', '1', '2', '3' };
+	static struct token_cipher	*cipher;
+	char				 token[UNSUBSCRIBE_TOKEN_LEN + 1];
+	char				 code[REFERRAL_CODE_LEN + 1];
+	uint64_t			 raw = 0;
+	int64_t				 id;
+
+	if (cipher == NULL)
+		cipher = token_cipher_new(key);
+	if ((id = token_unsubscribe_id(cipher, text)) >= 0) {
+		token_unsubscribe(cipher, id, token);
+		FUZZ_CHECK(strcmp(token, text) == 0);
+	}
+	if ((id = token_referral_id(key, text)) >= 0) {
+		FUZZ_CHECK(id <= REFERRAL_ID_MAX);
+		token_referral_code(key, id, code);
+		FUZZ_CHECK(token_referral_id(key, code) == id);
+	}
+	memcpy(&raw, data, size < sizeof(raw) ? size : sizeof(raw));
+	id = (int64_t)(raw & INT64_MAX);
+	token_unsubscribe(cipher, id, token);
+	FUZZ_CHECK(token_unsubscribe_id(cipher, token) == id);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -106,6 +140,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_timestamp(text);
 	fuzz_money(text);
 	fuzz_email(text);
+	fuzz_tokens(text, data, size);
 	free(text);
 	return 0;
 }
