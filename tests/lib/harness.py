@@ -350,7 +350,9 @@ def _units(cases):
 
 
 def _run_unit(unit):
-    """Run a unit's cases; returns one result for each case."""
+    """Run a unit's cases; returns one result for each case, and how long
+    the unit took (wall time, seconds)."""
+    start = time.monotonic()
     together = unittest.TestResult()
     unittest.TestSuite(unit).run(together)
     results = [unittest.TestResult() for _ in unit]
@@ -359,7 +361,7 @@ def _run_unit(unit):
             # A failed setUpClass is charged to the unit's first case.
             i = unit.index(test) if test in unit else 0
             getattr(results[i], kind).append((test, detail))
-    return results
+    return results, time.monotonic() - start
 
 
 def main():
@@ -367,7 +369,8 @@ def main():
     time is spent waiting on a daemon or a server (a relay answering late,
     a retry due in a second), so AFTERSALE_TEST_JOBS cases (default 4) run
     at once, each in its own folder with its own ports; the lines come out
-    in the cases' order.  A module whose cases change what the process
+    in the cases' order, each unit followed by a comment saying how long it
+    took (in the file's .log: where the suite's time goes).  A module whose cases change what the process
     shares (a preexec_fn, which is not safe beside threads) sets
     PARALLEL = False."""
     module = sys.modules["__main__"]
@@ -380,9 +383,12 @@ def main():
     tap = TapResult()
     units = _units(cases)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
-        for unit, results in zip(units, pool.map(_run_unit, units)):
+        for unit, (results, seconds) in zip(units, pool.map(_run_unit, units)):
             for test, result in zip(unit, results):
                 tap.report(test, result)
+            print("# %.2f s %s" % (seconds, unit[0].id() if len(unit) == 1
+                                   else type(unit[0]).__name__ + " (%d cases)" % len(unit)),
+                  flush=True)
     sys.exit(0 if tap.wasSuccessful() else 1)
 
 
