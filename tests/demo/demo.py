@@ -12,7 +12,8 @@ Everything it starts, it stops.  Run by "make demo" under Debian's
 python3 (aiosmtpd).
 
 With --save DIR, each message is also written to DIR as it arrived
-(01.eml, 02.eml...): the deliverability tests read them."""
+(01.eml, 02.eml...): the deliverability tests read them, and pass
+--no-screenshot (chromium's seconds are not theirs to spend)."""
 
 import argparse
 import base64
@@ -26,6 +27,8 @@ import os
 import re
 import shutil
 import signal
+import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -74,6 +77,38 @@ def post(port, path, body, headers, method="POST"):
         conn.close()
 
 
+def wait_listening(port, daemon, timeout=30):
+    """Until the daemon accepts connections on `port`: it is running."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if daemon.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the daemon did not start:\n" + daemon.stderr.read())
+            time.sleep(0.02)
+
+
+# What the daemon still has to do: sales and refunds it has not planned
+# (the planner's watermarks), and messages not done that are due within
+# a minute (the demo's campaigns wait seconds, not days).
+UNSETTLED = """
+SELECT (SELECT count(*) FROM sales WHERE id > (SELECT last_sale_id FROM planner))
+     + (SELECT count(*) FROM refunds WHERE id > (SELECT last_refund_id FROM planner))
+     + (SELECT count(*) FROM messages WHERE state IN ('scheduled', 'deferred', 'sending')
+        AND due_at <= CAST(strftime('%s', 'now') AS INTEGER) + 60)"""
+
+
+def unsettled(database):
+    """How much the daemon has left to plan or send soon (0: all done)."""
+    conn = sqlite3.connect("file:%s?mode=ro" % database, uri=True)
+    try:
+        return conn.execute(UNSETTLED).fetchone()[0]
+    finally:
+        conn.close()
+
+
 def step(text):
     print("\n== " + text, flush=True)
 
@@ -104,7 +139,10 @@ def main():
     parser = argparse.ArgumentParser(description="Run the aftersale demo.")
     parser.add_argument("--save", metavar="DIR",
                         help="write each received message to DIR as NN.eml")
-    save = parser.parse_args().save
+    parser.add_argument("--no-screenshot", action="store_true",
+                        help="write the report without taking a picture of it")
+    options = parser.parse_args()
+    save = options.save
     folder = tempfile.mkdtemp(prefix="aftersale-demo-")
     server = SmtpServer().start()
     daemon = None
@@ -142,7 +180,7 @@ def main():
             run += ["--user", "nobody"]
             subprocess.run(["chown", "-R", "nobody:", folder], check=True)
         daemon = subprocess.Popen(run, stderr=subprocess.PIPE, text=True)
-        time.sleep(1)
+        wait_listening(http_port, daemon)
         code = subprocess.run(["sqlite3", os.path.join(folder, "aftersale.db"),
                                "SELECT referral_code FROM customers"
                                " WHERE lower(email) = 'ana@example.com'"],
@@ -177,8 +215,16 @@ def main():
             else "  POST /hooks/shopify -> %d %s" % (status, answer))
 
         step("messages as they arrive; Cy unsubscribes from the first one")
-        shown, quiet_since, unsubscribed = 0, time.monotonic(), False
-        while time.monotonic() - quiet_since < 8:
+        # Until the daemon has nothing left to plan or send soon, and every
+        # message it sent is shown (the capture server has it once the
+        # daemon stores "sent": looked at before the database, it is
+        # complete when the database says all is done).
+        shown, unsubscribed, done = 0, False, False
+        deadline = time.monotonic() + 120
+        while not done:
+            if time.monotonic() > deadline:
+                raise SystemExit("the daemon still had messages to send after 2 minutes")
+            done = unsettled(os.path.join(folder, "aftersale.db")) == 0
             received = server.received()
             for n, (_, rcpt, raw) in enumerate(received[shown:], shown + 1):
                 if save:
@@ -198,6 +244,7 @@ def main():
                           % (time.strftime("%H:%M:%S"), link.group(1), link.group(2)[:6],
                              status), flush=True)
                     unsubscribed = True
+                    done = False    # look again: what it suppressed, not sent
             shown = len(received)
             time.sleep(0.1)
         step("aftersale queue --state cancelled: Bo's refunded order lost its "
@@ -219,7 +266,7 @@ def main():
 
         step("aftersale report --html %s --by week" % os.path.basename(REPORT))
         aftersale("report", "--html", REPORT, "--by", "week")
-        if screenshot(REPORT, SCREENSHOT):
+        if not options.no_screenshot and screenshot(REPORT, SCREENSHOT):
             print("  a screenshot of it: " + SCREENSHOT)
         print("  the report: " + REPORT)
     finally:

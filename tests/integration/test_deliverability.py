@@ -127,9 +127,13 @@ class Demo(unittest.TestCase, Checks):
         env = dict(os.environ, AFTERSALE=os.path.abspath(AFTERSALE),
                    AFTERSALE_SRCDIR=os.path.abspath(SRCDIR))
         env.pop("AFTERSALE_CONFIG", None)
-        subprocess.run([sys.executable, os.path.join(SRCDIR, "tests", "demo", "demo.py"),
-                        "--save", cls.folder], check=True, capture_output=True, env=env,
-                       timeout=180)
+        # The demo writes its report in the current folder: here, not over
+        # the one `make demo` left in the build folder.
+        cls.cwd = tempfile.mkdtemp(prefix="demo-report-")
+        subprocess.run([sys.executable,
+                        os.path.abspath(os.path.join(SRCDIR, "tests", "demo", "demo.py")),
+                        "--save", cls.folder, "--no-screenshot"], check=True,
+                       capture_output=True, env=env, timeout=180, cwd=cls.cwd)
         cls.messages = []
         for name in sorted(os.listdir(cls.folder)):
             with open(os.path.join(cls.folder, name), "rb") as f:
@@ -138,6 +142,7 @@ class Demo(unittest.TestCase, Checks):
     @classmethod
     def tearDownClass(cls):
         shutil.rmtree(cls.folder, ignore_errors=True)
+        shutil.rmtree(cls.cwd, ignore_errors=True)
 
     def test_messages_are_clean(self):
         self.assertGreaterEqual(len(self.messages), 15)
