@@ -91,10 +91,21 @@ def run_until_sent(conf, n, timeout=600):
         proc.wait(60)
 
 
-def sink(port):
-    return subprocess.Popen(["/usr/sbin/smtp-sink", "-a", "-u", "nobody",
-                             "127.0.0.1:%d" % port, "256"],
+def sink(port, *options):
+    return subprocess.Popen(["/usr/sbin/smtp-sink", "-a", "-u", "nobody"] + list(options)
+                            + ["127.0.0.1:%d" % port, "256"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def due_shop(name, port):
+    """A shop with THROUGHPUT messages of about 2 KB due now, sent to port
+    over 4 connections; returns its config path."""
+    conf = fresh_shop(name, campaigns=TWO_KB, port=port, conns=4)
+    with open(os.path.join(os.path.dirname(conf), "templates", "bench.txt"), "w") as f:
+        f.write(BENCH_TEMPLATE)
+    import_sales(conf, THROUGHPUT)
+    make_due(conf)
+    return conf
 
 
 def throughput():
@@ -104,11 +115,7 @@ def throughput():
     time.sleep(0.5)
     try:
         for run in range(RUNS):
-            conf = fresh_shop("throughput", campaigns=TWO_KB, port=port, conns=4)
-            with open(os.path.join(os.path.dirname(conf), "templates", "bench.txt"), "w") as f:
-                f.write(BENCH_TEMPLATE)
-            import_sales(conf, THROUGHPUT)
-            make_due(conf)
+            conf = due_shop("throughput", port)
             seconds = run_until_sent(conf, THROUGHPUT)
             ours.append(THROUGHPUT / seconds)
             start = time.monotonic()
