@@ -15,6 +15,10 @@
    40 messages with max_connections = 8.  Target: 8 s or less.
 4. Idle: 100,000 messages scheduled for next week; CPU time over 60 idle
    seconds, and RSS.  Targets: under 0.1 s CPU, under 16 MB RSS.
+5. Crash bound: the throughput setup, the daemon SIGKILLed 10 times while
+   it sends, restarted each time.  Target, from what the sink received:
+   no message lost, at most one duplicate per connection per kill.
+   Exits non-zero when the bound is broken.
 Runs under Debian's python3 (aiosmtpd)."""
 
 import asyncio
@@ -31,12 +35,14 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "lib"))
 from common import AFTERSALE, BENCH_DIR, fresh_shop, median, report, start_daemon  # noqa: E402
+from sink import Sink  # noqa: E402
 from smtpd import SmtpServer, free_port  # noqa: E402
 
 THROUGHPUT = int(os.environ.get("BENCH_MESSAGES", "20000"))
 SMTP_FLOOR = os.environ.get("SMTP_FLOOR", "bench/smtp-floor")
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 IDLE_SECONDS = int(os.environ.get("BENCH_IDLE_SECONDS", "60"))
+CONNECTIONS = 4
 NOW = '  { name = "thank-you"; on = "sale"; after = "0s"; template = "thank-you"; }'
 TWO_KB = '  { name = "thank-you"; on = "sale"; after = "0s"; template = "bench"; }'
 # A plain-text template that makes messages of about 2 KB on the wire.
@@ -72,30 +78,37 @@ def make_due(conf):
         conn.execute("UPDATE planner SET last_sale_id = (SELECT max(id) FROM sales)")
 
 
-def count(conn, state):
+def count(conf, state):
     """Messages in a state, from the counts the daemon keeps (migration
     0017): a lookup, where count(*) scanned every message each time the
     benchmark looked, competing with the daemon for the CPU."""
-    return conn.execute("SELECT coalesce(sum(n), 0) FROM message_counts WHERE state = ?",
-                        (state,)).fetchone()[0]
+    db = os.path.join(os.path.dirname(conf), "aftersale.db")
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return conn.execute("SELECT coalesce(sum(n), 0) FROM message_counts"
+                            " WHERE state = ?", (state,)).fetchone()[0]
 
 
-def run_until_sent(conf, n, timeout=600):
+def run_until_sent(conf, n):
     """Start the daemon, return seconds until n messages are sent, seen
     within 10 ms (a run takes about 3 s)."""
     start = time.monotonic()
     proc = start_daemon(conf, stderr=subprocess.DEVNULL)
-    conn = sqlite3.connect(os.path.join(os.path.dirname(conf), "aftersale.db"))
     try:
-        while count(conn, "sent") < n:
-            if time.monotonic() - start > timeout or proc.poll() is not None:
-                raise SystemExit("the daemon did not send %d messages" % n)
-            time.sleep(0.01)
+        wait_sent(conf, n, proc, poll=0.01)
         return time.monotonic() - start
     finally:
-        conn.close()
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)
+
+
+def wait_sent(conf, n, proc, poll, timeout=600):
+    """Wait until n messages are sent, polling the database every poll
+    seconds; exit if the daemon does first."""
+    deadline = time.monotonic() + timeout
+    while count(conf, "sent") < n:
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise SystemExit("the daemon did not send %d messages" % n)
+        time.sleep(poll)
 
 
 def sink(port, *options):
@@ -106,8 +119,8 @@ def sink(port, *options):
 
 def due_shop(name, port):
     """A shop with THROUGHPUT messages of about 2 KB due now, sent to port
-    over 4 connections; returns its config path."""
-    conf = fresh_shop(name, campaigns=TWO_KB, port=port, conns=4)
+    over CONNECTIONS connections; returns its config path."""
+    conf = fresh_shop(name, campaigns=TWO_KB, port=port, conns=CONNECTIONS)
     with open(os.path.join(os.path.dirname(conf), "templates", "bench.txt"), "w") as f:
         f.write(BENCH_TEMPLATE)
     import_sales(conf, THROUGHPUT)
@@ -271,6 +284,112 @@ def postfix():
     ])
 
 
+def kill_while_sending(conf, kills, port, folder):
+    """Run the daemon until every message is sent, SIGKILLing it and
+    starting it again each time another 1/(kills + 1) of them are sent.
+    Returns, for each kill, the names of the sink's files written before
+    it."""
+    before_kill = []
+    proc = start_daemon(conf, stderr=subprocess.DEVNULL)
+    try:
+        for k in range(1, kills + 1):
+            # Polled often: a kill after the last message would test nothing.
+            wait_sent(conf, k * THROUGHPUT // (kills + 1), proc, poll=0.01)
+            proc.kill()
+            proc.wait()
+            if count(conf, "sent") == THROUGHPUT:
+                raise SystemExit("kill %d came after the last message was sent" % k)
+            wait_sink_idle(port)
+            before_kill.append(set(os.listdir(folder)))
+            proc = start_daemon(conf, stderr=subprocess.DEVNULL)
+        wait_sent(conf, THROUGHPUT, proc, poll=0.1)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+    return before_kill
+
+
+def wait_sink_idle(port, timeout=60):
+    """Wait until the sink has closed every connection a killed daemon
+    left: it has then read all that came before their end, and written
+    every message it accepted to a file."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open("/proc/net/tcp") as f:
+            rows = [line.split() for line in f][1:]
+        # Local address is field 1 (ADDR:PORT in hex), state field 3:
+        # 01 established, 08 close-wait (the peer has gone, we have not).
+        if not any(int(r[1].split(":")[1], 16) == port and r[3] in ("01", "08")
+                   for r in rows):
+            return
+        time.sleep(0.01)
+    raise SystemExit("the sink kept a killed daemon's connections for %d s" % timeout)
+
+
+def recipient(path):
+    with open(path, "rb") as f:
+        for line in f:
+            if line.startswith(b"X-Rcpt-Args: "):
+                return line.split()[1].decode()
+
+
+def arrivals(folder, before_kill):
+    """For each recipient, the epochs its copies arrived in, in order:
+    epoch k ended with kill k; the last is after the last kill."""
+    copies = {}
+    for name in os.listdir(folder):
+        epoch = next((k for k, files in enumerate(before_kill) if name in files),
+                     len(before_kill))
+        copies.setdefault(recipient(os.path.join(folder, name)), []).append(epoch)
+    return {to: sorted(epochs) for to, epochs in copies.items()}
+
+
+def duplicates(copies, kills):
+    """Duplicates each kill caused, and those no kill explains.  A copy
+    after the first is the kill's that ended the previous copy's epoch: the
+    daemon died before it recorded the relay's answer.  Two copies in one
+    epoch had no kill between them."""
+    per_kill, unexplained = [0] * kills, 0
+    for epochs in copies.values():
+        for previous, this in zip(epochs, epochs[1:]):
+            if previous == this:
+                unexplained += 1
+            else:
+                per_kill[previous] += 1
+    return per_kill, unexplained
+
+
+def crash_bound(kills=10):
+    """SIGKILL the daemon 10 times while it sends THROUGHPUT messages, then
+    count what the sink got: none may be missing, and a kill may cost at
+    most one duplicate per connection (the message whose answer it lost)."""
+    server = Sink(BENCH_DIR).start()
+    try:
+        conf = due_shop("crash", server.port)
+        before_kill = kill_while_sending(conf, kills, server.port, server.dumps)
+    finally:
+        server.stop()
+    copies = arrivals(server.dumps, before_kill)
+    lost = len({"<customer%d@example.com>" % i for i in range(THROUGHPUT)} - set(copies))
+    per_kill, unexplained = duplicates(copies, kills)
+    broken = lost or max(per_kill) > CONNECTIONS or unexplained
+    report("crash bound: SIGKILL x%d while sending %d messages over %d connections"
+           % (kills, THROUGHPUT, CONNECTIONS), [
+               ("arrived", "%d copies of %d messages" % (sum(map(len, copies.values())),
+                                                       len(copies))),
+               ("lost", "%d (target 0)" % lost),
+               ("duplicates per kill", " ".join(map(str, per_kill))),
+               ("most duplicates from one kill", "%d (target <= %d)"
+                % (max(per_kill), CONNECTIONS)),
+               ("duplicates with no kill between", "%d (target 0)" % unexplained),
+               ("bound", "BROKEN" if broken else "held"),
+           ])
+    if broken:
+        raise SystemExit("the crash bound is broken: what arrived is in " + server.dumps)
+    shutil.rmtree(server.dumps)
+    os.remove(server.dumps + ".log")
+
+
 class SlowHandler:
     async def handle_DATA(self, server, session, envelope):
         await asyncio.sleep(1)
@@ -313,10 +432,8 @@ def idle():
     import_sales(conf, 100000, at=time.strftime("%Y-%m-%d"))
     proc = start_daemon(conf, stderr=subprocess.DEVNULL)
     try:
-        conn = sqlite3.connect(os.path.join(os.path.dirname(conf), "aftersale.db"))
-        while count(conn, "scheduled") < 100000:
+        while count(conf, "scheduled") < 100000:
             time.sleep(0.2)
-        conn.close()
         time.sleep(1)
         before = proc_cpu(proc.pid)
         time.sleep(IDLE_SECONDS)
@@ -334,7 +451,7 @@ def idle():
 
 
 if __name__ == "__main__":
-    which = sys.argv[1:] or ["throughput", "postfix", "slow", "idle"]
+    which = sys.argv[1:] or ["throughput", "postfix", "slow", "idle", "crash"]
     for name in which:
         {"throughput": throughput, "postfix": postfix, "slow": slow_relay,
-         "idle": idle}[name]()
+         "idle": idle, "crash": crash_bound}[name]()
