@@ -364,6 +364,18 @@ def _run_unit(unit):
     return results, time.monotonic() - start
 
 
+def _chosen(cases):
+    """All the cases, or those AFTERSALE_TEST_CASES names: a file with one
+    FILE.Class.test_method a line, to time or rerun a set of them."""
+    path = os.environ.get("AFTERSALE_TEST_CASES")
+    if not path:
+        return cases
+    name = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+    with open(path) as f:
+        wanted = {line.strip() for line in f}
+    return [c for c in cases if name + c.id()[len("__main__"):] in wanted]
+
+
 def main():
     """Run the calling module's test cases and print TAP.  Most of a case's
     time is spent waiting on a daemon or a server (a relay answering late,
@@ -375,7 +387,7 @@ def main():
     PARALLEL = False."""
     module = sys.modules["__main__"]
     suite = unittest.defaultTestLoader.loadTestsFromModule(module)
-    cases = list(_cases(suite))
+    cases = _chosen(list(_cases(suite)))
     jobs = int(os.environ.get("AFTERSALE_TEST_JOBS", "4"))
     if not getattr(module, "PARALLEL", True):
         jobs = 1
