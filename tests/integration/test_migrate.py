@@ -15,6 +15,23 @@ MIGRATIONS = sorted(glob.glob(os.path.join(SRCDIR, "migrations", "*.sql")))
 LATEST = len(MIGRATIONS)
 
 
+def schema_at(db, version):
+    """Make db a database of schema `version`, as a release had it."""
+    # 0012 fills in email_key() over no rows: any function will do.
+    db.create_function("email_key", 1, lambda address: address)
+    for path in MIGRATIONS[:version]:
+        with open(path) as f:
+            db.executescript(f.read())
+    db.execute("PRAGMA user_version = %d" % version)
+
+
+def ana_and_her_sale(db):
+    db.execute("INSERT INTO customers (email, referral_code, created_at)"
+               " VALUES ('ana@example.com', 'ABCDEFGH', 0)")
+    db.execute("INSERT INTO sales (order_id, customer_id, amount, currency,"
+               " sold_at, recorded_at) VALUES ('A-1', 1, 100, 'EUR', 0, 0)")
+
+
 class Migrate(ShopTest):
 
     def test_creates_database_in_wal_mode(self):
@@ -56,16 +73,8 @@ class Migrate(ShopTest):
         # Migration 0015 moves the bytes out of the messages rows; a
         # message built before it is sent again as it was built.
         with sqlite3.connect(self.shop.database) as db:
-            # 0012 fills in email_key() over no rows: any function will do.
-            db.create_function("email_key", 1, lambda address: address)
-            for path in MIGRATIONS[:14]:
-                with open(path) as f:
-                    db.executescript(f.read())
-            db.execute("PRAGMA user_version = 14")
-            db.execute("INSERT INTO customers (email, referral_code, created_at)"
-                       " VALUES ('ana@example.com', 'ABCDEFGH', 0)")
-            db.execute("INSERT INTO sales (order_id, customer_id, amount, currency,"
-                       " sold_at, recorded_at) VALUES ('A-1', 1, 100, 'EUR', 0, 0)")
+            schema_at(db, 14)
+            ana_and_her_sale(db)
             db.execute("INSERT INTO messages (campaign, customer_id, sale_id, state,"
                        " due_at, attempts, created_at, updated_at, body)"
                        " VALUES ('thank-you', 1, 1, 'deferred', 0, 1, 0, 0, ?)",
@@ -84,15 +93,8 @@ class Migrate(ShopTest):
         # kept by triggers, in place of an index: stats and the queue's
         # totals read it, so it must start right and stay right.
         with sqlite3.connect(self.shop.database) as db:
-            db.create_function("email_key", 1, lambda address: address)
-            for path in MIGRATIONS[:16]:
-                with open(path) as f:
-                    db.executescript(f.read())
-            db.execute("PRAGMA user_version = 16")
-            db.execute("INSERT INTO customers (email, referral_code, created_at)"
-                       " VALUES ('ana@example.com', 'ABCDEFGH', 0)")
-            db.execute("INSERT INTO sales (order_id, customer_id, amount, currency,"
-                       " sold_at, recorded_at) VALUES ('A-1', 1, 100, 'EUR', 0, 0)")
+            schema_at(db, 16)
+            ana_and_her_sale(db)
             db.executemany("INSERT INTO messages (campaign, customer_id, sale_id, state,"
                            " due_at, created_at, updated_at) VALUES (?, 1, 1, ?, 0, 0, 0)",
                            [("thank-you", "sent"), ("review", "sent"),
@@ -125,10 +127,7 @@ class Migrate(ShopTest):
         # Migration 0009 keeps line items; the sales recorded before it
         # read as they did: one item each, their sku, product and amount.
         with sqlite3.connect(self.shop.database) as db:
-            for path in MIGRATIONS[:8]:
-                with open(path) as f:
-                    db.executescript(f.read())
-            db.execute("PRAGMA user_version = 8")
+            schema_at(db, 8)
             db.execute("INSERT INTO customers (id, email, referral_code, created_at)"
                        " VALUES (1, 'ana@example.com', 'ABCDEFGH', 0)")
             db.executemany(
