@@ -7,10 +7,10 @@
  * The loop owns the database and hands each worker claimed messages; a
  * worker holds one in transfer and up to SENDER_AHEAD waiting, so that it
  * starts the next transaction while the loop records the last answer and
- * never waits for a claim.  The dup
- * bound of DESIGN holds because a worker never ends a message's DATA (nor
- * posts another answer) before its previous answer is committed: a crash
- * can duplicate at most one message per connection.
+ * never waits for a claim.  The dup bound of DESIGN holds because a worker
+ * never ends a message's DATA (nor posts another answer) before its
+ * previous answer is committed: a crash can duplicate at most one message
+ * per connection.
  */
 
 #include <stdlib.h>
@@ -47,9 +47,9 @@ struct sender_worker {
 /*
  * The one lock guards: cfg, password, quitting, held, and in every worker
  * next, first, done, result, queued, sending, answered, collected and
- * stale.  It
- * is never held across network I/O: transfers (smtp_send) and closing a
- * connection (smtp_conn_cleanup, which sends QUIT) run without it.
+ * stale.  It is never held across network I/O: transfers (smtp_send) and
+ * closing a connection (smtp_conn_cleanup, which sends QUIT) run without
+ * it.
  */
 struct sender {
 	uv_mutex_t		 lock;
