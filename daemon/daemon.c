@@ -32,6 +32,7 @@
 #include "xmalloc.h"
 
 #define DAEMON_SETTLE_MS	50	/* after another process's last write */
+#define DAEMON_LOOK_MS		50	/* while sending, for other commits */
 #define DAEMON_SETTLE_TRIES	4	/* 50 ms, then 200, 800, 3200 */
 #define DAEMON_BUSY_RETRY_MS	1000	/* after the busy timeout ran out */
 #define DAEMON_FULL_RETRY_MS	1000	/* a full disk: doubling while it is */
@@ -40,6 +41,7 @@
 #define DAEMON_HOLD_LOOK_S	3600	/* a far hold end is looked at hourly */
 #define DAEMON_IDLE_MS		5000	/* quiet this long: memory goes back */
 #define DAEMON_HEAP_KEEP	(8 * 1024 * 1024)	/* freed, kept while busy */
+#define DAEMON_HEAP_BLOCK	(1024 * 1024)	/* blocks up to it: from the heap */
 
 /* The daemon's whole state, owned by the loop thread. */
 struct daemon {
@@ -298,15 +300,25 @@ daemon_idle(uv_timer_t *t)
 static void
 daemon_follow(struct daemon *d)
 {
+	uint64_t since;
+
 	if (sender_busy(d->sender) > 0) {
 		uv_timer_stop(&d->idle_timer);
 		if (d->watching) {
 			uv_fs_event_stop(&d->db_watch);
 			d->watching = 0;
 		}
-		/* A read of its own: at most every DAEMON_SETTLE_MS. */
-		if (uv_now(&d->loop) - d->version_at < DAEMON_SETTLE_MS)
+		/*
+		 * A read of its own: at most every DAEMON_LOOK_MS, and at the
+		 * end of that if no turn comes sooner (a slow relay).
+		 */
+		since = uv_now(&d->loop) - d->version_at;
+		if (since < DAEMON_LOOK_MS) {
+			if (!uv_is_active((uv_handle_t *)&d->change_timer))
+				uv_timer_start(&d->change_timer,
+				    daemon_check_changes, DAEMON_LOOK_MS - since, 0);
 			return;
+		}
 		d->version_at = uv_now(&d->loop);
 		if (daemon_data_version(d) != d->data_version)
 			uv_timer_start(&d->change_timer, daemon_check_changes, 1, 0);
@@ -412,8 +424,6 @@ daemon_build(struct daemon *d, int64_t now, int max, struct daemon_built *b)
 		 * break the header (a hand-edited database).  It cannot ever go.
 		 */
 		buf_free(&o->text);
-		snprintf(back->why, sizeof(back->why), "cannot be built: its "
-		    "stored data is unusable (see the log)");
 		b->nback++;
 		rc = DB_OK;
 	}
@@ -466,21 +476,23 @@ daemon_pump(struct daemon *d)
 {
 	struct sender_result	*done[SENDER_MAX];
 	struct daemon_turn	 turn;
-	struct daemon_built	 built = { .n = 0 };
+	struct daemon_built	 built;	/* 40 KB: only its counts are set */
 	struct outgoing		 batch[SENDER_MAX];
 	uint64_t		 wait_ms = 0;
 	int64_t			 now = daemon_now();
-	int			 n = 0, ndone, want, rc = DB_OK;
+	int			 n = 0, ndone, want, rc = DB_OK, built_rc = DB_OK;
 
+	built.n = built.nback = built.coupons.n = 0;
 	ndone = sender_results(d->sender, done);
 	daemon_judge(d, done, ndone, now, &turn);
 	/* A connection waits for this commit: building comes after it. */
 	want = ndone > 0 && sender_held(d->sender) > 0 ? 0 :
 	    daemon_wanted(d, &turn.relay, &wait_ms);
-	if (want > 0)
-		rc = daemon_build(d, now, want, &built);
-	if (rc == DB_OK && (ndone > 0 || built.nback > 0 || want > 0) &&
-	    (rc = db_begin(d->db)) == DB_OK) {
+	/* A failed build claims nothing; the answers are recorded still. */
+	if (want > 0 && (built_rc = daemon_build(d, now, want, &built)) !=
+	    DB_OK)
+		want = built.nback = 0;
+	if ((ndone > 0 || want > 0) && (rc = db_begin(d->db)) == DB_OK) {
 		for (int i = 0; i < ndone && rc == DB_OK; i++)
 			rc = queue_result(d->db, done[i]->msg, &turn.verdict[i],
 			    d->cfg->delivery.min_gap, now);
@@ -502,11 +514,19 @@ daemon_pump(struct daemon *d)
 		daemon_db_failed(d, rc);
 		return;
 	}
-	d->full_ms = 0;
 	if (ndone > 0) {
 		daemon_judged(d, done, ndone, &turn);
 		sender_recorded(d->sender);
 	}
+	if (built_rc != DB_OK) {
+		daemon_db_failed(d, built_rc);
+		return;
+	}
+	d->full_ms = 0;
+	for (int i = 0; i < built.nback; i++)
+		if (built.back[i].until == 0)
+			log_warnx("message %lld cannot be built; it fails",
+			    (long long)built.back[i].id);
 	daemon_coupons_watch(d, &built.coupons, now);
 	scheduler_spent(&d->scheduler, d->cfg->smtp.rate, n);
 	for (int i = 0; i < n; i++)
@@ -910,7 +930,7 @@ daemon_start(struct daemon *d)
 	 * for each message it sends) come from the heap, not mmap.
 	 */
 	mallopt(M_TRIM_THRESHOLD, DAEMON_HEAP_KEEP);
-	mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+	mallopt(M_MMAP_THRESHOLD, DAEMON_HEAP_BLOCK);
 #endif
 	d->loop.data = d;
 	scheduler_init(&d->scheduler, &d->loop, daemon_due, d, d->cfg->smtp.rate);

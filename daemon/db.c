@@ -45,7 +45,7 @@ db_fail(struct db *db, int rc, const char *doing)
 }
 
 /*
- * Run SQL text that is not kept prepared: pragmas, transactions, and the
+ * Run SQL text that is not kept prepared: pragmas, savepoints, and the
  * schema changes whose text is made at run time.  DB_OK or DB_ERROR.
  */
 int
@@ -161,6 +161,7 @@ static const char sql_commit[] = "COMMIT";
 int
 db_begin(struct db *db)
 {
+	db->changes_at_begin = sqlite3_total_changes64(db->sqlite);
 	return db_write(db, sql_begin, 0, 0, NULL);
 }
 
@@ -180,8 +181,9 @@ db_begin_read(struct db *db)
 int
 db_end(struct db *db, int rc)
 {
-	/* Only a write that got its commit out shows there is room again. */
-	int wrote = sqlite3_txn_state(db->sqlite, NULL) == SQLITE_TXN_WRITE;
+	/* Only rows written and committed show there is room again. */
+	int wrote = sqlite3_txn_state(db->sqlite, NULL) == SQLITE_TXN_WRITE &&
+	    sqlite3_total_changes64(db->sqlite) > db->changes_at_begin;
 
 	if (rc == DB_OK && (rc = db_write(db, sql_commit, 0, 0, NULL)) == DB_OK) {
 		if (wrote && db->full) {

@@ -33,6 +33,7 @@ struct db {
 	}		 cache[DB_CACHE_MAX];
 	size_t		 ncache;
 	int		 full;		/* the disk was full: said once */
+	int64_t		 changes_at_begin;	/* rows written, at db_begin */
 	/* The shop's key to its referral codes, read once (store.c). */
 	unsigned char	 referral_key[16];
 	int		 referral_key_read;

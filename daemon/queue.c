@@ -196,17 +196,17 @@ static const char sql_unbuildable[] =
 
 /*
  * A message the builder could not build, inside the caller's write
- * transaction: it waits (its coupon pool is empty), deferred with the
- * reason, or it fails (message_build said why in the log).  Not an
- * attempt: nothing reached the relay.
+ * transaction: it waits until b->until (its coupon pool is empty),
+ * deferred with b->why, or with until 0 it fails (message_build said why
+ * in the log).  Not an attempt: nothing reached the relay.
  */
 int
 queue_set_back(struct db *db, const struct queue_setback *b, int64_t now)
 {
 	if (b->until != 0)
 		return db_write(db, sql_wait, b->id, b->until, b->why);
-	log_warnx("message %lld cannot be built; it fails", (long long)b->id);
-	return db_write(db, sql_unbuildable, b->id, now, b->why);
+	return db_write(db, sql_unbuildable, b->id, now, "cannot be built: "
+	    "its stored data is unusable (see the log)");
 }
 
 /*
@@ -224,6 +224,7 @@ queue_prepare(struct db *db, const struct queue_due *d,
 	sqlite3_stmt	*st;
 	int		 rc;
 
+	memset(o, 0, sizeof(*o));	/* the caller frees it on any error */
 	for (int i = 0; i < nbuilt && !d->built && b == NULL; i++)
 		if (built[i].id == d->id)
 			b = &built[i];
@@ -232,7 +233,6 @@ queue_prepare(struct db *db, const struct queue_due *d,
 	if (b != NULL && b->coupon != 0 &&
 	    (rc = coupon_issue(db, b->coupon, d->id, now)) != DB_OK)
 		return rc;
-	memset(o, 0, sizeof(*o));
 	o->id = d->id;
 	o->customer = d->customer;
 	snprintf(o->campaign, sizeof(o->campaign), "%s", d->campaign);

@@ -58,8 +58,8 @@ int	queue_result(struct db *db, const struct outgoing *o,
 /* A due message that could not be built this turn. */
 struct queue_setback {
 	int64_t	id;
-	int64_t	until;		/* it waits until then; 0: it fails */
-	char	why[256];
+	int64_t	until;		/* it waits until then; 0: it fails for good */
+	char	why[256];	/* why it waits */
 };
 
 int	queue_set_back(struct db *db, const struct queue_setback *b,
