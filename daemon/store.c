@@ -169,7 +169,8 @@ static const char sql_token_stored[] =
     "SELECT id FROM customers WHERE unsubscribe_token = ?3";
 /* An erased customer has no token: their derived one names nobody. */
 static const char sql_token_owner[] =
-    "SELECT id FROM customers WHERE id = ?1 AND unsubscribe_token IS NULL"
+    "SELECT id FROM customers WHERE id = ?1"
+    " AND coalesce(unsubscribe_token, '') = ''"
     " AND NOT " STORE_ERASED("customers");
 
 /*

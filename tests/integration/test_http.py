@@ -322,6 +322,19 @@ class Unsubscribe(Front):
         self.assertEqual(self.shop.scalar("SELECT unsubscribe_token FROM customers"), drawn)
         self.assertEqual(self.daemon.stop(), 0)
 
+    def test_an_empty_stored_token_is_no_token(self):
+        # A hand-edited row with '' for a token: the mail carries the
+        # derived token, and that token must then be the customer's.
+        self.shop.sale("A-1", "ana@example.com", at=recent())
+        self.shop.query("UPDATE customers SET unsubscribe_token = ''")
+        self.start(smtp_port=self.server.port)
+        token = self.sent_token()
+        self.assertEqual(token, self.shop.token_of("ana@example.com"))
+        self.daemon.wait_states({"sent": 1, "scheduled": 1})
+        self.assertEqual(self.click(token)[0], 200)
+        self.assertIsNotNone(self.consent())
+        self.assertEqual(self.daemon.stop(), 0)
+
     def test_an_erased_customers_token_is_unknown(self):
         # As with a drawn token (erasure clears it), the page for a
         # derived one answers as for a token nobody ever had.

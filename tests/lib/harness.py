@@ -217,7 +217,7 @@ class Shop:
         cid, stored, key = self.query(
             "SELECT c.id, c.unsubscribe_token, k.key FROM customers c, unsubscribe_key k"
             " WHERE lower(c.email) = ?", email.lower())[0]
-        if stored is not None:
+        if stored:      # an empty one is none, as aftersale reads it
             return stored
         block = subprocess.run(["openssl", "enc", "-aes-128-ecb", "-nopad", "-K", key.hex()],
                                input=cid.to_bytes(8, "big") + bytes(8), capture_output=True,
