@@ -289,11 +289,12 @@ def postfix():
     finally:
         server.terminate()
         server.wait()
-    ratio = median(ours) / median(theirs)
+    ratio = median([a / b for a, b in zip(ours, theirs)])    # as throughput() does
     report(title + ", median of %d runs" % RUNS, [
         ("aftersale run (messages due at start)", "%.0f msg/s" % median(ours)),
         ("Postfix, smtp-source -s 4 -l 2000 in", "%.0f msg/s" % median(theirs)),
-        ("ratio", "%.2fx (target >= 4x): %s" % (ratio, "met" if ratio >= 4 else "MISSED")),
+        ("aftersale / Postfix, same run", "%.2fx (target >= 4x): %s"
+         % (ratio, "met" if ratio >= 4 else "MISSED")),
     ])
 
 

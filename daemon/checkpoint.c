@@ -18,12 +18,13 @@
 #include "xmalloc.h"
 
 /*
- * Three times SQLite's own automatic mark (1000): each checkpoint ends
- * with the loop copying the last frames and syncing (checkpoint_done),
- * so fewer of them leave the loop more time; 12 MB of WAL stays under
- * its size limit (db.c).
+ * Three times SQLite's own automatic mark: each checkpoint ends with the
+ * loop copying the last frames and syncing (checkpoint_done), so fewer of
+ * them leave the loop more time; 12 MB of WAL stays under its size limit
+ * (db.c).
  */
-#define CHECKPOINT_PAGES	3000
+#define CHECKPOINT_SQLITE_PAGES	1000
+#define CHECKPOINT_PAGES	(3 * CHECKPOINT_SQLITE_PAGES)
 
 /*
  * The loop thread's, but for sqlite and rc, which belong to the worker
@@ -130,8 +131,9 @@ checkpoint_start(struct checkpoint **out, uv_loop_t *loop, struct db *db)
 		rc = sqlite3_exec(c->sqlite, "SELECT count(*) FROM sqlite_schema",
 		    NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
-		log_warnx("cannot open %s a second time for checkpoints: %s; "
-		    "the WAL is checkpointed as it is written", db->path,
+		log_warnx("cannot open and read %s a second time for "
+		    "checkpoints: %s; the WAL is checkpointed as it is written",
+		    db->path,
 		    sqlite3_errstr(rc));
 		checkpoint_free(c);
 		return 0;
@@ -151,7 +153,7 @@ checkpoint_stop(struct checkpoint *c, struct db *db)
 {
 	if (c == NULL)
 		return;
-	sqlite3_wal_autocheckpoint(db->sqlite, 1000);	/* SQLite's default */
+	sqlite3_wal_autocheckpoint(db->sqlite, CHECKPOINT_SQLITE_PAGES);
 	if (c->busy)
 		c->closing = 1;
 	else

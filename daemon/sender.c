@@ -256,7 +256,7 @@ sender_busy(struct sender *s)
 
 /*
  * Hand over a claimed message (taken: *msg is emptied); needs a slot.  It
- * goes to the worker with the fewest waiting, an idle one first.
+ * goes to the worker with the fewest waiting; among equals, an idle one.
  */
 void
 sender_give(struct sender *s, struct outgoing *msg)

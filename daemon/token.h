@@ -9,7 +9,7 @@
 #define REFERRAL_CODE_LEN	8	/* 40 bits */
 #define REFERRAL_KEY_LEN	16	/* the shop's key to its codes */
 #define REFERRAL_ID_MAX		((INT64_C(1) << 40) - 1)
-#define UNSUBSCRIBE_TOKEN_LEN	26	/* 130 bits */
+#define UNSUBSCRIBE_TOKEN_LEN	26	/* 130 bits drawn, or 128 derived */
 #define UNSUBSCRIBE_KEY_LEN	16	/* the shop's key to its tokens */
 
 struct token_cipher;

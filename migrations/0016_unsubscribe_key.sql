@@ -6,7 +6,8 @@
 -- loop's time, and WAL pages with it.  The key is the shop's own, drawn
 -- here once; without it a token gives away nothing and cannot be made.
 -- Tokens drawn before stay in customers.unsubscribe_token, where they
--- are looked up first.
+-- are looked up first.  randomblob() is SQLite's ChaCha20 generator
+-- (since 3.40, Debian 12's), seeded from /dev/urandom.
 CREATE TABLE unsubscribe_key (
 	id		INTEGER PRIMARY KEY CHECK (id = 1),
 	key		BLOB NOT NULL CHECK (length(key) = 16)

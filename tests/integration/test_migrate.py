@@ -51,9 +51,7 @@ class Migrate(ShopTest):
 
     def test_upgrades_an_old_database_keeping_its_data(self):
         with sqlite3.connect(self.shop.database) as db:
-            with open(MIGRATIONS[0]) as f:
-                db.executescript(f.read())
-            db.execute("PRAGMA user_version = 1")
+            schema_at(db, 1)
             db.execute("INSERT INTO customers (email, referral_code, created_at)"
                        " VALUES ('ana@example.com', 'ABCDEFGH', 0)")
         out = self.shop.ok("migrate")
