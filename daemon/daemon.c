@@ -33,7 +33,8 @@
 
 #define DAEMON_SETTLE_MS	50	/* after another process's last write */
 #define DAEMON_LOOK_MS		50	/* while sending, for other commits */
-#define DAEMON_SETTLE_TRIES	4	/* 50 ms, then 200, 800, 3200 */
+#define DAEMON_SETTLE_MAX_MS	1000	/* 50 ms, 200, 800, then every second */
+#define DAEMON_SETTLE_TRIES	30	/* looks, about half a minute */
 #define DAEMON_BUSY_RETRY_MS	1000	/* after the busy timeout ran out */
 #define DAEMON_FULL_RETRY_MS	1000	/* a full disk: doubling while it is */
 #define DAEMON_FULL_RETRY_MAX_MS 60000
@@ -639,6 +640,17 @@ daemon_db_file(const struct daemon *d, const char *file)
  * Another process may have committed.  PRAGMA data_version moves only for
  * other connections' commits, so our own writes cost a cheap query.
  */
+/* The wait before look n + 1 after a write: 50 ms, 200, 800, then 1 s. */
+static uint64_t
+daemon_settle_ms(int n)
+{
+	uint64_t ms = DAEMON_SETTLE_MS;
+
+	while (n-- > 0 && ms < DAEMON_SETTLE_MAX_MS)
+		ms *= 4;
+	return ms < DAEMON_SETTLE_MAX_MS ? ms : DAEMON_SETTLE_MAX_MS;
+}
+
 static void
 daemon_check_changes(uv_timer_t *t)
 {
@@ -651,12 +663,13 @@ daemon_check_changes(uv_timer_t *t)
 		/*
 		 * Not committed yet: a durable commit syncs the WAL after its
 		 * last write, and only then shows in the index inotify cannot
-		 * see.  Look again, a little later each time.
+		 * see.  A busy disk may take seconds to sync: look again, a
+		 * little later each time, then every second for a while.
 		 */
 		if (d->settle_tries > 0 && --d->settle_tries > 0)
 			uv_timer_start(&d->change_timer, daemon_check_changes,
-			    (uint64_t)DAEMON_SETTLE_MS << (2 * (DAEMON_SETTLE_TRIES -
-			    d->settle_tries)), 0);
+			    daemon_settle_ms(DAEMON_SETTLE_TRIES - d->settle_tries),
+			    0);
 		return;
 	}
 	log_debug("the database changed: planning new sales and refunds");

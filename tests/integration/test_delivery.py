@@ -92,18 +92,19 @@ class Delivery(DaemonTest):
     def test_a_sale_whose_commit_syncs_slowly_is_still_noticed(self):
         # Regression: the daemon looked 50 ms after the last WAL write; a
         # durable commit shows only after its fsync, and a slow disk made
-        # the daemon miss the sale for good.  strace makes each fsync of
-        # `sale add` take 0.4 s.
+        # the daemon miss the sale for good.  Then it looked again for
+        # 4.25 s, and a busier disk still did.  strace makes each fsync of
+        # `sale add` take 4.5 s.
         self.daemon = Daemon(self.shop)
         self.daemon.wait_log("running")
         env = dict(os.environ, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "")
                    + ":detect_leaks=0")        # LeakSanitizer cannot run under ptrace
         subprocess.run(["strace", "-f", "-o", "/dev/null",
-                        "-e", "inject=fsync,fdatasync:delay_enter=400000",
+                        "-e", "inject=fsync,fdatasync:delay_enter=4500000",
                         AFTERSALE, "-c", self.shop.config, "sale", "add",
                         "--order", "A-1", "--email", "ana@example.com",
                         "--at", "2026-11-01"], check=True, capture_output=True, env=env)
-        self.server.wait_for(3, timeout=15)
+        self.server.wait_for(3, timeout=10)
         self.assertEqual(self.daemon.stop(), 0)
 
     def test_log_line_per_outcome(self):
