@@ -102,6 +102,24 @@ cli_status(int db_rc)
 }
 
 /*
+ * Write a command's result, and free it: as JSON when asked or when it
+ * has no text form (indented, reals to 10 digits, a final newline), else
+ * as `text` writes it.  Returns EX_OK.
+ */
+int
+cli_output(json_t *doc, int json, void (*text)(const json_t *, FILE *))
+{
+	if (json || text == NULL) {
+		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+		fputc('\n', stdout);
+	} else {
+		text(doc, stdout);
+	}
+	json_decref(doc);
+	return EX_OK;
+}
+
+/*
  * Load the configuration (every problem reported) and open the database
  * it names as asked: CLI_DB_NONE, CLI_DB_READ or CLI_DB_WRITE.  Returns an
  * exit status.

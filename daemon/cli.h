@@ -3,6 +3,7 @@
 #define AFTERSALE_CLI_H
 
 #include <getopt.h>
+#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sysexits.h>
@@ -55,6 +56,8 @@ int	cli_open(struct cli *cli, enum cli_db db);
 int	cli_open_db(struct cli *cli, enum cli_db db);
 void	cli_close(struct cli *cli);
 int	cli_status(int db_rc);
+int	cli_output(json_t *doc, int json,
+	    void (*text)(const json_t *, FILE *));
 int	cli_time(const struct cmd *cmd, const char *option, const char *text,
 	    int64_t *out);
 int	cli_window(const struct cmd *cmd, const char *since, const char *until,

@@ -73,6 +73,28 @@ out:
 	return rc;
 }
 
+/* The pools as coupon list prints them without --json. */
+static void
+cmd_coupon_print(const json_t *list, FILE *out)
+{
+	const json_t	*e;
+	size_t		 i;
+
+	fprintf(out, "%-24s %8s %8s %9s %8s %7s\n", "pool", "total",
+	    "issued", "remaining", "redeemed", "expired");
+	json_array_foreach(list, i, e)
+		fprintf(out, "%-24s %8lld %8lld %9lld %8lld %7lld\n",
+		    json_string_value(json_object_get(e, "pool")),
+		    json_integer_value(json_object_get(e, "total")),
+		    json_integer_value(json_object_get(e, "issued")),
+		    json_integer_value(json_object_get(e, "remaining")),
+		    json_integer_value(json_object_get(e, "redeemed")),
+		    json_integer_value(json_object_get(e, "expired")));
+	if (json_array_size(list) == 0)
+		fprintf(out, "no pools yet: aftersale coupon import --pool "
+		    "NAME FILE\n");
+}
+
 int
 cmd_coupon_list(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 {
@@ -81,8 +103,7 @@ cmd_coupon_list(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 		CLI_LONG,
 		{ 0 }
 	};
-	json_t	*list, *e;
-	size_t	 i;
+	json_t	*list;
 	int	 ch, rc, json = 0;
 
 	while ((ch = cli_getopt(cli, cmd, argc, argv, CLI_SHORT, longopts)) != -1) {
@@ -98,24 +119,5 @@ cmd_coupon_list(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 	if ((rc = coupon_list(cli->db, cli->cfg, (int64_t)time(NULL),
 	    &list)) != DB_OK)
 		return cli_status(rc);
-	if (json) {
-		json_dumpf(list, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-	} else {
-		printf("%-24s %8s %8s %9s %8s %7s\n", "pool", "total", "issued",
-		    "remaining", "redeemed", "expired");
-		json_array_foreach(list, i, e)
-			printf("%-24s %8lld %8lld %9lld %8lld %7lld\n",
-			    json_string_value(json_object_get(e, "pool")),
-			    json_integer_value(json_object_get(e, "total")),
-			    json_integer_value(json_object_get(e, "issued")),
-			    json_integer_value(json_object_get(e, "remaining")),
-			    json_integer_value(json_object_get(e, "redeemed")),
-			    json_integer_value(json_object_get(e, "expired")));
-		if (json_array_size(list) == 0)
-			printf("no pools yet: aftersale coupon import --pool "
-			    "NAME FILE\n");
-	}
-	json_decref(list);
-	return EX_OK;
+	return cli_output(list, json, cmd_coupon_print);
 }

@@ -34,14 +34,7 @@ cmd_customer(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 			log_error("no customer has the address \"%s\"", argv[optind]);
 		return rc == 0 ? EX_DATAERR : cli_status(rc);
 	}
-	if (json) {
-		json_dumpf(c, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-	} else {
-		customer_print(c, stdout);
-	}
-	json_decref(c);
-	return EX_OK;
+	return cli_output(c, json, customer_print);
 }
 
 /*
@@ -84,10 +77,7 @@ cmd_customer_export(struct cli *cli, const struct cmd *cmd, int argc,
 			    argv[optind]);
 		return rc == 0 ? EX_DATAERR : cli_status(rc);
 	}
-	json_dumpf(x, stdout, JSON_INDENT(2));
-	fputc('\n', stdout);
-	json_decref(x);
-	return EX_OK;
+	return cli_output(x, 1, NULL);
 }
 
 static void

@@ -252,14 +252,7 @@ cmd_queue(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 		return cli_usage_error(cmd, "no campaign \"%s\" in %s or in the "
 		    "queue", campaign, cli->config_path);
 	}
-	if (json) {
-		json_dumpf(list, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-	} else {
-		cmd_queue_print(list, stdout);
-	}
-	json_decref(list);
-	return EX_OK;
+	return cli_output(list, json, cmd_queue_print);
 }
 
 /* The message ids on the command line; reports and returns -1 if bad. */

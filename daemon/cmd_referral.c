@@ -139,14 +139,7 @@ cmd_referral_list(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 		json_decref(list);
 		return cli_status(rc);
 	}
-	if (json) {
-		json_dumpf(list, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-	} else {
-		referral_print(list, stdout);
-	}
-	json_decref(list);
-	return EX_OK;
+	return cli_output(list, json, referral_print);
 }
 
 /*

@@ -80,12 +80,5 @@ cmd_stats(struct cli *cli, const struct cmd *cmd, int argc, char **argv)
 		    series ? ", or take a longer --by" : "");
 	if (rc != DB_OK)
 		return cli_status(rc);
-	if (json)
-		json_dumpf(stats, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-	else
-		print(stats, stdout);
-	if (json)
-		fputc('\n', stdout);
-	json_decref(stats);
-	return EX_OK;
+	return cli_output(stats, json, print);
 }
